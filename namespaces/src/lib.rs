@@ -1,1 +1,15 @@
-//! placeholder
+//! remora-namespaces: the namespaces a container is made of.
+//!
+//! - [`plan`]: reads `linux.namespaces` into a [`NamespacePlan`]: which
+//!   namespaces are new (clone/unshare flags) and which are joined by path.
+//! - [`join`]: setns into a namespace by path, checking its type.
+//! - [`idmap`]: writing uid_map/gid_map of a new user namespace.
+
+pub mod idmap;
+pub mod join;
+pub mod plan;
+mod sys;
+
+pub use idmap::{write_id_maps, IdMapError};
+pub use join::{JoinError, JoinedNamespace};
+pub use plan::{NamespaceKind, NamespacePlan, PlanError};
