@@ -78,10 +78,12 @@ descendants() {
 	done
 }
 
-# kill_tree PID: SIGKILL PID and everything it started.
+# kill_tree PID: SIGKILL PID, then everything it had started.
 kill_tree() {
-	local p
-	for p in $(descendants "$1") "$1"; do
+	local p all
+	all=$(descendants "$1")
+	kill -KILL "$1" 2>/dev/null || true
+	for p in $all; do
 		kill -KILL "$p" 2>/dev/null || true
 	done
 }

@@ -40,6 +40,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 base=$(mktemp -d /tmp/remora-engines.XXXXXX)
+# user-namespaced containers (uid maps) must be able to reach their rootfs
+chmod 755 "$base"
 export ENGINES_CACHE=${ENGINES_CACHE:-$here/.cache}
 mkdir -p "$ENGINES_CACHE"
 echo "work dir: $base"
