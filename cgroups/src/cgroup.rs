@@ -1,0 +1,362 @@
+//! The container's cgroup handle and its operations.
+
+use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use oci_spec::runtime::LinuxResources;
+use serde::{Deserialize, Serialize};
+
+use crate::dirs::Dirs;
+use crate::error::{CgroupError, Result};
+use crate::{apply_v1, apply_v2, devices, devices_bpf, devices_v1, freezer, fsutil, layout, path};
+use crate::{stats, systemd, validate};
+
+/// What the state store keeps so that later commands find the cgroup again.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SavedCgroup {
+    /// The cgroupsPath as given (or the default derived from the ID):
+    /// a cgroupfs path, or the systemd `slice:prefix:name` form.
+    pub path: String,
+    pub systemd: bool,
+    /// The container ID (names the systemd unit).
+    #[serde(default)]
+    pub id: String,
+    /// The resolved directory in each hierarchy, keyed by hierarchy
+    /// ("memory", "cpu,cpuacct", "name=systemd", "unified").
+    #[serde(default)]
+    pub dirs: BTreeMap<String, PathBuf>,
+}
+
+/// A container's cgroup.
+#[derive(Debug, Clone)]
+pub struct Cgroup {
+    saved: SavedCgroup,
+    /// Resources given to `prepare`, applied by `add_task` (systemd only:
+    /// the scope cannot exist before its first process).
+    pending: Arc<Mutex<Option<LinuxResources>>>,
+}
+
+impl Cgroup {
+    /// Computes where the container's cgroup goes, as runc does: an absolute
+    /// `cgroups_path` is taken from each hierarchy's root, a relative one
+    /// from the caller's own cgroup, an empty one defaults to
+    /// `/remora/<id>` (cgroupfs) or `system.slice:remora:<id>` (systemd).
+    /// Reads the mount table; creates nothing.
+    pub fn new(cgroups_path: Option<&str>, container_id: &str, systemd: bool) -> Result<Self> {
+        let path = match cgroups_path {
+            Some(p) if !p.is_empty() => p.to_string(),
+            _ if systemd => format!("system.slice:remora:{container_id}"),
+            _ => format!("/remora/{container_id}"),
+        };
+        let hierarchies = layout::hierarchies()?;
+        let mut dirs = BTreeMap::new();
+        if systemd {
+            let sp = path::parse_systemd(&path)?;
+            let rel = format!("{}/{}", path::expand_slice(&sp.slice)?, sp.unit);
+            for h in &hierarchies {
+                let mut d = h.mount_point.clone();
+                d.extend(rel.split('/').filter(|c| !c.is_empty()));
+                dirs.insert(h.key.clone(), d);
+            }
+        } else {
+            path::validate_fs_path(&path)?;
+            for h in &hierarchies {
+                dirs.insert(h.key.clone(), path::fs_dir(h, &path)?);
+            }
+        }
+        Ok(Self::from_saved(SavedCgroup {
+            path,
+            systemd,
+            id: container_id.to_string(),
+            dirs,
+        }))
+    }
+
+    pub fn from_saved(saved: SavedCgroup) -> Self {
+        Self {
+            saved,
+            pending: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub fn to_saved(&self) -> SavedCgroup {
+        self.saved.clone()
+    }
+
+    fn dirs(&self) -> Dirs {
+        Dirs(self.saved.dirs.clone())
+    }
+
+    /// The container's cgroup directories (hierarchy key -> dir).
+    pub fn paths(&self) -> &BTreeMap<String, PathBuf> {
+        &self.saved.dirs
+    }
+
+    /// Creates the cgroup and applies `resources` (device rules always: a
+    /// deny-all base, runc's default devices, then resources.devices).
+    /// Returns the cgroup v2 directory's fd on pure v2 hosts, for
+    /// clone3(CLONE_INTO_CGROUP); None otherwise. On failure nothing is
+    /// left behind.
+    pub fn prepare(&self, resources: Option<&LinuxResources>) -> Result<Option<OwnedFd>> {
+        if let Some(r) = resources {
+            validate::validate(r)?;
+        }
+        if self.saved.systemd {
+            systemd::check(&self.saved.path, &self.saved.id)?;
+            *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = resources.cloned();
+            return Ok(None);
+        }
+        let dirs = self.dirs();
+        let mut created = Vec::new();
+        let res = self.create_dirs(&dirs, &mut created).and_then(|_| {
+            let empty = LinuxResources::default();
+            apply(&dirs, resources.unwrap_or(&empty), true)
+        });
+        if let Err(e) = res {
+            for d in created.iter().rev() {
+                let _ = std::fs::remove_dir(d);
+            }
+            return Err(e);
+        }
+        if dirs.is_v2() {
+            let d = dirs.unified().unwrap_or(Path::new("/"));
+            let f = std::fs::File::open(d).map_err(|e| CgroupError::io(d, e))?;
+            return Ok(Some(f.into()));
+        }
+        Ok(None)
+    }
+
+    fn create_dirs(&self, dirs: &Dirs, created: &mut Vec<PathBuf>) -> Result<()> {
+        for (key, leaf) in &dirs.0 {
+            let missing: Vec<&Path> = leaf.ancestors().take_while(|a| !a.exists()).collect();
+            for d in missing.into_iter().rev() {
+                let parent = d.parent().unwrap_or(Path::new("/"));
+                if key == "unified" {
+                    enable_controllers(parent);
+                }
+                std::fs::create_dir(d).map_err(|e| CgroupError::io(d, e))?;
+                created.push(d.to_path_buf());
+                if key.split(',').any(|c| c == "cpuset") {
+                    for f in ["cpuset.cpus", "cpuset.mems"] {
+                        if fsutil::read(d, f).map(|v| v.is_empty()).unwrap_or(false) {
+                            let v = fsutil::read(parent, f)?;
+                            fsutil::write(d, f, &v, "linux.resources.cpu")?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts `pid` in every hierarchy it is not already in (after the clone).
+    pub fn add_task(&self, pid: Pid) -> Result<()> {
+        if self.saved.systemd {
+            let r = self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .unwrap_or_default();
+            systemd::start(&self.saved.path, &self.saved.id, pid, &r)?;
+            if let Some(d) = self.dirs().unified() {
+                let rules = devices::effective_rules(r.devices().as_deref().unwrap_or(&[]));
+                devices_bpf::apply(d, &rules)?;
+            }
+            return Ok(());
+        }
+        for dir in self.saved.dirs.values() {
+            let procs = fsutil::read(dir, "cgroup.procs")?;
+            if procs.lines().any(|l| l.trim() == pid.as_raw().to_string()) {
+                continue;
+            }
+            fsutil::write(
+                dir,
+                "cgroup.procs",
+                &pid.as_raw().to_string(),
+                "linux.cgroupsPath",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// prepare + add_task.
+    pub fn create(&self, pid: Pid, resources: Option<&LinuxResources>) -> Result<()> {
+        self.prepare(resources)?;
+        self.add_task(pid)
+    }
+
+    /// Applies new resources to a live container (`remora update`). Device
+    /// rules change only when `resources.devices` is given.
+    pub fn update(&self, resources: &LinuxResources) -> Result<()> {
+        validate::validate(resources)?;
+        if self.saved.systemd {
+            return systemd::update(&self.saved.path, &self.saved.id, resources);
+        }
+        apply(&self.dirs(), resources, false)
+    }
+
+    /// Every process in the cgroup and its descendants (host PIDs, sorted).
+    pub fn pids(&self) -> Result<Vec<Pid>> {
+        let mut out = Vec::new();
+        if let Some(d) = self.dirs().procs_dir() {
+            fsutil::procs_recursive(d, &mut out)?;
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out.into_iter().map(Pid::from_raw).collect())
+    }
+
+    /// Freezes (`true`) or thaws (`false`) the cgroup; returns once the
+    /// kernel reports the new state.
+    pub fn set_frozen(&self, frozen: bool) -> Result<()> {
+        if self.saved.systemd {
+            return systemd::freeze(&self.saved.path, &self.saved.id, frozen);
+        }
+        freezer::set(&self.dirs(), frozen)
+    }
+
+    /// Whether the cgroup is frozen (false when it does not exist).
+    pub fn is_frozen(&self) -> Result<bool> {
+        freezer::is_frozen(&self.dirs())
+    }
+
+    /// Sends `sig` to every process in the cgroup (`kill --all`). A SIGKILL
+    /// to a frozen cgroup thaws it afterwards so that the kill takes effect.
+    pub fn signal_all(&self, sig: Signal) -> Result<()> {
+        let dirs = self.dirs();
+        let v2_kill = dirs.is_v2()
+            && sig == Signal::SIGKILL
+            && dirs
+                .unified()
+                .is_some_and(|d| d.join("cgroup.kill").exists());
+        if v2_kill {
+            if let Some(d) = dirs.unified() {
+                fsutil::write(d, "cgroup.kill", "1", "kill --all")?;
+            }
+        } else {
+            for pid in self.pids()? {
+                match kill(pid, sig) {
+                    Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+                    Err(e) => {
+                        return Err(CgroupError::Manager {
+                            path: self.saved.path.clone(),
+                            msg: format!("kill {pid} with {sig}: {e}"),
+                        })
+                    }
+                }
+            }
+        }
+        if sig == Signal::SIGKILL && self.is_frozen()? {
+            self.set_frozen(false)?;
+        }
+        Ok(())
+    }
+
+    /// SIGKILLs whatever is left in the cgroup, waits until it is empty
+    /// (up to 10 s), and removes the cgroup directories (descendants
+    /// first). Idempotent: a cgroup that is already gone is fine.
+    pub fn destroy(&self) -> Result<()> {
+        if self.saved.systemd && self.saved.dirs.values().any(|d| d.exists()) {
+            // Best effort: the scope may already be gone with its processes.
+            let _ = systemd::stop(&self.saved.path, &self.saved.id);
+        }
+        let dirs = self.dirs();
+        if !dirs.0.values().any(|d| d.exists()) {
+            return Ok(());
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let pids = self.pids()?;
+            if pids.is_empty() {
+                break;
+            }
+            self.signal_all(Signal::SIGKILL)?;
+            if Instant::now() > deadline {
+                return Err(CgroupError::Manager {
+                    path: self.saved.path.clone(),
+                    msg: format!("processes {pids:?} survive SIGKILL"),
+                });
+            }
+            sleep(Duration::from_millis(5));
+        }
+        for d in dirs.0.values() {
+            remove_tree(d, deadline)?;
+        }
+        Ok(())
+    }
+
+    /// The `data` object of runc's `events` JSON.
+    pub fn stats(&self) -> Result<stats::Stats> {
+        stats::collect(&self.dirs())
+    }
+
+    /// How many processes of the cgroup the OOM killer has killed so far
+    /// (`events` emits {"type":"oom"} when it grows).
+    pub fn oom_kill_count(&self) -> Result<u64> {
+        let dirs = self.dirs();
+        if let (true, Some(d)) = (dirs.is_v2(), dirs.unified()) {
+            return Ok(fsutil::keyed_value(d, "memory.events", "oom_kill").unwrap_or(0));
+        }
+        match dirs.v1("memory") {
+            Some(d) => Ok(fsutil::keyed_value(d, "memory.oom_control", "oom_kill").unwrap_or(0)),
+            None => Ok(0),
+        }
+    }
+}
+
+/// Enables every available controller for the children of `dir` (v2).
+/// Best effort: a cgroup with processes of its own refuses (EBUSY), and a
+/// resource needing a missing controller then fails with a clear error.
+fn enable_controllers(dir: &Path) {
+    let Ok(avail) = fsutil::read(dir, "cgroup.controllers") else {
+        return;
+    };
+    let enabled = fsutil::read(dir, "cgroup.subtree_control").unwrap_or_default();
+    for c in avail.split_whitespace() {
+        if !enabled.split_whitespace().any(|e| e == c) {
+            let _ = fsutil::write(dir, "cgroup.subtree_control", &format!("+{c}"), "");
+        }
+    }
+}
+
+fn apply(dirs: &Dirs, r: &LinuxResources, initial: bool) -> Result<()> {
+    let rules = (initial || r.devices().is_some())
+        .then(|| devices::effective_rules(r.devices().as_deref().unwrap_or(&[])));
+    if dirs.is_v2() {
+        let d = dirs.unified().unwrap_or(Path::new("/"));
+        apply_v2::apply(d, r)?;
+        if let Some(rules) = rules {
+            devices_bpf::apply(d, &rules)?;
+        }
+    } else {
+        apply_v1::apply(dirs, r)?;
+        if let (Some(rules), Some(d)) = (rules, dirs.v1("devices")) {
+            devices_v1::apply(d, &rules)?;
+        }
+    }
+    Ok(())
+}
+
+/// rmdir `dir` after its sub-cgroups; retries while dying tasks keep it busy.
+fn remove_tree(dir: &Path, deadline: Instant) -> Result<()> {
+    for child in fsutil::child_dirs(dir)? {
+        remove_tree(&child, deadline)?;
+    }
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(CgroupError::io(dir, e)),
+        }
+    }
+}

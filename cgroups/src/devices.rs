@@ -1,0 +1,142 @@
+//! The effective device rule list: a deny-all base, runc's default allowed
+//! devices, then the config's rules in order (a later rule wins).
+
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
+
+/// One device cgroup rule in kernel terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rule {
+    pub allow: bool,
+    /// 'a', 'b' or 'c'.
+    pub typ: char,
+    pub major: Option<u32>,
+    pub minor: Option<u32>,
+    /// Subset of "rwm".
+    pub access: String,
+}
+
+impl Rule {
+    fn new(allow: bool, typ: char, major: Option<u32>, minor: Option<u32>, access: &str) -> Self {
+        Rule {
+            allow,
+            typ,
+            major,
+            minor,
+            access: access.to_string(),
+        }
+    }
+
+    pub fn from_spec(d: &LinuxDeviceCgroup) -> Self {
+        let typ = match d.typ() {
+            Some(LinuxDeviceType::B) => 'b',
+            Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => 'c',
+            _ => 'a',
+        };
+        let num = |v: Option<i64>| v.filter(|v| *v >= 0).map(|v| v as u32);
+        let access = d.access().clone().unwrap_or_else(|| "rwm".into());
+        Rule::new(d.allow(), typ, num(d.major()), num(d.minor()), &access)
+    }
+
+    pub fn is_wildcard_all(&self) -> bool {
+        self.typ == 'a'
+    }
+
+    /// The v1 devices.allow / devices.deny line ("c 1:3 rwm", "a").
+    pub fn v1_line(&self) -> String {
+        if self.typ == 'a' {
+            return "a".into();
+        }
+        let n = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_else(|| "*".into());
+        let access = if self.access.is_empty() {
+            "rwm"
+        } else {
+            &self.access
+        };
+        format!(
+            "{} {}:{} {}",
+            self.typ,
+            n(self.major),
+            n(self.minor),
+            access
+        )
+    }
+}
+
+/// runc's default allowed devices.
+pub(crate) fn default_rules() -> Vec<Rule> {
+    vec![
+        Rule::new(true, 'c', None, None, "m"),
+        Rule::new(true, 'b', None, None, "m"),
+        Rule::new(true, 'c', Some(1), Some(3), "rwm"), // /dev/null
+        Rule::new(true, 'c', Some(1), Some(8), "rwm"), // /dev/random
+        Rule::new(true, 'c', Some(1), Some(7), "rwm"), // /dev/full
+        Rule::new(true, 'c', Some(5), Some(0), "rwm"), // /dev/tty
+        Rule::new(true, 'c', Some(1), Some(5), "rwm"), // /dev/zero
+        Rule::new(true, 'c', Some(1), Some(9), "rwm"), // /dev/urandom
+        Rule::new(true, 'c', Some(136), None, "rwm"),  // /dev/pts/*
+        Rule::new(true, 'c', Some(5), Some(2), "rwm"), // /dev/ptmx
+        Rule::new(true, 'c', Some(10), Some(200), "rwm"), // /dev/net/tun
+    ]
+}
+
+/// Deny everything, allow the defaults, then the config's rules in order.
+/// A leading "deny all" in the config (runc's and Docker's first rule) is
+/// the base itself, so the defaults stay allowed after it.
+pub(crate) fn effective_rules(spec: &[LinuxDeviceCgroup]) -> Vec<Rule> {
+    let mut user: Vec<Rule> = spec.iter().map(Rule::from_spec).collect();
+    if user
+        .first()
+        .is_some_and(|r| !r.allow && r.is_wildcard_all())
+    {
+        user.remove(0);
+    }
+    let mut out = vec![Rule::new(false, 'a', None, None, "rwm")];
+    out.extend(default_rules());
+    out.extend(user);
+    out
+}
+
+/// Allow rules for the devices the runtime creates from `linux.devices`
+/// (runc adds these): the runtime appends them to resources.devices.
+pub fn allow_rules_for(devices: &[oci_spec::runtime::LinuxDevice]) -> Vec<LinuxDeviceCgroup> {
+    devices
+        .iter()
+        .filter_map(|d| {
+            oci_spec::runtime::LinuxDeviceCgroupBuilder::default()
+                .allow(true)
+                .typ(d.typ())
+                .major(d.major())
+                .minor(d.minor())
+                .access("rwm")
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leading_deny_all_keeps_defaults() {
+        let spec: Vec<LinuxDeviceCgroup> =
+            serde_json::from_str(r#"[{"allow":false,"access":"rwm"}]"#).unwrap();
+        let r = effective_rules(&spec);
+        assert_eq!(r.len(), 1 + default_rules().len());
+        assert_eq!(r[0].v1_line(), "a");
+    }
+
+    #[test]
+    fn user_rules_come_last() {
+        let spec: Vec<LinuxDeviceCgroup> = serde_json::from_str(
+            r#"[{"allow":true,"type":"c","major":1,"minor":3,"access":"r"},{"allow":false,"type":"c","major":1,"minor":5,"access":"rwm"}]"#,
+        )
+        .unwrap();
+        let r = effective_rules(&spec);
+        let n = r.len();
+        assert_eq!(r[n - 2].v1_line(), "c 1:3 r");
+        assert_eq!(r[n - 1].v1_line(), "c 1:5 rwm");
+        assert!(!r[n - 1].allow);
+    }
+}
