@@ -182,6 +182,7 @@ host_snapshot() {
 		echo "links:"
 		ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -Ev '^(veth|veth)' | sort || true
 		echo "veths: $(ip -o link show type veth 2>/dev/null | grep -c . || true)"
+		echo "netns: $(ls /run/netns 2>/dev/null | tr '\n' ' ')"
 		echo "iptables filter:"
 		iptables -S 2>/dev/null | grep -E '^-N' | sort || true
 		echo "iptables nat:"
