@@ -1,1 +1,29 @@
-pub mod placeholder {}
+//! remora: an OCI runtime-spec compliant container runtime, a drop-in
+//! replacement for runc.
+//!
+//! - [`cli`]: the runc-compatible command line.
+//! - [`lifecycle`]: create, start, state, kill, delete, run, list.
+//! - [`state`]: the state store.
+//! - [`init`]: the container init, from clone to execve.
+//! - [`rootfs`]: the root filesystem, mounts, devices, pivot_root.
+//! - [`process`]: identity, capabilities, rlimits, program lookup.
+//! - [`hooks`], [`config`], [`channel`], [`sys`] (syscall wrappers).
+
+pub mod channel;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod hooks;
+pub mod init;
+pub mod lifecycle;
+pub mod logging;
+pub mod process;
+pub mod rootfs;
+pub mod signal;
+pub mod spec;
+pub mod state;
+pub mod sys;
+pub mod timefmt;
+
+/// The runtime-spec version remora implements.
+pub const OCI_VERSION: &str = "1.2.0";

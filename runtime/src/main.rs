@@ -1,1 +1,126 @@
-fn main() {}
+//! The `remora` binary: parse the command line, run the command, report a
+//! failure the way runc does (exit 1, one error line in the log, the text
+//! on stderr).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+use remora::cli::{normalize_args, Cli, Command, CreateArgs};
+use remora::lifecycle::{self, create::CreateOptions, Global};
+use remora::logging::{self, LogConfig};
+
+fn main() {
+    let cli = match Cli::try_parse_from(normalize_args(std::env::args())) {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and usage errors: clap's own text and exit codes.
+            e.exit();
+        }
+    };
+    logging::init(LogConfig {
+        file: cli.log.clone(),
+        json: cli.log_format == "json",
+        debug: cli.debug,
+    });
+    match run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            logging::fatal(&format!("{e:#}"));
+            std::process::exit(1);
+        }
+    }
+}
+
+fn state_root(cli: &Cli) -> Result<PathBuf> {
+    let root = match &cli.root {
+        Some(r) => std::path::absolute(r).context("--root")?,
+        // SAFETY: geteuid cannot fail.
+        None if unsafe { libc::geteuid() } == 0 => PathBuf::from("/run/remora"),
+        None => match std::env::var_os("XDG_RUNTIME_DIR") {
+            Some(d) => PathBuf::from(d).join("remora"),
+            None => PathBuf::from("/run/remora"),
+        },
+    };
+    if root == std::path::Path::new("/") {
+        bail!("--root: refusing to use / as the state directory");
+    }
+    Ok(root)
+}
+
+fn create_options(c: &CreateArgs) -> CreateOptions {
+    CreateOptions {
+        id: c.id.clone(),
+        bundle: c.bundle.clone(),
+        pid_file: c
+            .pid_file
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or(p.clone())),
+        console_socket: c.console_socket.clone(),
+        no_pivot: c.no_pivot,
+        no_new_keyring: c.no_new_keyring,
+        preserve_fds: c.preserve_fds,
+    }
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    if cli.log_format != "text" && cli.log_format != "json" {
+        bail!("--log-format {:?}: must be text or json", cli.log_format);
+    }
+    if cli.version {
+        print_version();
+        return Ok(0);
+    }
+    let g = Global {
+        root: state_root(&cli)?,
+        systemd_cgroup: cli.systemd_cgroup,
+    };
+    let Some(command) = cli.command else {
+        Cli::parse_from(["remora", "--help"]);
+        return Ok(0);
+    };
+    match command {
+        Command::Create(c) => {
+            lifecycle::create::create(&g, &create_options(&c))?;
+        }
+        Command::Start { id } => lifecycle::start::start(&g, &id)?,
+        Command::State { id } => println!("{}", lifecycle::state(&g, &id)?),
+        Command::Kill { all, id, signal } => {
+            lifecycle::kill::kill(&g, &id, signal.as_deref().unwrap_or("SIGTERM"), all)?
+        }
+        Command::Delete { force, id } => lifecycle::delete::delete(&g, &id, force)?,
+        Command::Run {
+            create,
+            detach,
+            keep,
+            no_subreaper,
+        } => {
+            if !detach && !no_subreaper {
+                // Reap what the container leaves to us, as runc does.
+                // SAFETY: integer-only prctl.
+                unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+            }
+            return Ok(lifecycle::run::run(
+                &g,
+                &create_options(&create),
+                detach,
+                keep,
+            )?);
+        }
+        Command::Spec { bundle, rootless } => remora::spec::write_spec(&bundle, rootless)?,
+        Command::List { format, quiet } => {
+            print!("{}", lifecycle::list::list(&g, &format, quiet)?)
+        }
+    }
+    Ok(0)
+}
+
+fn print_version() {
+    println!("remora version {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "commit: {}",
+        option_env!("REMORA_COMMIT").unwrap_or("unknown")
+    );
+    println!("spec: {}", remora::OCI_VERSION);
+}

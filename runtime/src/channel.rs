@@ -1,0 +1,124 @@
+//! The typed conversation between `remora` (the parent) and the container
+//! init: one JSON message per SOCK_SEQPACKET datagram.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use serde::{Deserialize, Serialize};
+
+/// Parent → init and init → parent messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// Parent: the init is in its cgroup; go on.
+    Continue,
+    /// Init: I am in my new user namespace; write my id maps.
+    IdMapRequest,
+    /// Parent: the id maps are written.
+    IdMapsWritten,
+    /// Intermediate process: the init (forked into the new pid/time
+    /// namespace) has this host PID.
+    InitPid(i32),
+    /// Init: namespaces exist; run the prestart/createRuntime hooks.
+    CreateRuntimeHooks,
+    /// Parent: hooks done.
+    HooksDone,
+    /// Init: everything is set up; waiting for `start`.
+    Ready,
+    /// Either side: this failed; the message says what.
+    Error(String),
+}
+
+/// One end of the channel.
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+impl Channel {
+    /// A connected pair (parent end, init end), close-on-exec.
+    pub fn pair() -> io::Result<(Channel, Channel)> {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` is a valid out-array of two ints.
+        let r = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        use std::os::fd::FromRawFd;
+        // SAFETY: both fds were just created and are owned only here.
+        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        Ok((Channel { fd: a }, Channel { fd: b }))
+    }
+
+    pub fn send(&self, msg: &Message) -> io::Result<()> {
+        let data = serde_json::to_vec(msg).expect("message serialises");
+        // SAFETY: sends `data.len()` bytes from a live buffer.
+        let r = unsafe {
+            libc::send(
+                self.fd.as_raw_fd(),
+                data.as_ptr().cast(),
+                data.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// The next message; `None` when the other side closed.
+    pub fn recv(&self) -> io::Result<Option<Message>> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            // SAFETY: receives into a live buffer of the given length.
+            let r =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if r == 0 {
+                return Ok(None);
+            }
+            return serde_json::from_slice(&buf[..r as usize])
+                .map(Some)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+    }
+
+    /// Waits for `want`; an Error message or EOF becomes an error.
+    pub fn expect(&self, want: &Message) -> Result<(), String> {
+        match self.recv() {
+            Ok(Some(m)) if &m == want => Ok(()),
+            Ok(Some(Message::Error(e))) => Err(e),
+            Ok(Some(other)) => Err(format!("sync: expected {want:?}, got {other:?}")),
+            Ok(None) => Err(format!("sync: channel closed while waiting for {want:?}")),
+            Err(e) => Err(format!("sync: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let (a, b) = Channel::pair().unwrap();
+        a.send(&Message::InitPid(42)).unwrap();
+        a.send(&Message::Error("boom".into())).unwrap();
+        assert_eq!(b.recv().unwrap(), Some(Message::InitPid(42)));
+        assert_eq!(b.expect(&Message::Ready), Err("boom".into()));
+        drop(a);
+        assert_eq!(b.recv().unwrap(), None);
+    }
+}

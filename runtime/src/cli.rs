@@ -1,0 +1,208 @@
+//! The runc-compatible command line.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "remora",
+    about = "remora: an OCI container runtime, a drop-in replacement for runc",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// State directory (default /run/remora; $XDG_RUNTIME_DIR/remora when not root)
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Log file (default stderr)
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Log format: text or json
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub log_format: String,
+    /// Debug logging
+    #[arg(long)]
+    pub debug: bool,
+    /// Use systemd for cgroups (cgroupsPath is slice:prefix:name)
+    #[arg(long)]
+    pub systemd_cgroup: bool,
+    /// Rootless mode: true, false or auto
+    #[arg(long, value_name = "VALUE", num_args = 0..=1, default_missing_value = "true")]
+    pub rootless: Option<String>,
+    /// Ignored (runc compatibility)
+    #[arg(long)]
+    pub criu: Option<String>,
+    /// Print the version
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateArgs {
+    /// Bundle directory (default: the current directory)
+    #[arg(short = 'b', long, value_name = "DIR", default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write the init's PID to this file
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// AF_UNIX socket to send the pty master to
+    #[arg(long, value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// AF_UNIX socket to send a pidfd of the init to
+    #[arg(long, value_name = "PATH")]
+    pub pidfd_socket: Option<PathBuf>,
+    /// Do not use pivot_root (MS_MOVE + chroot instead)
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// Pass N extra fds (3..3+N) into the container
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Container ID
+    pub id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a container (its process waits for `start`)
+    Create(CreateArgs),
+    /// Start a created container
+    Start { id: String },
+    /// Print a container's state as JSON
+    State { id: String },
+    /// Send a signal to a container's init (default SIGTERM)
+    Kill {
+        /// Signal every process in the container
+        #[arg(short, long)]
+        all: bool,
+        id: String,
+        signal: Option<String>,
+    },
+    /// Delete a container
+    Delete {
+        /// Kill a running container first
+        #[arg(short, long)]
+        force: bool,
+        id: String,
+    },
+    /// Create and start a container
+    Run {
+        #[command(flatten)]
+        create: CreateArgs,
+        /// Detach: return once the container runs
+        #[arg(short, long)]
+        detach: bool,
+        /// Keep the container's state after it exits
+        #[arg(long)]
+        keep: bool,
+        /// Do not become a subreaper
+        #[arg(long)]
+        no_subreaper: bool,
+    },
+    /// Write a default config.json
+    Spec {
+        #[arg(short = 'b', long, value_name = "DIR", default_value = ".")]
+        bundle: PathBuf,
+        #[arg(long)]
+        rootless: bool,
+    },
+    /// List containers
+    List {
+        #[arg(short = 'f', long, default_value = "table")]
+        format: String,
+        #[arg(short, long)]
+        quiet: bool,
+    },
+}
+
+/// Every long flag name (for the single-dash form: `-root /x`).
+fn long_flags() -> HashSet<String> {
+    fn walk(cmd: &clap::Command, out: &mut HashSet<String>) {
+        for a in cmd.get_arguments() {
+            if let Some(l) = a.get_long() {
+                out.insert(l.to_string());
+            }
+        }
+        for s in cmd.get_subcommands() {
+            walk(s, out);
+        }
+    }
+    let mut out = HashSet::new();
+    walk(&Cli::command(), &mut out);
+    out
+}
+
+/// Rewrites single-dash long flags (`-root`, `-log-format=json`) to the
+/// double-dash form, as Go's flag package accepts both.
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let longs = long_flags();
+    let mut out = Vec::new();
+    let mut rest_verbatim = false;
+    for a in args {
+        if rest_verbatim || a == "--" {
+            rest_verbatim = true;
+            out.push(a);
+            continue;
+        }
+        let is_single_long = a.len() > 2
+            && a.starts_with('-')
+            && !a.starts_with("--")
+            && longs.contains(a[1..].split('=').next().unwrap_or(""));
+        if is_single_long {
+            out.push(format!("-{a}"));
+        } else {
+            out.push(a);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_dash_long_flags() {
+        let args = normalize_args(
+            [
+                "remora",
+                "-root",
+                "/x",
+                "-log-format=json",
+                "create",
+                "-b",
+                "b",
+                "id",
+            ]
+            .map(String::from),
+        );
+        let cli = Cli::try_parse_from(&args).unwrap();
+        assert_eq!(cli.root, Some(PathBuf::from("/x")));
+        assert_eq!(cli.log_format, "json");
+        match cli.command {
+            Some(Command::Create(c)) => {
+                assert_eq!(c.bundle, PathBuf::from("b"));
+                assert_eq!(c.id, "id");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn kill_flags_after_positionals() {
+        let cli = Cli::try_parse_from(["remora", "kill", "c1", "9", "--all"]).unwrap();
+        match cli.command {
+            Some(Command::Kill { all, id, signal }) => {
+                assert!(all);
+                assert_eq!(id, "c1");
+                assert_eq!(signal.as_deref(), Some("9"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

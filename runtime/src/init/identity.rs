@@ -1,0 +1,89 @@
+//! Init steps that give the process its identity: user, groups, umask,
+//! capabilities, no_new_privs, cwd.
+
+use oci_spec::runtime::Spec;
+
+use super::{InitArgs, Step};
+use crate::process::capabilities;
+use crate::sys::process::{prctl, setgroups, setresid};
+
+/// runc's order: without no_new_privs, seccomp needs CAP_SYS_ADMIN to
+/// load, so it is loaded before the capabilities are dropped.
+pub fn seccomp_before_identity(a: &InitArgs<'_>) -> bool {
+    a.seccomp.is_some()
+        && !a
+            .spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.no_new_privileges())
+            .unwrap_or(false)
+}
+
+/// chdir into process.cwd and check it is inside the container: a cwd
+/// leaked from the host shows as "(unreachable)" or fails getcwd
+/// (CVE-2024-21626). First try as root; `retry` is the second attempt
+/// after the identity change (for a cwd only the user can enter).
+pub fn chdir_cwd(spec: &Spec, retry: bool) -> Step {
+    let cwd = spec
+        .process()
+        .as_ref()
+        .map(|p| p.cwd().clone())
+        .unwrap_or_default();
+    if let Err(e) = std::env::set_current_dir(&cwd) {
+        if !retry && e.kind() == std::io::ErrorKind::PermissionDenied {
+            return Ok(());
+        }
+        return Err(format!("process.cwd {cwd:?}: {e}"));
+    }
+    match std::env::current_dir() {
+        Ok(p) if p.is_absolute() && !p.to_string_lossy().starts_with("(unreachable)") => Ok(()),
+        Ok(p) => Err(format!(
+            "process.cwd {cwd:?}: current directory {p:?} is outside the container"
+        )),
+        Err(e) => Err(format!(
+            "process.cwd {cwd:?}: current directory is outside the container: {e}"
+        )),
+    }
+}
+
+pub fn set_identity_and_capabilities(spec: &Spec) -> Step {
+    let Some(process) = spec.process() else {
+        return Ok(());
+    };
+    let user = process.user();
+    let caps = process.capabilities().as_ref();
+    prctl(libc::PR_SET_KEEPCAPS, 1).map_err(|e| format!("PR_SET_KEEPCAPS: {e}"))?;
+    if let Some(c) = caps {
+        capabilities::drop_bounding(c)?;
+    }
+    let gids: Vec<u32> = user.additional_gids().clone().unwrap_or_default();
+    // setgroups is denied in user namespaces whose gid_map was written
+    // without CAP_SETGID; then only an empty/unchanged list is possible.
+    if let Err(e) = setgroups(&gids) {
+        if !gids.is_empty() || e.raw_os_error() != Some(libc::EPERM) {
+            return Err(format!("process.user.additionalGids {gids:?}: {e}"));
+        }
+    }
+    setresid(user.uid(), user.gid())
+        .map_err(|e| format!("process.user uid {} gid {}: {e}", user.uid(), user.gid()))?;
+    prctl(libc::PR_SET_KEEPCAPS, 0).map_err(|e| format!("PR_SET_KEEPCAPS: {e}"))?;
+    if let Some(c) = caps {
+        capabilities::set_sets(c)?;
+    }
+    let mask = user.umask().unwrap_or(0o022);
+    // SAFETY: umask only changes this process's file mode mask.
+    unsafe { libc::umask(mask as libc::mode_t) };
+    Ok(())
+}
+
+pub fn set_no_new_privileges(spec: &Spec) -> Step {
+    if spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.no_new_privileges())
+        .unwrap_or(false)
+    {
+        prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(|e| format!("process.noNewPrivileges: {e}"))?;
+    }
+    Ok(())
+}

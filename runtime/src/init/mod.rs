@@ -1,0 +1,288 @@
+//! The container init: what runs in the cloned child, from the clone to
+//! execve, as a straight list of steps in the order they happen.
+//!
+//! It runs in a forked copy of the (single-threaded) `remora` process: no
+//! re-exec. Failures before `Ready` go to the parent as
+//! `Message::Error`; the parent cleans up.
+
+mod identity;
+mod namespaces;
+mod start;
+
+use std::convert::Infallible;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan};
+
+use crate::channel::{Channel, Message};
+use crate::process::procfs::ProcFs;
+use crate::rootfs::{self, MountContext, Root};
+use crate::sys::clone::exit_now;
+
+/// Everything the init needs, prepared by the parent before the clone.
+pub struct InitArgs<'a> {
+    pub id: &'a str,
+    pub spec: &'a Spec,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub plan: &'a NamespacePlan,
+    pub joined: &'a [JoinedNamespace],
+    /// The clone already made every new namespace.
+    pub single_clone: bool,
+    pub channel: Channel,
+    pub fifo: &'a Path,
+    pub no_pivot: bool,
+    pub preserve_fds: u32,
+    pub seccomp: Option<&'a remora_seccomp::Filter>,
+    /// The init's PID as the host sees it (known after the pid namespace
+    /// step; for hooks' state).
+    pub host_pid: i32,
+}
+
+/// Runs the init; never returns.
+pub fn run(mut a: InitArgs<'_>) -> ! {
+    match steps(&mut a) {
+        Ok(never) => match never {},
+        Err(msg) => {
+            let _ = a.channel.send(&Message::Error(msg.clone()));
+            // After Ready nobody listens on the channel: say it on stderr.
+            eprintln!("remora init: {msg}");
+            exit_now(1)
+        }
+    }
+}
+
+type Step<T = ()> = Result<T, String>;
+
+fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
+    wait_for_continue(a)?;
+    let cgroup_paths = read_own_cgroups()?;
+    namespaces::join_by_path(a)?;
+    namespaces::enter_new(a)?;
+    namespaces::fork_into_pid_namespace(a)?;
+    namespaces::enter_cgroup_namespace(a)?;
+    a.host_pid = host_pid();
+    set_hostname(a.spec)?;
+    let proc = ProcFs::open()?;
+    let fifo = open_fifo(a.fifo)?;
+    request_create_runtime_hooks(a)?;
+    let prop = rootfs::propagation_of(a.spec).map_err(|e| e.to_string())?;
+    rootfs::prepare_propagation(prop).map_err(|e| e.to_string())?;
+    let root = rootfs::bind_rootfs(a.rootfs).map_err(|e| e.to_string())?;
+    mount_config_mounts(a, &root, &cgroup_paths)?;
+    rootfs::create_devices(&root, a.spec, a.plan.is_new(NamespaceKind::User))
+        .map_err(|e| e.to_string())?;
+    create_cwd(a, &root)?;
+    run_create_container_hooks(a)?;
+    rootfs::pivot(&root, a.no_pivot).map_err(|e| e.to_string())?;
+    let new_root = Root::new(open_dir("/")?);
+    rootfs::mask_and_readonly(&new_root, a.spec).map_err(|e| e.to_string())?;
+    rootfs::finish(a.spec, prop).map_err(|e| e.to_string())?;
+    apply_sysctls(a.spec, &proc)?;
+    set_oom_score_adj(a.spec, &proc)?;
+    apply_rlimits(a.spec)?;
+    let program = find_program(a.spec)?;
+    let early_seccomp = identity::seccomp_before_identity(a);
+    if early_seccomp {
+        load_seccomp(a)?;
+    }
+    identity::chdir_cwd(a.spec, false)?;
+    identity::set_identity_and_capabilities(a.spec)?;
+    identity::chdir_cwd(a.spec, true)?;
+    identity::set_no_new_privileges(a.spec)?;
+    mark_fds_cloexec(a.preserve_fds)?;
+    report_ready(a)?;
+    start::wait_for_start(&proc, &fifo)?;
+    if !early_seccomp {
+        load_seccomp(a)?;
+    }
+    start::run_start_container_hooks(a)?;
+    drop((proc, fifo, root, new_root));
+    start::exec(a.spec, &program)
+}
+
+fn wait_for_continue(a: &InitArgs<'_>) -> Step {
+    a.channel.expect(&Message::Continue)
+}
+
+/// The container's cgroup paths (for the cgroup mount), read before a
+/// cgroup namespace hides them: (controllers, path) per line.
+fn read_own_cgroups() -> Step<Vec<(String, String)>> {
+    let data = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| format!("reading /proc/self/cgroup: {e}"))?;
+    Ok(data
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let _id = parts.next()?;
+            let ctrl = parts.next()?.to_string();
+            let path = parts.next()?.to_string();
+            Some((ctrl, path))
+        })
+        .collect())
+}
+
+/// Our PID in the host's /proc (still mounted: before pivot_root).
+fn host_pid() -> i32 {
+    std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn set_hostname(spec: &Spec) -> Step {
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        crate::sys::process::set_hostname(h, false).map_err(|e| format!("hostname {h:?}: {e}"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        crate::sys::process::set_hostname(d, true).map_err(|e| format!("domainname {d:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The exec fifo as an O_PATH fd (reopened for writing after setup).
+fn open_fifo(path: &Path) -> Step<OwnedFd> {
+    let f = std::fs::File::options()
+        .read(true)
+        .custom_flags_path()
+        .open(path)
+        .map_err(|e| format!("opening exec fifo {}: {e}", path.display()))?;
+    Ok(f.into())
+}
+
+trait PathOpen {
+    fn custom_flags_path(&mut self) -> &mut Self;
+}
+impl PathOpen for std::fs::OpenOptions {
+    fn custom_flags_path(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+    }
+}
+
+fn open_dir(path: &str) -> Step<OwnedFd> {
+    let f = std::fs::File::options()
+        .read(true)
+        .custom_flags_path()
+        .open(path)
+        .map_err(|e| format!("opening {path}: {e}"))?;
+    Ok(f.into())
+}
+
+fn has_hooks(spec: &Spec, pick: fn(&oci_spec::runtime::Hooks) -> bool) -> bool {
+    spec.hooks().as_ref().is_some_and(pick)
+}
+
+/// prestart and createRuntime hooks run in the runtime's namespaces: the
+/// parent runs them while the init waits.
+fn request_create_runtime_hooks(a: &InitArgs<'_>) -> Step {
+    let any = |h: &oci_spec::runtime::Hooks| {
+        h.prestart().as_ref().is_some_and(|v| !v.is_empty())
+            || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
+    };
+    if !has_hooks(a.spec, any) {
+        return Ok(());
+    }
+    a.channel
+        .send(&Message::CreateRuntimeHooks)
+        .map_err(|e| format!("sync: {e}"))?;
+    a.channel.expect(&Message::HooksDone)
+}
+
+fn mount_config_mounts(a: &InitArgs<'_>, root: &Root, cgroup_paths: &[(String, String)]) -> Step {
+    let ctx = MountContext {
+        root,
+        bundle: a.bundle,
+        userns: a.plan.is_new(NamespaceKind::User),
+        cgroupns: a.plan.has(NamespaceKind::Cgroup),
+        cgroup_paths,
+    };
+    rootfs::mount_all(&ctx, a.spec).map_err(|e| e.to_string())
+}
+
+/// process.cwd exists in the container (made safely, as runc).
+fn create_cwd(a: &InitArgs<'_>, root: &Root) -> Step {
+    let cwd = a
+        .spec
+        .process()
+        .as_ref()
+        .map(|p| p.cwd().clone())
+        .unwrap_or_default();
+    root.mkdir_all(&cwd, 0o755)
+        .map(drop)
+        .map_err(|e| format!("process.cwd {cwd:?}: {e}"))
+}
+
+/// createContainer hooks: in the container's namespaces, before pivot_root.
+fn run_create_container_hooks(a: &InitArgs<'_>) -> Step {
+    let Some(hooks) = a
+        .spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.create_container().clone())
+    else {
+        return Ok(());
+    };
+    let state = start::hook_state(a, "created");
+    crate::hooks::run_all("createContainer", &hooks, &state)
+}
+
+fn apply_sysctls(spec: &Spec, proc: &ProcFs) -> Step {
+    for (k, v) in spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.sysctl().clone())
+        .unwrap_or_default()
+    {
+        proc.sysctl(&k, &v)?;
+    }
+    Ok(())
+}
+
+fn set_oom_score_adj(spec: &Spec, proc: &ProcFs) -> Step {
+    if let Some(adj) = spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
+        proc.write("self/oom_score_adj", &adj.to_string())
+            .map_err(|e| format!("process.oomScoreAdj {adj}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn apply_rlimits(spec: &Spec) -> Step {
+    match spec.process().as_ref().and_then(|p| p.rlimits().clone()) {
+        Some(r) => crate::process::rlimits::apply(&r),
+        None => Ok(()),
+    }
+}
+
+fn find_program(spec: &Spec) -> Step<PathBuf> {
+    let p = spec.process().as_ref().ok_or("process: missing")?;
+    let args = p.args().clone().unwrap_or_default();
+    let env = p.env().clone().unwrap_or_default();
+    crate::process::lookup::find_program(&args[0], &env)
+}
+
+fn load_seccomp(a: &InitArgs<'_>) -> Step {
+    if let Some(f) = a.seccomp {
+        let _listener = f.load().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Every fd above 2 + --preserve-fds is closed at execve (CVE-2024-21626);
+/// the preserved ones stay open.
+fn mark_fds_cloexec(preserve: u32) -> Step {
+    crate::sys::process::cloexec_from(3 + preserve).map_err(|e| format!("close_range: {e}"))?;
+    for fd in 3..3 + preserve {
+        crate::sys::process::clear_cloexec(fd as i32)
+            .map_err(|e| format!("--preserve-fds: fd {fd}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn report_ready(a: &InitArgs<'_>) -> Step {
+    a.channel
+        .send(&Message::Ready)
+        .map_err(|e| format!("sync: {e}"))
+}

@@ -1,0 +1,68 @@
+//! The last init steps: wait for `remora start`, startContainer hooks,
+//! execve.
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use oci_spec::runtime::Spec;
+
+use super::{InitArgs, Step};
+use crate::process::procfs::ProcFs;
+
+/// Blocks until `remora start` opens the fifo for reading, then writes one
+/// byte so start knows the init went on.
+pub fn wait_for_start(proc: &ProcFs, fifo: &OwnedFd) -> Step {
+    let mut w = proc
+        .reopen_fd(fifo.as_raw_fd(), libc::O_WRONLY | libc::O_CLOEXEC)
+        .map_err(|e| format!("waiting for start on exec fifo: {e}"))?;
+    w.write_all(b"0").map_err(|e| format!("exec fifo: {e}"))
+}
+
+/// The state JSON handed to hooks run by the init.
+pub fn hook_state(a: &InitArgs<'_>, status: &str) -> String {
+    crate::lifecycle::state_json(
+        a.id,
+        status,
+        a.host_pid,
+        a.bundle,
+        a.spec.annotations().as_ref(),
+    )
+}
+
+/// startContainer hooks: in the container, after start, before execve.
+pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
+    let Some(hooks) = a
+        .spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.start_container().clone())
+    else {
+        return Ok(());
+    };
+    let state = hook_state(a, "running");
+    crate::hooks::run_all("startContainer", &hooks, &state)
+}
+
+/// execve the container's program.
+pub fn exec(spec: &Spec, program: &Path) -> Step<Infallible> {
+    let p = spec.process().as_ref().ok_or("process: missing")?;
+    let cstr = |s: &str| CString::new(s).map_err(|_| format!("process: NUL byte in {s:?}"));
+    let path = cstr(&program.to_string_lossy())?;
+    let args: Vec<CString> = p
+        .args()
+        .iter()
+        .flatten()
+        .map(|s| cstr(s))
+        .collect::<Result<_, _>>()?;
+    let env: Vec<CString> = p
+        .env()
+        .iter()
+        .flatten()
+        .map(|s| cstr(s))
+        .collect::<Result<_, _>>()?;
+    let err = nix::unistd::execve(&path, &args, &env).unwrap_err();
+    Err(format!("process.args[0] {:?}: exec: {err}", program))
+}

@@ -1,0 +1,276 @@
+//! `remora create`: validate, make the state directory, clone the init
+//! into its namespaces (one clone3), place it in its cgroup, write its id
+//! maps, run the createRuntime hooks when it asks, and leave it waiting
+//! for `start`. On any failure everything made so far is undone.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use remora_cgroups::Cgroup;
+use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan};
+
+use super::{proc_stat, state_json, Global};
+use crate::channel::{Channel, Message};
+use crate::config::{self, Bundle};
+use crate::error::{Error, IoContext, Result};
+use crate::init::{self, InitArgs};
+use crate::state::{validate_id, write_pid_file, ContainerDir, State};
+use crate::sys::clone::{clone3, CloneOptions, Forked};
+use crate::sys::process::pidfd_open;
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+/// A created container: its init waits for start.
+pub struct Created {
+    pub pid: i32,
+    /// A pidfd of the init (it is our child until we exit).
+    pub pidfd: OwnedFd,
+    pub dir: ContainerDir,
+    pub state: State,
+}
+
+pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
+    validate_id(&o.id)?;
+    let bundle = config::load(&o.bundle)?;
+    config::validate(&bundle.spec)?;
+    check_terminal(&bundle, o)?;
+    let linux = bundle.spec.linux().as_ref().expect("validated");
+    let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    let joined = plan
+        .join
+        .iter()
+        .map(|(k, p)| JoinedNamespace::open(*k, p))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let seccomp = match linux.seccomp() {
+        Some(s) => Some(remora_seccomp::compile(s)?),
+        None => None,
+    };
+    let cgroup = Cgroup::new(
+        linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
+        &o.id,
+        g.systemd_cgroup,
+    )?;
+
+    let dir = ContainerDir::create(&g.root, &o.id)?;
+    let mut undo = Undo {
+        dir: Some(dir),
+        cgroup: None,
+        child: None,
+    };
+    let dir_path = undo.dir.as_ref().expect("set").path.clone();
+    let fifo = dir_path.join(crate::state::FIFO_FILE);
+    crate::sys::fs::mkfifo(&fifo, 0o622).ctx(|| format!("creating {}", fifo.display()))?;
+
+    let cgroup_fd = cgroup.prepare(linux.resources().as_ref())?;
+    undo.cgroup = Some(cgroup.clone());
+
+    let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
+    let single = plan.single_clone();
+    let flags = if single {
+        plan.new_flags() & !libc::CLONE_NEWCGROUP
+    } else {
+        0
+    };
+    let forked = clone3(&CloneOptions {
+        flags,
+        want_pidfd: true,
+        parent: false,
+        cgroup: cgroup_fd.as_ref().map(|f| f.as_fd()),
+    })
+    .ctx(|| format!("clone3 into new namespaces (flags {flags:#x})"))?;
+    let (child, child_pidfd) = match forked {
+        Forked::Child => {
+            drop(parent_end);
+            init::run(InitArgs {
+                id: &o.id,
+                spec: &bundle.spec,
+                bundle: &bundle.dir,
+                rootfs: &bundle.rootfs,
+                plan: &plan,
+                joined: &joined,
+                single_clone: single,
+                channel: init_end,
+                fifo: &fifo,
+                no_pivot: o.no_pivot,
+                preserve_fds: o.preserve_fds,
+                seccomp: seccomp.as_ref(),
+                host_pid: 0,
+            })
+        }
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(init_end);
+    undo.child = Some(child);
+    if cgroup_fd.is_none() {
+        cgroup.add_task(nix::unistd::Pid::from_raw(child))?;
+    }
+    let pid = converse(
+        &parent_end,
+        &bundle,
+        &o.id,
+        child,
+        plan.is_new(NamespaceKind::User),
+    )?;
+    if pid != child {
+        // The intermediate forked the init into its pid namespace; reap it.
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
+        undo.child = Some(pid);
+    }
+    let pidfd = match (pid == child, child_pidfd) {
+        (true, Some(fd)) => fd,
+        _ => pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?,
+    };
+    let (_, start_time) =
+        proc_stat(pid).ok_or_else(|| Error::Init("container init exited during create".into()))?;
+    let state = State {
+        id: o.id.clone(),
+        pid,
+        init_start_time: start_time,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: crate::timefmt::rfc3339_nano(SystemTime::now()),
+        owner: String::new(),
+        annotations: bundle.spec.annotations().clone().unwrap_or_default(),
+        cgroup: cgroup.to_saved(),
+        hooks: bundle.spec.hooks().clone(),
+        own_pid_ns: plan.has(NamespaceKind::Pid),
+    };
+    let dir = undo.dir.take().expect("set");
+    if let Err(e) = dir.save(&state) {
+        undo.dir = Some(dir);
+        return Err(e);
+    }
+    if let Some(p) = &o.pid_file {
+        if let Err(e) = write_pid_file(p, pid) {
+            undo.dir = Some(dir);
+            return Err(e);
+        }
+    }
+    undo.cgroup = None;
+    undo.child = None;
+    Ok(Created {
+        pid,
+        pidfd,
+        dir,
+        state,
+    })
+}
+
+/// terminal=true needs --console-socket and vice versa (runc's rules).
+fn check_terminal(bundle: &Bundle, o: &CreateOptions) -> Result<()> {
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    match (terminal, &o.console_socket) {
+        (true, None) => Err(Error::config(
+            "process.terminal: cannot allocate tty if remora will detach without setting console socket",
+        )),
+        (false, Some(_)) => Err(Error::config(
+            "--console-socket: cannot use console socket if remora will not detach or allocate tty",
+        )),
+        (true, Some(_)) => Err(Error::config(
+            "process.terminal: terminals are not supported yet",
+        )),
+        (false, None) => Ok(()),
+    }
+}
+
+/// The parent's side of the conversation; returns the init's PID.
+fn converse(ch: &Channel, bundle: &Bundle, id: &str, child: i32, userns: bool) -> Result<i32> {
+    let linux = bundle.spec.linux().as_ref().expect("validated");
+    ch.send(&Message::Continue)
+        .ctx(|| "sync: sending continue".into())?;
+    let mut init_pid = child;
+    loop {
+        let msg = ch.recv().ctx(|| "sync: receiving from init".into())?;
+        match msg {
+            Some(Message::IdMapRequest) if userns => {
+                let r = remora_namespaces::write_id_maps(
+                    child,
+                    linux.uid_mappings().as_deref().unwrap_or(&[]),
+                    linux.gid_mappings().as_deref().unwrap_or(&[]),
+                    false,
+                );
+                if let Err(e) = r {
+                    let _ = ch.send(&Message::Error(e.to_string()));
+                    return Err(e.into());
+                }
+                ch.send(&Message::IdMapsWritten).ctx(|| "sync".into())?;
+            }
+            Some(Message::InitPid(p)) => init_pid = p,
+            Some(Message::CreateRuntimeHooks) => {
+                let json = state_json(
+                    id,
+                    "creating",
+                    init_pid,
+                    &bundle.dir,
+                    bundle.spec.annotations().as_ref(),
+                );
+                let hooks = bundle.spec.hooks().clone().unwrap_or_default();
+                let r = crate::hooks::run_all(
+                    "prestart",
+                    hooks.prestart().as_deref().unwrap_or(&[]),
+                    &json,
+                )
+                .and_then(|()| {
+                    crate::hooks::run_all(
+                        "createRuntime",
+                        hooks.create_runtime().as_deref().unwrap_or(&[]),
+                        &json,
+                    )
+                });
+                match r {
+                    Ok(()) => ch.send(&Message::HooksDone).ctx(|| "sync".into())?,
+                    Err(e) => {
+                        let _ = ch.send(&Message::Error(e.clone()));
+                        return Err(Error::Init(e));
+                    }
+                }
+            }
+            Some(Message::Ready) => return Ok(init_pid),
+            Some(Message::Error(e)) => return Err(Error::Init(e)),
+            Some(other) => return Err(Error::Init(format!("sync: unexpected {other:?}"))),
+            None => {
+                return Err(Error::Init(
+                    "container init exited before it was ready".into(),
+                ))
+            }
+        }
+    }
+}
+
+/// What a failed create has made, undone in reverse when dropped.
+struct Undo {
+    dir: Option<ContainerDir>,
+    cgroup: Option<Cgroup>,
+    child: Option<i32>,
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.take() {
+            let p = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(p, None);
+        }
+        if let Some(cg) = self.cgroup.take() {
+            let _ = cg.destroy();
+        }
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.remove();
+        }
+    }
+}

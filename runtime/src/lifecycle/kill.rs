@@ -1,0 +1,50 @@
+//! `remora kill`: signals through a pidfd checked against the init's start
+//! time, so a recycled PID is never signalled.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use super::{proc_stat, status_of, Global, Status};
+use crate::error::{Error, Result};
+use crate::signal::parse_signal;
+use crate::state::{ContainerDir, State};
+use crate::sys::process::{pidfd_open, pidfd_send_signal};
+
+/// A pidfd for the init, only if it is still the process we started.
+pub fn init_pidfd(st: &State) -> Option<OwnedFd> {
+    let fd = pidfd_open(st.pid).ok()?;
+    // Checked after the pidfd exists: from now on the PID cannot be reused
+    // under us.
+    match proc_stat(st.pid) {
+        Some((s, t)) if t == st.init_start_time && s != 'Z' => Some(fd),
+        _ => None,
+    }
+}
+
+pub fn kill(g: &Global, id: &str, signal: &str, all: bool) -> Result<()> {
+    let sig = parse_signal(signal)?;
+    let dir = ContainerDir::open(&g.root, id)?;
+    let st = dir.load()?;
+    let status = status_of(&st, &dir);
+    if status == Status::Stopped {
+        return Err(Error::NotRunning);
+    }
+    let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
+    if all {
+        for pid in cg.pids().unwrap_or_default() {
+            if let Ok(fd) = pidfd_open(pid.as_raw()) {
+                let _ = pidfd_send_signal(fd.as_fd(), sig);
+            }
+        }
+    }
+    let fd = init_pidfd(&st).ok_or(Error::NotRunning)?;
+    match pidfd_send_signal(fd.as_fd(), sig) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Err(Error::NotRunning),
+        Err(e) => return Err(Error::io(format!("sending signal {sig} to {}", st.pid), e)),
+    }
+    if status == Status::Paused && sig == libc::SIGKILL {
+        // A frozen process cannot die until thawed.
+        let _ = cg.set_frozen(false);
+    }
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! `remora list`.
+
+use super::{state_output, status_of, Global};
+use crate::state::{list_ids, ContainerDir};
+
+pub fn list(g: &Global, format: &str, quiet: bool) -> crate::error::Result<String> {
+    let mut rows = Vec::new();
+    for id in list_ids(&g.root) {
+        let Ok(dir) = ContainerDir::open(&g.root, &id) else {
+            continue;
+        };
+        let Ok(st) = dir.load() else { continue };
+        let status = status_of(&st, &dir);
+        rows.push(state_output(&st, status));
+    }
+    if quiet {
+        return Ok(rows
+            .iter()
+            .map(|r| format!("{}\n", r["id"].as_str().unwrap_or_default()))
+            .collect());
+    }
+    if format == "json" {
+        return Ok(format!("{}\n", serde_json::Value::Array(rows)));
+    }
+    let mut table = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
+    for r in &rows {
+        let s = |k: &str| match &r[k] {
+            serde_json::Value::String(s) => s.clone(),
+            v => v.to_string(),
+        };
+        let owner = s("owner");
+        table.push([
+            s("id"),
+            s("pid"),
+            s("status"),
+            s("bundle"),
+            s("created"),
+            if owner.is_empty() {
+                "root".into()
+            } else {
+                owner
+            },
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|c| table.iter().map(|r| r[c].len()).max().unwrap_or(0).max(11) + 1)
+        .collect();
+    let mut out = String::new();
+    for r in &table {
+        for (c, cell) in r.iter().enumerate() {
+            if c == 5 {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}", w = widths[c]));
+            }
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}

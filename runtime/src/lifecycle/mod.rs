@@ -1,0 +1,131 @@
+//! The container lifecycle: create, start, state, kill, delete, run.
+//!
+//! Status is derived, never stored (runc's rules): the init gone, a
+//! zombie, or a different process behind its PID (start time differs):
+//! stopped; the exec fifo still there: created; the cgroup frozen:
+//! paused; else running.
+
+pub mod create;
+pub mod delete;
+pub mod kill;
+pub mod list;
+pub mod run;
+pub mod start;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::state::{ContainerDir, State};
+
+/// The options every command shares.
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub root: PathBuf,
+    pub systemd_cgroup: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// (state char, start time) from /proc/PID/stat.
+pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    let data = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces.
+    let rest = &data[data.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let state = fields.first()?.chars().next()?;
+    let start = fields.get(19)?.parse().ok()?;
+    Some((state, start))
+}
+
+/// Whether the init recorded in `state` is still that process, alive.
+pub fn init_alive(state: &State) -> bool {
+    if state.pid <= 0 {
+        return false;
+    }
+    matches!(proc_stat(state.pid), Some((s, t)) if s != 'Z' && s != 'X' && t == state.init_start_time)
+}
+
+pub fn status_of(state: &State, dir: &ContainerDir) -> Status {
+    if !init_alive(state) {
+        return Status::Stopped;
+    }
+    if dir.fifo().exists() {
+        return Status::Created;
+    }
+    let cg = remora_cgroups::Cgroup::from_saved(state.cgroup.clone());
+    if cg.is_frozen().unwrap_or(false) {
+        return Status::Paused;
+    }
+    Status::Running
+}
+
+/// The OCI state as hooks get it on stdin.
+pub fn state_json(
+    id: &str,
+    status: &str,
+    pid: i32,
+    bundle: &Path,
+    annotations: Option<&HashMap<String, String>>,
+) -> String {
+    let mut v = serde_json::json!({
+        "ociVersion": crate::OCI_VERSION,
+        "id": id,
+        "status": status,
+        "bundle": bundle,
+    });
+    if pid > 0 {
+        v["pid"] = pid.into();
+    }
+    if let Some(a) = annotations.filter(|a| !a.is_empty()) {
+        v["annotations"] = serde_json::json!(a);
+    }
+    v.to_string()
+}
+
+/// What `remora state` prints (runc's shape).
+pub fn state_output(state: &State, status: Status) -> serde_json::Value {
+    let pid = if status == Status::Stopped {
+        0
+    } else {
+        state.pid
+    };
+    let mut v = serde_json::json!({
+        "ociVersion": crate::OCI_VERSION,
+        "id": state.id,
+        "pid": pid,
+        "status": status.as_str(),
+        "bundle": state.bundle,
+        "rootfs": state.rootfs,
+        "created": state.created,
+        "owner": state.owner,
+    });
+    if !state.annotations.is_empty() {
+        v["annotations"] = serde_json::json!(state.annotations);
+    }
+    v
+}
+
+/// `remora state ID`.
+pub fn state(g: &Global, id: &str) -> crate::error::Result<String> {
+    let dir = ContainerDir::open(&g.root, id)?;
+    let st = dir.load()?;
+    let status = status_of(&st, &dir);
+    Ok(serde_json::to_string_pretty(&state_output(&st, status)).expect("json"))
+}

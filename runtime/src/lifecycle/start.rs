@@ -1,0 +1,74 @@
+//! `remora start`: lets the waiting init exec the container's program.
+
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+use super::{status_of, Global, Status};
+use crate::error::{Error, Result};
+use crate::state::ContainerDir;
+use crate::sys::process::pidfd_open;
+
+pub fn start(g: &Global, id: &str) -> Result<()> {
+    let dir = ContainerDir::open(&g.root, id)?;
+    let st = dir.load()?;
+    match status_of(&st, &dir) {
+        Status::Created => {}
+        Status::Stopped => return Err(Error::StartStopped),
+        Status::Running => return Err(Error::StartRunning),
+        Status::Paused => return Err(Error::StartState("paused".into())),
+    }
+    release_init(&dir, st.pid)?;
+    if let Some(hooks) = st.hooks.as_ref().and_then(|h| h.poststart().clone()) {
+        let json = super::state_json(id, "running", st.pid, &st.bundle, Some(&st.annotations));
+        for (i, h) in hooks.iter().enumerate() {
+            if let Err(e) = crate::hooks::run(h, &json) {
+                crate::logging::warn(&format!("hooks.poststart[{i}] {:?}: {e}", h.path()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens the exec fifo for reading (which unblocks the init's open for
+/// writing) and waits for its byte, or for the init to die.
+pub fn release_init(dir: &ContainerDir, pid: i32) -> Result<()> {
+    let path = dir.fifo();
+    let mut fifo = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(|e| Error::io(format!("opening exec fifo {}", path.display()), e))?;
+    let pidfd = pidfd_open(pid).map_err(|e| Error::io("opening init pidfd", e))?;
+    loop {
+        let mut fds = [
+            PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
+            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::io("waiting for the init", e.into())),
+        }
+        let died = fds[1]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN));
+        let mut b = [0u8; 1];
+        match fifo.read(&mut b) {
+            Ok(1) => break,
+            Ok(_) | Err(_) => {
+                if died {
+                    return Err(Error::Init(
+                        "container init exited before it was started".into(),
+                    ));
+                }
+                // Woken with no data yet (the writer has opened but not
+                // written): poll again.
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    }
+    std::fs::remove_file(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))
+}

@@ -1,0 +1,75 @@
+//! Finding process.args[0] in the container, at create time: a missing
+//! or non-executable program fails create, not start.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+fn executable(p: &Path) -> Result<(), std::io::Error> {
+    let meta = std::fs::metadata(p)?;
+    if meta.is_dir() {
+        return Err(std::io::Error::from_raw_os_error(libc::EACCES));
+    }
+    let c = CString::new(p.as_os_str().as_encoded_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: NUL-terminated path.
+    if unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Resolves args[0] against PATH from the process env (as runc: the
+/// container's own PATH, else a default).
+pub fn find_program(arg0: &str, env: &[String]) -> Result<PathBuf, String> {
+    if arg0.contains('/') {
+        return match executable(Path::new(arg0)) {
+            Ok(()) => Ok(PathBuf::from(arg0)),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Err(format!(
+                "process.args[0] {arg0:?}: exec: no such file or directory in the container's rootfs"
+            )),
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => Err(format!(
+                "process.args[0] {arg0:?}: exec: permission denied (not executable)"
+            )),
+            Err(e) => Err(format!("process.args[0] {arg0:?}: exec: {e}")),
+        };
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    let mut denied = false;
+    for dir in path.split(':').filter(|d| !d.is_empty()) {
+        let candidate = Path::new(dir).join(arg0);
+        match executable(&candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => denied = true,
+            Err(_) => {}
+        }
+    }
+    if denied {
+        Err(format!("process.args[0] {arg0:?}: exec: permission denied"))
+    } else {
+        Err(format!(
+            "process.args[0] {arg0:?}: exec: executable file not found in $PATH"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_and_refuses() {
+        assert_eq!(
+            find_program("sh", &["PATH=/nonexistent:/bin".into()]).unwrap(),
+            PathBuf::from("/bin/sh")
+        );
+        let e = find_program("no-such-prog", &[]).unwrap_err();
+        assert!(e.contains("executable file not found in $PATH"), "{e}");
+        let e = find_program("/bin/nope", &[]).unwrap_err();
+        assert!(e.contains("no such file or directory"), "{e}");
+        let e = find_program("/etc/hostname", &[]).unwrap_err();
+        assert!(e.contains("permission denied"), "{e}");
+    }
+}

@@ -1,0 +1,7 @@
+//! Setting up the container process: identity, capabilities, rlimits,
+//! the program to run, and the private procfs handle for procfs writes.
+
+pub mod capabilities;
+pub mod lookup;
+pub mod procfs;
+pub mod rlimits;

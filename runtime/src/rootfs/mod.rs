@@ -1,0 +1,243 @@
+//! The container's root filesystem, in the order the steps happen:
+//!
+//! 1. [`prepare_propagation`]: "/" of the new mount namespace becomes
+//!    rslave (or linux.rootfsPropagation) so nothing leaks to the host.
+//! 2. [`bind_rootfs`]: root.path bound onto itself: a mount we can pivot to.
+//! 3. [`mount_all`]: every config mount, through fds.
+//! 4. [`create_devices`]: default devices, linux.devices, /dev symlinks.
+//! 5. [`pivot`]: pivot_root (or MS_MOVE + chroot with --no-pivot).
+//! 6. [`mask_and_readonly`]: maskedPaths, readonlyPaths.
+//! 7. [`finish`]: readonly root, rootfsPropagation.
+
+pub mod cgroupfs;
+pub mod devices;
+pub mod mounts;
+pub mod options;
+pub mod paths;
+pub mod resolve;
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+
+pub use mounts::MountContext;
+use options::{MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE};
+pub use resolve::Root;
+
+use crate::sys::fs::{fchdir, openat2};
+use crate::sys::mount::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RootfsError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("mounts[{index}] {destination:?}: {what}: {source}")]
+    Mount {
+        index: usize,
+        destination: PathBuf,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("linux.devices {path:?}: {what}: {source}")]
+    Device {
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{field} {path:?}: {what}: {source}")]
+    Path {
+        field: &'static str,
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("root.path {path:?}: {what}: {source}")]
+    Root {
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// linux.rootfsPropagation as (type, recursive).
+pub fn propagation_of(spec: &Spec) -> Result<Option<(u64, bool)>, RootfsError> {
+    let Some(p) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().clone())
+    else {
+        return Ok(None);
+    };
+    Ok(Some(match p.as_str() {
+        "private" => (MS_PRIVATE, false),
+        "rprivate" => (MS_PRIVATE, true),
+        "shared" => (MS_SHARED, false),
+        "rshared" => (MS_SHARED, true),
+        "slave" => (MS_SLAVE, false),
+        "rslave" => (MS_SLAVE, true),
+        "unbindable" => (MS_UNBINDABLE, false),
+        "runbindable" => (MS_UNBINDABLE, true),
+        other => {
+            return Err(RootfsError::Invalid(format!(
+                "linux.rootfsPropagation {other:?}: unknown propagation type"
+            )))
+        }
+    }))
+}
+
+/// Step 1: detach "/" from the host's propagation. A shared rootfs
+/// propagation is applied only after pivot_root (which refuses shared
+/// parents); until then the tree is private.
+pub fn prepare_propagation(prop: Option<(u64, bool)>) -> Result<(), RootfsError> {
+    let flags = match prop {
+        Some((MS_SHARED, _)) | Some((MS_PRIVATE, _)) => libc::MS_PRIVATE,
+        Some((MS_UNBINDABLE, _)) => libc::MS_PRIVATE,
+        _ => libc::MS_SLAVE,
+    } | libc::MS_REC;
+    set_propagation("/", flags).map_err(|e| RootfsError::Root {
+        path: "/".into(),
+        what: "making / non-shared".into(),
+        source: e,
+    })
+}
+
+/// Step 2: binds root.path onto itself; returns the new mount as Root.
+pub fn bind_rootfs(rootfs: &Path) -> Result<Root, RootfsError> {
+    let err = |what: &str, source| RootfsError::Root {
+        path: rootfs.into(),
+        what: what.into(),
+        source,
+    };
+    let path = rootfs.to_str().unwrap_or_default();
+    let tree = open_tree_path(path, true).map_err(|e| err("cloning", e))?;
+    let dir = openat2(
+        BorrowedFd::from(cwd_fd()),
+        path,
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        0,
+    )
+    .map_err(|e| err("opening", e))?;
+    move_mount(tree.as_fd(), dir.as_fd()).map_err(|e| err("binding onto itself", e))?;
+    Ok(Root::new(tree))
+}
+
+fn cwd_fd() -> BorrowedFd<'static> {
+    // SAFETY: AT_FDCWD is a valid "fd" for the *at syscalls forever.
+    unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) }
+}
+
+/// Step 3: every mount of the config, in order.
+pub fn mount_all(ctx: &MountContext<'_>, spec: &Spec) -> Result<(), RootfsError> {
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        mounts::mount_one(ctx, i, m)?;
+    }
+    Ok(())
+}
+
+/// Step 4: devices and /dev symlinks. Skipped (except linux.devices) when
+/// the config binds the host's /dev.
+pub fn create_devices(root: &Root, spec: &Spec, userns: bool) -> Result<(), RootfsError> {
+    devices::check_dev(root)?;
+    let dev_bound = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .any(|m| resolve::clean(m.destination()) == "dev" && mounts::is_bind(m));
+    let mut all = if dev_bound {
+        Vec::new()
+    } else {
+        devices::default_devices()
+    };
+    if let Some(list) = spec.linux().as_ref().and_then(|l| l.devices().clone()) {
+        // A config device replaces a default one at the same path.
+        all.retain(|d| !list.iter().any(|c| c.path() == d.path()));
+        all.extend(list);
+    }
+    for d in &all {
+        devices::create_device(root, d, userns)?;
+    }
+    if !dev_bound {
+        devices::create_symlinks(root)?;
+    }
+    Ok(())
+}
+
+/// Step 5: makes the rootfs "/" and drops the host's tree.
+pub fn pivot(root: &Root, no_pivot: bool) -> Result<(), RootfsError> {
+    let err = |what: &str, source| RootfsError::Root {
+        path: "/".into(),
+        what: what.into(),
+        source,
+    };
+    fchdir(root.fd()).map_err(|e| err("chdir into rootfs", e))?;
+    if no_pivot {
+        move_cwd_to_root().map_err(|e| err("moving rootfs to /", e))?;
+        chroot(".").map_err(|e| err("chroot", e))?;
+    } else {
+        pivot_root_dot().map_err(|e| err("pivot_root", e))?;
+        // The old root is stacked under the new one at "/": make it a
+        // slave so the detach does not propagate, then detach it.
+        set_propagation(".", libc::MS_SLAVE | libc::MS_REC)
+            .map_err(|e| err("making old root a slave", e))?;
+        umount2(".", libc::MNT_DETACH).map_err(|e| err("detaching old root", e))?;
+    }
+    std::env::set_current_dir("/").map_err(|e| err("chdir /", e))
+}
+
+/// Step 6: masked and read-only paths.
+pub fn mask_and_readonly(root: &Root, spec: &Spec) -> Result<(), RootfsError> {
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    if let Some(masked) = linux.masked_paths().as_ref().filter(|m| !m.is_empty()) {
+        // The container's own /dev/null, opened without following a
+        // symlink and checked to be the 1:3 device before any use.
+        let dev_null = root
+            .open(Path::new("/dev/null"), libc::O_PATH | libc::O_NOFOLLOW)
+            .map_err(|e| RootfsError::Device {
+                path: "/dev/null".into(),
+                what: "opening (needed to mask paths)".into(),
+                source: e,
+            })?;
+        paths::verify_dev_null(dev_null.as_fd())?;
+        for p in masked {
+            paths::mask(root, Path::new(p), dev_null.as_fd())?;
+        }
+    }
+    for p in linux.readonly_paths().iter().flatten() {
+        paths::make_readonly(root, Path::new(p))?;
+    }
+    Ok(())
+}
+
+/// Step 7: root.readonly and rootfsPropagation on the new "/".
+pub fn finish(spec: &Spec, prop: Option<(u64, bool)>) -> Result<(), RootfsError> {
+    let err = |what: &str, source| RootfsError::Root {
+        path: "/".into(),
+        what: what.into(),
+        source,
+    };
+    let root: OwnedFd = std::fs::File::open("/")
+        .map_err(|e| err("opening /", e))?
+        .into();
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        mount_setattr(root.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0)
+            .map_err(|e| err("making root read-only", e))?;
+    }
+    if let Some((p, recursive)) = prop {
+        let flags = p | if recursive { libc::MS_REC } else { 0 };
+        set_propagation("/", flags).map_err(|e| err("linux.rootfsPropagation", e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! One config mount, done through fds: the destination is resolved (and
+//! made) inside the rootfs, the filesystem or bind source becomes a
+//! detached mount, gets its attributes, and is moved onto the destination
+//! fd. No path is resolved twice.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Mount;
+
+use super::cgroupfs;
+use super::options::MountOptions;
+use super::resolve::{clean, Root};
+use super::RootfsError;
+use crate::sys::mount::{fsconfig, fsmount, fsopen, mount_setattr, move_mount, open_tree_path};
+
+/// What a mount needs to know about the container.
+pub struct MountContext<'a> {
+    pub root: &'a Root,
+    pub bundle: &'a Path,
+    /// In a new user namespace (some filesystems must then be bound).
+    pub userns: bool,
+    /// Has its own cgroup namespace.
+    pub cgroupns: bool,
+    /// The container's cgroup paths per v1 hierarchy / v2 ("" key),
+    /// read from /proc/self/cgroup before the cgroup namespace.
+    pub cgroup_paths: &'a [(String, String)],
+}
+
+/// /proc files that may be bind-mounted over (lxcfs and friends); anything
+/// else under /proc is refused (CVE-2019-16884).
+const PROC_BIND_ALLOWED: &[&str] = &[
+    "proc/cpuinfo",
+    "proc/diskstats",
+    "proc/meminfo",
+    "proc/stat",
+    "proc/swaps",
+    "proc/uptime",
+    "proc/loadavg",
+    "proc/slabinfo",
+    "proc/net/dev",
+    "proc/sys/kernel/ns_last_pid",
+];
+
+/// Whether a config mount is a bind mount.
+pub fn is_bind(m: &Mount) -> bool {
+    m.typ().as_deref() == Some("bind")
+        || m.options()
+            .iter()
+            .flatten()
+            .any(|o| o == "bind" || o == "rbind")
+}
+
+pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), RootfsError> {
+    let dest = m.destination();
+    let err = |what: &str, source: std::io::Error| RootfsError::Mount {
+        index,
+        destination: dest.clone(),
+        what: what.to_string(),
+        source,
+    };
+    let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
+        .map_err(|e| RootfsError::Invalid(format!("mounts[{index}] {}: {e}", dest.display())))?;
+    let rel = clean(dest);
+    let typ = m.typ().clone().unwrap_or_default();
+    let bind = is_bind(m);
+    check_destination(ctx.root, index, dest, &rel, &typ, bind)?;
+
+    if typ == "cgroup" || typ == "cgroup2" {
+        let target = ctx
+            .root
+            .mkdir_all(dest, 0o755)
+            .map_err(|e| err("creating mount point", e))?;
+        return cgroupfs::mount_cgroups(ctx, &opts, target.as_fd())
+            .map_err(|e| err("mounting cgroup filesystem", e));
+    }
+
+    let (tree, is_dir) = if bind {
+        let source = bind_source(ctx.bundle, m);
+        let meta = std::fs::metadata(&source).map_err(|e| {
+            RootfsError::Invalid(format!(
+                "mounts[{index}] {}: source {:?}: {}",
+                dest.display(),
+                source,
+                e
+            ))
+        })?;
+        let src = source.to_str().unwrap_or_default();
+        let tree = open_tree_path(src, opts.recursive_bind)
+            .map_err(|e| err(&format!("cloning bind source {src:?}"), e))?;
+        (tree, meta.is_dir())
+    } else {
+        let tree = match new_filesystem(m, &typ, &opts) {
+            Ok(t) => t,
+            // sysfs cannot be mounted from a user namespace that does not
+            // own the network namespace: bind the host's instead, as runc.
+            Err(e) if typ == "sysfs" && ctx.userns && e.raw_os_error() == Some(libc::EPERM) => {
+                open_tree_path("/sys", true).map_err(|e| err("binding /sys", e))?
+            }
+            Err(e) => return Err(err(&format!("mounting {typ}"), e)),
+        };
+        (tree, true)
+    };
+    // Attributes: per mount first, then recursive ones.
+    if opts.set | opts.clear != 0 {
+        mount_setattr(tree.as_fd(), false, opts.set, opts.clear, 0)
+            .map_err(|e| err("setting mount attributes", e))?;
+    }
+    if opts.rset | opts.rclear != 0 {
+        mount_setattr(tree.as_fd(), true, opts.rset, opts.rclear, 0)
+            .map_err(|e| err("setting recursive mount attributes", e))?;
+    }
+    let target = if is_dir {
+        ctx.root.mkdir_all(dest, 0o755)
+    } else {
+        ctx.root.create_file(dest)
+    }
+    .map_err(|e| err("creating mount point", e))?;
+    move_mount(tree.as_fd(), target.as_fd()).map_err(|e| err("attaching mount", e))?;
+    if let Some((prop, recursive)) = opts.propagation {
+        mount_setattr(tree.as_fd(), recursive, 0, 0, prop)
+            .map_err(|e| err("setting propagation", e))?;
+    }
+    Ok(())
+}
+
+/// A bind source: absolute, or relative to the bundle (as runc).
+fn bind_source(bundle: &Path, m: &Mount) -> PathBuf {
+    let src = m.source().clone().unwrap_or_default();
+    if src.is_absolute() {
+        src
+    } else {
+        bundle.join(src)
+    }
+}
+
+/// A fresh filesystem as a detached mount: fsopen, fsconfig, fsmount.
+fn new_filesystem(m: &Mount, typ: &str, opts: &MountOptions) -> std::io::Result<OwnedFd> {
+    let fs = fsopen(typ)?;
+    if let Some(src) = m.source().as_ref().and_then(|s| s.to_str()) {
+        if !src.is_empty() {
+            fsconfig(fs.as_fd(), "source", Some(src))?;
+        }
+    }
+    for (k, v) in &opts.data {
+        fsconfig(fs.as_fd(), k, v.as_deref())?;
+    }
+    for flag in &opts.sb_flags {
+        fsconfig(fs.as_fd(), flag, None)?;
+    }
+    // Attributes are set on the mount afterwards (one place for both
+    // kinds of mount); the superblock stays rw unless asked.
+    fsmount(fs.as_fd(), 0)
+}
+
+/// Refuses destinations that are symlinks at /proc, /sys, /dev (CVE-2019-19921,
+/// CVE-2023-27561) and mounts over procfs files other than a known list
+/// (CVE-2019-16884).
+fn check_destination(
+    root: &Root,
+    index: usize,
+    dest: &Path,
+    rel: &str,
+    typ: &str,
+    bind: bool,
+) -> Result<(), RootfsError> {
+    let top = rel.split('/').next().unwrap_or("");
+    if matches!(top, "proc" | "sys" | "dev") {
+        if let Ok(mode) = root.lstat_mode(Path::new(top)) {
+            if mode == libc::S_IFLNK {
+                return Err(RootfsError::Invalid(format!(
+                    "mounts[{index}] {}: /{top} in the rootfs is a symlink",
+                    dest.display()
+                )));
+            }
+        }
+    }
+    if top == "proc" {
+        let fresh_proc = rel == "proc" && typ == "proc" && !bind;
+        if !fresh_proc && !(bind && PROC_BIND_ALLOWED.contains(&rel)) {
+            return Err(RootfsError::Invalid(format!(
+                "mounts[{index}] {}: mounting on or under /proc is not allowed (only a fresh procfs at /proc)",
+                dest.display()
+            )));
+        }
+    }
+    Ok(())
+}

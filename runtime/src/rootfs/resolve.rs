@@ -1,0 +1,147 @@
+//! Safe path resolution inside the container's rootfs: every lookup uses
+//! openat2(RESOLVE_IN_ROOT) on the rootfs fd, so symlinks and ".." can
+//! never leave it; missing parents are made one component at a time from
+//! fds resolved that way (CVE-2021-30465, CVE-2024-45310).
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Component, Path};
+
+use crate::sys::fs::{mkdirat, openat2, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
+
+const RESOLVE: u64 = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+
+/// The container's root directory, as an fd.
+pub struct Root {
+    fd: OwnedFd,
+}
+
+/// Lexically cleans an in-container path to "a/b/c" (no leading '/', no
+/// "." or ".."; ".." at the top stays at the top, as in the container).
+pub fn clean(path: &Path) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(s) => parts.push(s.to_str().unwrap_or("")),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join("/")
+}
+
+impl Root {
+    pub fn new(fd: OwnedFd) -> Self {
+        Self { fd }
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Opens `path` (in-container) with `flags` (O_PATH by default).
+    pub fn open(&self, path: &Path, flags: i32) -> io::Result<OwnedFd> {
+        let p = clean(path);
+        let p = if p.is_empty() { ".".to_string() } else { p };
+        openat2(self.fd.as_fd(), &p, flags, 0, RESOLVE)
+    }
+
+    /// The file type of the last component itself (not following it).
+    pub fn lstat_mode(&self, path: &Path) -> io::Result<u32> {
+        let fd = self.open(path, libc::O_PATH | libc::O_NOFOLLOW)?;
+        Ok(crate::sys::fs::fstat(fd.as_fd())?.st_mode & libc::S_IFMT)
+    }
+
+    /// mkdir -p inside the root; returns an O_PATH fd of the directory.
+    pub fn mkdir_all(&self, path: &Path, mode: u32) -> io::Result<OwnedFd> {
+        let p = clean(path);
+        let mut dir = self.open(Path::new("."), libc::O_PATH | libc::O_DIRECTORY)?;
+        let mut so_far = String::new();
+        for comp in p.split('/').filter(|c| !c.is_empty()) {
+            if !so_far.is_empty() {
+                so_far.push('/');
+            }
+            so_far.push_str(comp);
+            let flags = libc::O_PATH | libc::O_DIRECTORY;
+            dir = match self.open(Path::new(&so_far), flags) {
+                Ok(fd) => fd,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    match mkdirat(dir.as_fd(), comp, mode) {
+                        Ok(()) => {}
+                        // A dangling symlink or a racing mkdir: resolve again.
+                        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                        Err(e) => return Err(e),
+                    }
+                    self.open(Path::new(&so_far), flags)?
+                }
+                Err(e) => return Err(e),
+            };
+        }
+        Ok(dir)
+    }
+
+    /// Makes sure a regular file exists at `path` (creating parents);
+    /// returns an O_PATH fd of it.
+    pub fn create_file(&self, path: &Path) -> io::Result<OwnedFd> {
+        let p = clean(path);
+        let (parent, name) = split_parent(&p);
+        let dir = self.mkdir_all(Path::new(parent), 0o755)?;
+        match openat2(
+            dir.as_fd(),
+            name,
+            libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW,
+            0o644,
+            RESOLVE | crate::sys::fs::RESOLVE_NO_XDEV,
+        ) {
+            Ok(_) => {}
+            // Exists as something we cannot open for writing (a device, a
+            // read-only file): fine, it exists.
+            Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+        self.open(Path::new(&p), libc::O_PATH)
+    }
+}
+
+/// "a/b/c" -> ("a/b", "c"); "c" -> ("", "c").
+pub fn split_parent(p: &str) -> (&str, &str) {
+    match p.rfind('/') {
+        Some(i) => (&p[..i], &p[i + 1..]),
+        None => ("", p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleaning() {
+        assert_eq!(clean(Path::new("/a/./b/../c")), "a/c");
+        assert_eq!(clean(Path::new("/../../etc")), "etc");
+        assert_eq!(clean(Path::new("/")), "");
+        assert_eq!(split_parent("a/b/c"), ("a/b", "c"));
+        assert_eq!(split_parent("c"), ("", "c"));
+    }
+
+    #[test]
+    fn symlinks_stay_inside() {
+        let dir = std::env::temp_dir().join(format!("remora-resolve-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("inside")).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.join("escape")).unwrap();
+        let root = Root::new(std::fs::File::open(&dir).unwrap().into());
+        // "/escape" points at "/etc" *in the root*, which does not exist.
+        let err = root
+            .open(Path::new("/escape/passwd"), libc::O_PATH)
+            .unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+        // mkdir_all through the symlink creates inside the root.
+        root.mkdir_all(Path::new("/escape/made"), 0o755).unwrap();
+        assert!(dir.join("etc/made").is_dir());
+        assert!(!Path::new("/etc/made").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

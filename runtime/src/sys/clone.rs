@@ -1,0 +1,99 @@
+//! clone3(2): one syscall that makes the init in all its new namespaces
+//! (and, on cgroup v2, directly in its cgroup).
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use super::check;
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_PIDFD: u64 = 0x1000;
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// What clone3 returned.
+pub enum Forked {
+    /// In the parent: the child's PID and, if asked for, a pidfd.
+    Parent {
+        pid: i32,
+        pidfd: Option<OwnedFd>,
+    },
+    Child,
+}
+
+/// Options for [`clone3`].
+#[derive(Default)]
+pub struct CloneOptions<'a> {
+    /// CLONE_NEW* and other flags.
+    pub flags: i32,
+    pub want_pidfd: bool,
+    /// CLONE_PARENT: the child becomes a sibling of the caller.
+    pub parent: bool,
+    /// CLONE_INTO_CGROUP with this cgroup2 directory.
+    pub cgroup: Option<BorrowedFd<'a>>,
+}
+
+/// Forks the (single-threaded) caller like fork(2), with namespace flags.
+/// The child continues on a copy of the caller's stack, as after fork.
+pub fn clone3(opts: &CloneOptions<'_>) -> io::Result<Forked> {
+    let mut pidfd: libc::c_int = -1;
+    let mut args = CloneArgs {
+        flags: opts.flags as u32 as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    if opts.want_pidfd {
+        args.flags |= CLONE_PIDFD;
+        args.pidfd = &mut pidfd as *mut libc::c_int as u64;
+    }
+    if opts.parent {
+        args.flags |= libc::CLONE_PARENT as u64;
+    }
+    if let Some(cg) = opts.cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = cg.as_raw_fd() as u64;
+    }
+    // SAFETY: remora is single-threaded when it forks, so the child gets a
+    // consistent copy of the whole address space (no stack, no CLONE_VM:
+    // fork semantics). `args` and `pidfd` outlive the call; the kernel
+    // writes only `pidfd`.
+    let ret = check(unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    })?;
+    if ret == 0 {
+        return Ok(Forked::Child);
+    }
+    let pidfd = (opts.want_pidfd && pidfd >= 0).then(|| {
+        // SAFETY: the kernel just gave us this fd; we are its only owner.
+        unsafe { OwnedFd::from_raw_fd(pidfd) }
+    });
+    Ok(Forked::Parent {
+        pid: ret as i32,
+        pidfd,
+    })
+}
+
+/// Ends the calling (forked) process at once, without running Rust or libc
+/// exit handlers that belong to the parent's state.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no Rust state.
+    unsafe { libc::_exit(code) }
+}

@@ -1,0 +1,136 @@
+//! File syscalls: openat2 with RESOLVE_IN_ROOT, mknodat, fstatfs.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use super::check;
+
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+fn cstr(s: &str) -> io::Result<CString> {
+    CString::new(s).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// openat2(2).
+pub fn openat2(
+    dir: BorrowedFd<'_>,
+    path: &str,
+    flags: i32,
+    mode: u32,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
+    let path = cstr(path)?;
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u32 as u64,
+        mode: mode as u64,
+        resolve,
+    };
+    loop {
+        // SAFETY: `path` is NUL-terminated and `how` is a valid open_how
+        // whose size we pass; both outlive the call.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir.as_raw_fd(),
+                path.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        match check(r) {
+            // SAFETY: a new fd, owned by nobody else.
+            Ok(fd) => return Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) }),
+            // openat2 asks for a retry when a rename raced the lookup.
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// mkdirat(2).
+pub fn mkdirat(dir: BorrowedFd<'_>, name: &str, mode: u32) -> io::Result<()> {
+    let name = cstr(name)?;
+    // SAFETY: NUL-terminated name, valid dir fd.
+    check(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), mode) } as libc::c_long)?;
+    Ok(())
+}
+
+/// mknodat(2).
+pub fn mknodat(dir: BorrowedFd<'_>, name: &str, mode: u32, dev: u64) -> io::Result<()> {
+    let name = cstr(name)?;
+    // SAFETY: NUL-terminated name, valid dir fd.
+    check(unsafe { libc::mknodat(dir.as_raw_fd(), name.as_ptr(), mode, dev) } as libc::c_long)?;
+    Ok(())
+}
+
+/// symlinkat(2).
+pub fn symlinkat(target: &str, dir: BorrowedFd<'_>, name: &str) -> io::Result<()> {
+    let target = cstr(target)?;
+    let name = cstr(name)?;
+    // SAFETY: NUL-terminated strings, valid dir fd.
+    check(
+        unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) } as libc::c_long,
+    )?;
+    Ok(())
+}
+
+/// fchownat(fd, "", AT_EMPTY_PATH).
+pub fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: empty NUL-terminated path with AT_EMPTY_PATH acts on `fd`.
+    check(
+        unsafe { libc::fchownat(fd.as_raw_fd(), c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH) }
+            as libc::c_long,
+    )?;
+    Ok(())
+}
+
+/// fstatfs(2): the filesystem magic of `fd`.
+pub fn fs_magic(fd: BorrowedFd<'_>) -> io::Result<i64> {
+    // SAFETY: statfs is plain data; zeroed is a valid value.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer for the call.
+    check(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) } as libc::c_long)?;
+    Ok(st.f_type as i64)
+}
+
+/// fstat(2).
+pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
+    // SAFETY: stat is plain data; zeroed is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer; empty path with AT_EMPTY_PATH.
+    check(
+        unsafe { libc::fstatat(fd.as_raw_fd(), c"".as_ptr(), &mut st, libc::AT_EMPTY_PATH) }
+            as libc::c_long,
+    )?;
+    Ok(st)
+}
+
+/// fchdir(2).
+pub fn fchdir(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: valid fd for the borrow.
+    check(unsafe { libc::fchdir(fd.as_raw_fd()) } as libc::c_long)?;
+    Ok(())
+}
+
+/// mkfifo at an absolute host path.
+pub fn mkfifo(path: &std::path::Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: NUL-terminated path.
+    check(unsafe { libc::mkfifo(p.as_ptr(), mode) } as libc::c_long)?;
+    // mkfifo honours the umask; set the mode we asked for.
+    // SAFETY: NUL-terminated path.
+    check(unsafe { libc::chmod(p.as_ptr(), mode) } as libc::c_long)?;
+    Ok(())
+}

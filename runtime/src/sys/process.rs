@@ -1,0 +1,123 @@
+//! Process-level syscalls: pidfds, close_range, prctl, personality bits.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use super::check;
+
+/// pidfd_open(2).
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: plain integer arguments; the result is a new fd we own.
+    let fd = check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: the fd was just created and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// pidfd_send_signal(2).
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
+    // SAFETY: null siginfo is allowed; the fd is valid for the borrow.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    })?;
+    Ok(())
+}
+
+/// close_range(first, u32::MAX, CLOSE_RANGE_CLOEXEC): every fd from
+/// `first` on is closed at execve.
+pub fn cloexec_from(first: u32) -> io::Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: only changes fd flags of this process.
+    check(unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) })?;
+    Ok(())
+}
+
+/// Clears FD_CLOEXEC on `fd` so that it survives execve.
+pub fn clear_cloexec(fd: i32) -> io::Result<()> {
+    // SAFETY: fcntl on an integer fd; an invalid fd gives EBADF.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } as libc::c_long)?;
+    Ok(())
+}
+
+/// prctl with integer arguments.
+pub fn prctl(option: i32, arg2: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: the options remora uses take integer arguments only.
+    check(unsafe { libc::prctl(option, arg2, 0, 0, 0) } as libc::c_long)?;
+    Ok(())
+}
+
+/// sethostname / setdomainname.
+pub fn set_hostname(name: &str, domain: bool) -> io::Result<()> {
+    let p = name.as_ptr() as *const libc::c_char;
+    // SAFETY: the kernel reads exactly `len` bytes from `p`.
+    let r = unsafe {
+        if domain {
+            libc::setdomainname(p, name.len())
+        } else {
+            libc::sethostname(p, name.len())
+        }
+    };
+    check(r as libc::c_long)?;
+    Ok(())
+}
+
+/// setgroups(2) on the raw syscall: affects only this (single-threaded)
+/// process, which is what the container init wants.
+pub fn setgroups(gids: &[u32]) -> io::Result<()> {
+    // SAFETY: the kernel reads `len` gid_t values from the slice.
+    check(unsafe { libc::syscall(libc::SYS_setgroups, gids.len(), gids.as_ptr()) })?;
+    Ok(())
+}
+
+/// setresuid / setresgid on the raw syscalls (single-threaded init).
+pub fn setresid(uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) })?;
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) })?;
+    Ok(())
+}
+
+/// capset(2) of all three sets at once (64-bit masks, version 3), so the
+/// kernel checks the new sets together rather than one at a time.
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let mut hdr = Header {
+        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
+        pid: 0,
+    };
+    let lo = |m: u64| m as u32;
+    let hi = |m: u64| (m >> 32) as u32;
+    let data = [
+        Data {
+            effective: lo(effective),
+            permitted: lo(permitted),
+            inheritable: lo(inheritable),
+        },
+        Data {
+            effective: hi(effective),
+            permitted: hi(permitted),
+            inheritable: hi(inheritable),
+        },
+    ];
+    // SAFETY: header and a two-element data array of the v3 layout, both
+    // live for the call; the kernel only reads them.
+    check(unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut Header, data.as_ptr()) })?;
+    Ok(())
+}
