@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""Generates seccomp/src/tables/*.rs from libseccomp itself (python3-seccomp).
+
+Run from the repository root with Debian's python3 (not a pyenv one):
+    /usr/bin/python3 seccomp/tools/gen_tables.py
+The tables were generated with libseccomp 2.5.4 (Debian 12, python3-seccomp).
+
+For every syscall name libseccomp knows and every architecture remora
+supports, the generator records
+- `resolve`: what seccomp_syscall_resolve_name_arch() answers (negative for
+  libseccomp's pseudo numbers; x86 answers socketcall/ipc for their
+  subcalls). runc's -ENOSYS stub takes its "last syscall" from these.
+- `emit`: the (syscall number, arg0 subcall) pairs libseccomp puts in a
+  filter for a rule on that name: the direct syscall, and on x86 also the
+  multiplexed socketcall(2)/ipc(2) entry whose arg0 selects the subcall.
+  Both are read back from libseccomp's own PFC export of a one-rule filter
+  (native architecture plus the one tabled, as in runc); pseudo numbers
+  are left out because libseccomp's BPF never matches them.
+"""
+import os
+import re
+import sys
+import tempfile
+
+import seccomp
+from seccomp import Arch, Arg, ALLOW, EQ, ERRNO, SyscallFilter
+
+ARCHES = {
+    "x86_64": Arch.X86_64,
+    "x86": Arch.X86,
+    "x32": Arch.X32,
+    "aarch64": Arch.AARCH64,
+    "arm": Arch.ARM,
+}
+# Architectures scanned only to learn syscall names.
+NAME_SOURCES = [Arch.X86_64, Arch.X86, Arch.X32, Arch.AARCH64, Arch.ARM,
+                Arch.MIPS, Arch.MIPS64, Arch.MIPS64N32, Arch.PPC, Arch.PPC64,
+                Arch.S390, Arch.S390X, Arch.RISCV64, Arch.PARISC]
+EXTRA_NAMES = ["socket", "bind", "connect", "listen", "accept", "getsockname",
+               "getpeername", "socketpair", "send", "recv", "sendto",
+               "recvfrom", "shutdown", "setsockopt", "getsockopt", "sendmsg",
+               "recvmsg", "accept4", "recvmmsg", "sendmmsg", "semop", "semget",
+               "semctl", "semtimedop", "msgsnd", "msgrcv", "msgget", "msgctl",
+               "shmat", "shmdt", "shmget", "shmctl", "socketcall", "ipc"]
+
+
+def known_names():
+    names = set(EXTRA_NAMES)
+    for arch in NAME_SOURCES:
+        for base in (0, 0x40000000, 4000, 5000, 6000):
+            for nr in range(base, base + 1100):
+                try:
+                    name = seccomp.resolve_syscall(arch, nr)
+                except (ValueError, OSError, RuntimeError):
+                    continue
+                if name:
+                    names.add(name.decode() if isinstance(name, bytes) else name)
+    for path in sys.argv[1:]:
+        import json
+        for rule in json.load(open(path)).get("syscalls", []):
+            names.update(rule.get("names", []))
+    out = []
+    for name in sorted(names):
+        try:
+            seccomp.resolve_syscall(Arch.X86_64, name)
+        except (ValueError, OSError, RuntimeError):
+            continue  # libseccomp does not know it at all
+        out.append(name)
+    return out
+
+
+SYSCALL_RE = re.compile(r"if \(\$syscall == (\d+)\)")
+A0_RE = re.compile(r"if \(\$a0(?:\.lo32)? == (\d+)\)")
+
+
+ARCH_HEADER = re.compile(r"# filter for arch (\S+) ")
+PFC_NAME = {Arch.X86_64: "x86_64", Arch.X86: "x86", Arch.X32: "x32",
+            Arch.AARCH64: "aarch64", Arch.ARM: "arm"}
+
+
+def emitted(arch, name):
+    # As in runc: the native architecture is always in the filter, the
+    # others are added before the rules.
+    f = SyscallFilter(ERRNO(1))
+    if seccomp.system_arch() != arch & 0xFFFFFFFF:
+        f.add_arch(arch)
+    # A condition on arg 1 tells a direct rule (starts with $a1) from a
+    # multiplexed one (starts with $a0 == subcall).
+    f.add_rule(ALLOW, name, Arg(1, EQ, 0x5A5A))
+    with tempfile.TemporaryFile(mode="w+") as t:
+        f.export_pfc(t)
+        t.seek(0)
+        lines = [l.strip() for l in t.read().splitlines()]
+    out = []
+    section = None
+    for i, line in enumerate(lines):
+        h = ARCH_HEADER.match(line)
+        if h:
+            section = h.group(1)
+            continue
+        m = SYSCALL_RE.match(line)
+        if not m or section != PFC_NAME[arch]:
+            continue
+        nr = int(m.group(1))
+        if nr >= 0x80000000:
+            # A pseudo number (negative): the PFC lists it but the BPF
+            # libseccomp generates never matches it.
+            continue
+        sub = A0_RE.match(lines[i + 1])
+        out.append((nr, int(sub.group(1)) if sub else None))
+    return sorted(out)
+
+
+def main():
+    names = known_names()
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "tables")
+    os.makedirs(root, exist_ok=True)
+    for modname, arch in ARCHES.items():
+        rows = []
+        for name in names:
+            resolve = seccomp.resolve_syscall(arch, name)
+            emit = emitted(arch, name)
+            rows.append((name, resolve, emit))
+        with open(os.path.join(root, modname + ".rs"), "w") as out:
+            out.write("// @generated by seccomp/tools/gen_tables.py from libseccomp "
+                      "2.5.4 (python3-seccomp); do not edit.\n")
+            out.write("use super::{Emit, Sys};\n\n")
+            out.write("pub(crate) static TABLE: &[Sys] = &[\n")
+            for name, resolve, emit in rows:
+                es = ", ".join(
+                    "Emit { nr: %d, subcall: %s }" % (nr, "None" if sub is None else "Some(%d)" % sub)
+                    for nr, sub in emit)
+                out.write('    Sys { name: "%s", resolve: %d, emit: &[%s] },\n' % (name, resolve, es))
+            out.write("];\n")
+        print(modname, len(rows), "names", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
