@@ -102,6 +102,9 @@ pub(crate) fn sections(plan: &Plan) -> Result<Vec<Section>> {
                 } else {
                     rule.conds.iter().map(|c| c.truncated()).collect()
                 };
+                // libseccomp drops a condition that always holds
+                // (MASKED_EQ with mask 0 and datum 0).
+                conds.retain(|c| !(c.op == Op::MaskedEq && c.value == 0 && c.datum == 0));
                 if let Some(sub) = emit.subcall {
                     // Multiplexed call: arg 0 selects the subcall and
                     // replaces any condition the rule had on arg 0.

@@ -102,8 +102,10 @@ pub(crate) fn plan(profile: &LinuxSeccomp) -> Result<Plan> {
                 index: index as u8,
                 op,
                 value: arg.value(),
+                // libseccomp compares with (datum & mask): a datum bit
+                // outside the mask does not make the rule unmatchable.
                 datum: if op == Op::MaskedEq {
-                    arg.value_two().unwrap_or(0)
+                    arg.value_two().unwrap_or(0) & arg.value()
                 } else {
                     0
                 },

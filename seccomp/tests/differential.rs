@@ -103,6 +103,11 @@ fn generated(seed: u64) -> Value {
     let names: Vec<&str> = remora_seccomp::syscall_names(Arch::X86_64)
         .filter(|n| !matches!(*n, "socketcall" | "ipc" | "write"))
         .collect();
+    let plain: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| remora_seccomp::emitted_syscalls(Arch::X86, n).len() < 2)
+        .collect();
     let default = *rng.pick(&ACTIONS[..8]);
     let mut p = json!({ "defaultAction": default });
     if rng.below(2) == 0 {
@@ -117,37 +122,50 @@ fn generated(seed: u64) -> Value {
         arches.push("SCMP_ARCH_NATIVE");
     }
     p["architectures"] = json!(arches);
-    let mut owner: std::collections::HashMap<&str, (&str, Option<usize>)> = Default::default();
+    let mut cond_taken = std::collections::HashSet::new();
+    let mut uncond_taken = std::collections::HashSet::new();
     let mut rules = Vec::new();
+    let mut used: std::collections::HashMap<(&str, u64), bool> = Default::default();
     for _ in 0..(3 + rng.below(60)) {
-        let mut action = *rng.pick(ACTIONS);
-        let mut errno = if rng.below(2) == 0 {
+        let action = *rng.pick(ACTIONS);
+        let errno = if rng.below(2) == 0 {
             Some(rng.below(4096))
         } else {
             None
         };
         let conditional = rng.below(2) == 0;
+        // Conditional rules stay off the calls x86 multiplexes through
+        // socketcall/ipc: libseccomp merges those into one syscall, where
+        // overlaps between different names are order-dependent (the
+        // "multiplex" profile covers them by hand).
+        let names: &[&str] = if conditional { &plain } else { &names };
         let mut rule_names = Vec::new();
         for _ in 0..(1 + rng.below(4)) {
-            let n = *rng.pick(&names);
-            if conditional {
-                if let Some((a, e)) = owner.get(n) {
-                    if rule_names.is_empty() {
-                        (action, errno) = (a, *e);
-                    } else if (*a, *e) != (action, errno) {
-                        continue;
-                    }
-                }
+            let n = *rng.pick(names);
+            // A name in a conditional rule gets no other rule: libseccomp
+            // resolves overlaps between rules of one syscall through its
+            // rule tree in ways remora does not model (README, "Known
+            // differences"); the engines' profiles cover repeated EQ rules.
+            if cond_taken.contains(n)
+                || (conditional && uncond_taken.contains(n))
+                || rule_names.contains(&n)
+            {
+                continue;
             }
             rule_names.push(n);
         }
+        if rule_names.is_empty() {
+            continue;
+        }
+        for n in &rule_names {
+            if conditional {
+                cond_taken.insert(*n);
+            } else {
+                uncond_taken.insert(*n);
+            }
+        }
         if rng.below(8) == 0 {
             rule_names.push("not_a_syscall");
-        }
-        if conditional {
-            for n in &rule_names {
-                owner.entry(n).or_insert((action, errno));
-            }
         }
         let mut r = json!({ "names": rule_names, "action": action });
         if let Some(e) = errno {
@@ -155,16 +173,40 @@ fn generated(seed: u64) -> Value {
         }
         if conditional {
             let mut args = Vec::new();
-            let mut used = Vec::new();
             for _ in 0..(1 + rng.below(3)) {
-                // Now and then two conditions on one argument (runc ORs them).
-                let i = if !used.is_empty() && rng.below(6) == 0 {
-                    *rng.pick(&used)
-                } else {
-                    rng.below(6) as u64
-                };
-                used.push(i);
-                args.push(arg(&mut rng, i));
+                // Now and then a second condition on an argument already
+                // compared (runc ORs them).
+                let i = rng.below(6) as u64;
+                let mut a = arg(&mut rng, i);
+                // libseccomp 2.5 merges several comparisons of one argument
+                // of one syscall wrongly unless they are all EQ (see the
+                // crate's README): keep to what it gets right.
+                let prior: Vec<bool> = rule_names
+                    .iter()
+                    .filter_map(|n| used.get(&(*n, i)).copied())
+                    .collect();
+                if !prior.is_empty() || args.iter().any(|x: &Value| x["index"] == i) {
+                    if prior.iter().any(|eq| !eq)
+                        || args
+                            .iter()
+                            .any(|x: &Value| x["index"] == i && x["op"] != "SCMP_CMP_EQ")
+                    {
+                        continue;
+                    }
+                    a["op"] = json!("SCMP_CMP_EQ");
+                }
+                args.push(a);
+            }
+            for a in &args {
+                let i = a["index"].as_u64().unwrap();
+                for n in &rule_names {
+                    let eq = a["op"] == "SCMP_CMP_EQ";
+                    let e = used.entry((*n, i)).or_insert(eq);
+                    *e &= eq;
+                }
+            }
+            if args.is_empty() {
+                continue;
             }
             r["args"] = json!(args);
         }
@@ -426,13 +468,28 @@ fn remora_and_libseccomp_agree_on_every_input() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let (mut total_inputs, mut disagreements, mut refused) = (0usize, 0usize, 0usize);
+    let (mut total_inputs, mut disagreements, mut refused, mut no_reference) =
+        (0usize, 0usize, 0usize, 0usize);
     let (mut steps_remora, mut steps_ref) = (0usize, 0usize);
     for (seed, (name, p)) in corpus.iter().enumerate() {
         let ours = remora_seccomp::parse_profile(p).and_then(|s| remora_seccomp::compile(&s));
         let err_path = dir.join(format!("{name}.err"));
         if err_path.exists() {
             let theirs = std::fs::read_to_string(&err_path).unwrap();
+            if theirs.starts_with("ExportError") {
+                // No reference program to compare with; counted, bounded below.
+                no_reference += 1;
+                println!(
+                    "{name}: libseccomp cannot generate a program for it ({}); remora: {}",
+                    theirs.trim(),
+                    if ours.is_ok() {
+                        "compiles it"
+                    } else {
+                        "refuses it"
+                    }
+                );
+                continue;
+            }
             match ours {
                 Err(e) => {
                     refused += 1;
@@ -489,7 +546,7 @@ fn remora_and_libseccomp_agree_on_every_input() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
     println!(
-        "{} profiles ({refused} refused by both), {total_inputs} inputs, {disagreements} disagreements; \
+        "{} profiles ({refused} refused by both, {no_reference} that libseccomp cannot generate), {total_inputs} inputs, {disagreements} disagreements; \
          mean instructions executed per input: remora {:.1}, libseccomp+runc {:.1}",
         corpus.len(),
         steps_remora as f64 / total_inputs.max(1) as f64,
@@ -500,4 +557,8 @@ fn remora_and_libseccomp_agree_on_every_input() {
         "remora and libseccomp disagree (inputs printed above)"
     );
     assert!(refused >= 3, "the refusal cases were not exercised");
+    assert!(
+        no_reference * 10 <= corpus.len(),
+        "too many profiles without a libseccomp program to compare with"
+    );
 }

@@ -57,6 +57,10 @@ def resolve(arch, name):
     return None if nr == -1 else nr
 
 
+class ExportError(Exception):
+    """libseccomp accepted every rule but could not generate the program."""
+
+
 def libseccomp_program(p):
     default, default_val = action(p["defaultAction"], p.get("defaultErrnoRet"))
     if p["defaultAction"] == "SCMP_ACT_NOTIFY":
@@ -93,7 +97,10 @@ def libseccomp_program(p):
         else:
             f.add_rule(act, name, *conds)
     with tempfile.TemporaryFile() as t:
-        f.export_bpf(t)
+        try:
+            f.export_bpf(t)
+        except Exception as e:
+            raise ExportError(str(e))
         t.seek(0)
         data = t.read()
     return [struct.unpack("=HBBI", data[i:i + 8]) for i in range(0, len(data), 8)]
