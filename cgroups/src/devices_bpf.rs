@@ -86,8 +86,14 @@ pub(crate) fn program(rules: &[Rule]) -> Vec<u64> {
             };
             p.push(insn(code, dst, src, off, imm));
         }
+        let matches_all = len == 2;
         p.push(insn(ALU64_MOV_K, 0, 0, 0, r.allow as i32));
         p.push(insn(EXIT, 0, 0, 0, 0));
+        if matches_all {
+            // Nothing after an unconditional verdict is reachable (the
+            // verifier refuses dead code).
+            return p;
+        }
     }
     p.push(insn(ALU64_MOV_K, 0, 0, 0, 0));
     p.push(insn(EXIT, 0, 0, 0, 0));
@@ -113,4 +119,20 @@ pub(crate) fn apply(dir: &Path, rules: &[Rule]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_code_after_a_catch_all_rule() {
+        let rules = crate::devices::effective_rules(&[]);
+        let p = program(&rules);
+        // Ends with the deny-all base: mov r0, 0; exit.
+        assert_eq!(p[p.len() - 1], insn(EXIT, 0, 0, 0, 0));
+        assert_eq!(p[p.len() - 2], insn(ALU64_MOV_K, 0, 0, 0, 0));
+        let blocks = p.iter().filter(|i| **i == insn(EXIT, 0, 0, 0, 0)).count();
+        assert_eq!(blocks, rules.len());
+    }
 }

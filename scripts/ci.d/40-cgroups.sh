@@ -1,0 +1,30 @@
+#!/bin/bash
+# remora-cgroups (issue #3): unit tests and real-cgroup tests on this host
+# (hybrid v1 here), then the same tests on a pure cgroup v2 kernel booted
+# under qemu (scripts/cgroupv2-vm/run.sh), then the container-level tests
+# driving the remora binary (integration-tests/tests/cgroups.rs). Needs root.
+set -u
+cd "$(dirname "$0")/../.."
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(busybox-static qemu-system-x86 cpio)
+if ! dpkg -s "${pkgs[@]}" >/dev/null 2>&1; then
+	apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null 2>&1 ||
+		{ apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
+			apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null; } ||
+		{ echo "apt-get install ${pkgs[*]} failed"; exit 1; }
+fi
+rc=0
+echo "--- host ($(grep -c . /proc/self/cgroup) hierarchies): cargo test -p remora-cgroups"
+cargo test -p remora-cgroups 2>&1 | grep -E '^(test |test result)|panicked|^error' || true
+cargo test -p remora-cgroups >/dev/null 2>&1 || { echo "remora-cgroups host tests failed"; rc=1; }
+echo "--- pure cgroup v2 (qemu)"
+scripts/cgroupv2-vm/run.sh || rc=1
+if [ -f integration-tests/tests/cgroups.rs ]; then
+	echo "--- container-level (remora binary): integration-tests/tests/cgroups.rs"
+	cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
+	cargo test -p remora-integration-tests --test cgroups -- --test-threads=2 2>&1 |
+		grep -E '^(test |test result)|panicked|^error' || true
+	cargo test -p remora-integration-tests --test cgroups -- --test-threads=2 >/dev/null 2>&1 ||
+		{ echo "cgroups integration tests failed"; rc=1; }
+fi
+exit $rc
