@@ -13,18 +13,25 @@ if ! dpkg -s "${pkgs[@]}" >/dev/null 2>&1; then
 			apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null; } ||
 		{ echo "apt-get install ${pkgs[*]} failed"; exit 1; }
 fi
+summary() { grep -E '^(test |test result)|panicked|^error'; }
 rc=0
-echo "--- host ($(grep -c . /proc/self/cgroup) hierarchies): cargo test -p remora-cgroups"
-cargo test -p remora-cgroups 2>&1 | grep -E '^(test |test result)|panicked|^error' || true
-cargo test -p remora-cgroups >/dev/null 2>&1 || { echo "remora-cgroups host tests failed"; rc=1; }
-echo "--- pure cgroup v2 (qemu)"
+echo "--- host: cargo test -p remora-cgroups"
+out=$(cargo test -p remora-cgroups -- --test-threads=2 2>&1) || {
+	rc=1
+	echo "$out" | tail -60
+	echo "remora-cgroups host tests failed"
+}
+echo "$out" | summary
+echo "--- pure cgroup v2 (qemu): scripts/cgroupv2-vm/run.sh"
 scripts/cgroupv2-vm/run.sh || rc=1
 if [ -f integration-tests/tests/cgroups.rs ]; then
-	echo "--- container-level (remora binary): integration-tests/tests/cgroups.rs"
+	echo "--- container level (remora binary): integration-tests/tests/cgroups.rs"
 	cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
-	cargo test -p remora-integration-tests --test cgroups -- --test-threads=2 2>&1 |
-		grep -E '^(test |test result)|panicked|^error' || true
-	cargo test -p remora-integration-tests --test cgroups -- --test-threads=2 >/dev/null 2>&1 ||
-		{ echo "cgroups integration tests failed"; rc=1; }
+	out=$(cargo test -p remora-integration-tests --test cgroups -- --test-threads=2 2>&1) || {
+		rc=1
+		echo "$out" | tail -80
+		echo "cgroups integration tests failed"
+	}
+	echo "$out" | summary
 fi
 exit $rc
