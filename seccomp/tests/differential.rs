@@ -562,3 +562,23 @@ fn remora_and_libseccomp_agree_on_every_input() {
         "too many profiles without a libseccomp program to compare with"
     );
 }
+
+/// Writes the engines' default profiles (OCI form) to
+/// $REMORA_SECCOMP_EXPORT_DIR for bench/seccomp/run.sh.
+#[test]
+#[ignore]
+fn export_engine_profiles() {
+    let dir = PathBuf::from(
+        std::env::var_os("REMORA_SECCOMP_EXPORT_DIR").expect("REMORA_SECCOMP_EXPORT_DIR"),
+    );
+    for (name, p) in corpus()
+        .into_iter()
+        .filter(|(n, _)| n.ends_with("-default") && !n.starts_with("default-"))
+    {
+        std::fs::write(
+            dir.join(format!("{name}.json")),
+            serde_json::to_vec_pretty(&p).unwrap(),
+        )
+        .unwrap();
+    }
+}

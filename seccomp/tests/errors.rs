@@ -13,23 +13,45 @@ fn err(profile: serde_json::Value) -> String {
 fn bad_profiles_are_refused_with_the_rule_named() {
     let ok = json!({ "names": ["getpid"], "action": "SCMP_ACT_ALLOW" });
     assert_eq!(
-        err(json!({ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ok, ok, ok, { "names": ["read"], "action": "SCMP_ACT_ALLOW",
-            "args": [{ "index": 7, "value": 1, "op": "SCMP_CMP_EQ" }] }] })),
+        err(
+            json!({ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ok, ok, ok, { "names": ["read"], "action": "SCMP_ACT_ALLOW",
+            "args": [{ "index": 7, "value": 1, "op": "SCMP_CMP_EQ" }] }] })
+        ),
         "linux.seccomp.syscalls[3].args[0].index: 7 is out of range (0-5)"
     );
-    let e = err(json!({ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ok, { "names": ["read"], "action": "SCMP_ACT_FOO" }] }));
-    assert!(e.starts_with("linux.seccomp.syscalls[1].action: unknown action \"SCMP_ACT_FOO\""), "{e}");
-    let e = err(json!({ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{ "names": ["read"], "action": "SCMP_ACT_ALLOW",
-        "args": [{ "index": 0, "value": 1, "op": "SCMP_CMP_EQ" }, { "index": 1, "value": 1, "op": "SCMP_CMP_BETWEEN" }] }] }));
-    assert!(e.starts_with("linux.seccomp.syscalls[0].args[1].op: unknown operator \"SCMP_CMP_BETWEEN\""), "{e}");
+    let e = err(
+        json!({ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ok, { "names": ["read"], "action": "SCMP_ACT_FOO" }] }),
+    );
+    assert!(
+        e.starts_with("linux.seccomp.syscalls[1].action: unknown action \"SCMP_ACT_FOO\""),
+        "{e}"
+    );
+    let e = err(
+        json!({ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{ "names": ["read"], "action": "SCMP_ACT_ALLOW",
+        "args": [{ "index": 0, "value": 1, "op": "SCMP_CMP_EQ" }, { "index": 1, "value": 1, "op": "SCMP_CMP_BETWEEN" }] }] }),
+    );
+    assert!(
+        e.starts_with(
+            "linux.seccomp.syscalls[0].args[1].op: unknown operator \"SCMP_CMP_BETWEEN\""
+        ),
+        "{e}"
+    );
     assert_eq!(
-        err(json!({ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ok, { "names": [], "action": "SCMP_ACT_ALLOW" }] })),
+        err(
+            json!({ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ok, { "names": [], "action": "SCMP_ACT_ALLOW" }] })
+        ),
         "linux.seccomp.syscalls[1].names: the list of syscall names is empty"
     );
     let e = err(json!({ "defaultAction": "SCMP_ACT_NOPE" }));
-    assert!(e.starts_with("linux.seccomp.defaultAction: unknown action"), "{e}");
+    assert!(
+        e.starts_with("linux.seccomp.defaultAction: unknown action"),
+        "{e}"
+    );
     let e = err(json!({ "defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_MIPS"] }));
-    assert!(e.starts_with("linux.seccomp.architectures[0]: ScmpArchMips is not supported by remora"), "{e}");
+    assert!(
+        e.starts_with("linux.seccomp.architectures[0]: ScmpArchMips is not supported by remora"),
+        "{e}"
+    );
     // The typed entry point checks what it can see too.
     let typed: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(json!({ "defaultAction": "SCMP_ACT_ERRNO",
         "syscalls": [{ "names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{ "index": 6, "value": 1, "op": "SCMP_CMP_EQ" }] }] }))
@@ -48,6 +70,9 @@ fn features_lists() {
     let supported = remora_seccomp::supported_flags();
     // Kernel 6.18 has all four.
     for f in remora_seccomp::known_flags() {
-        assert!(supported.contains(&f), "{f} not reported as supported on this kernel");
+        assert!(
+            supported.contains(&f),
+            "{f} not reported as supported on this kernel"
+        );
     }
 }

@@ -43,7 +43,8 @@ fn errno_of(rc: libc::c_long) -> i32 {
 }
 
 fn docker_default() -> LinuxSeccomp {
-    let p = engine::load(engine::DOCKER_PROFILE, engine::DOCKER_CAPS).expect("Docker's default profile is installed");
+    let p = engine::load(engine::DOCKER_PROFILE, engine::DOCKER_CAPS)
+        .expect("Docker's default profile is installed");
     remora_seccomp::parse_profile(&p).unwrap()
 }
 
@@ -59,7 +60,14 @@ fn docker_checks() -> i32 {
             return 1;
         }
         // 2: clone with a namespace flag is refused (MASKED_EQ on flags).
-        let rc = libc::syscall(libc::SYS_clone, (libc::CLONE_NEWUTS | libc::SIGCHLD) as libc::c_ulong, 0, 0, 0, 0);
+        let rc = libc::syscall(
+            libc::SYS_clone,
+            (libc::CLONE_NEWUTS | libc::SIGCHLD) as libc::c_ulong,
+            0,
+            0,
+            0,
+            0,
+        );
         if rc == 0 {
             libc::_exit(0);
         }
@@ -162,20 +170,31 @@ fn notify_roundtrip() {
     .unwrap();
     let filter = remora_seccomp::compile(&profile).unwrap();
     assert!(filter.wants_listener);
-    let state = remora_seccomp::process_state_json("1.0.2", 0, "meta", &json!({"id": "t", "status": "creating"}));
+    let state = remora_seccomp::process_state_json(
+        "1.0.2",
+        0,
+        "meta",
+        &json!({"id": "t", "status": "creating"}),
+    );
     let child_path = path.clone();
     // SAFETY: the child only makes syscalls, connects and exits.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
         let code = (|| {
-            let Ok(Some(fd)) = filter.load() else { return 10 };
+            let Ok(Some(fd)) = filter.load() else {
+                return 10;
+            };
             if remora_seccomp::send_listener(&child_path, fd.as_fd(), &state).is_err() {
                 return 11;
             }
             drop(fd);
             // SAFETY: a plain syscall.
             let got = unsafe { libc::syscall(libc::SYS_getppid) };
-            if got == 4242 { 0 } else { 12 }
+            if got == 4242 {
+                0
+            } else {
+                12
+            }
         })();
         // SAFETY: leaving the child.
         unsafe { libc::_exit(code) };
@@ -189,9 +208,18 @@ fn notify_roundtrip() {
     // SAFETY: NOTIF_RECV fills a struct seccomp_notif (80 bytes) = Notif.
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_RECV, &mut n as *mut Notif) };
     assert_eq!(rc, 0, "NOTIF_RECV: {}", std::io::Error::last_os_error());
-    assert_eq!(n.nr as libc::c_long, libc::SYS_getppid, "the notification is for getppid");
+    assert_eq!(
+        n.nr as libc::c_long,
+        libc::SYS_getppid,
+        "the notification is for getppid"
+    );
     assert_eq!(n.pid as i32, pid);
-    let mut resp = NotifResp { id: n.id, val: 4242, error: 0, flags: 0 };
+    let mut resp = NotifResp {
+        id: n.id,
+        val: 4242,
+        error: 0,
+        flags: 0,
+    };
     // SAFETY: NOTIF_SEND reads a struct seccomp_notif_resp (24 bytes).
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_SEND, &mut resp as *mut NotifResp) };
     assert_eq!(rc, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
@@ -200,13 +228,21 @@ fn notify_roundtrip() {
     assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(libc::WIFEXITED(status), "child died: {status:#x}");
-    assert_eq!(libc::WEXITSTATUS(status), 0, "child check failed (10 load, 11 send, 12 getppid answer)");
+    assert_eq!(
+        libc::WEXITSTATUS(status),
+        0,
+        "child check failed (10 load, 11 send, 12 getppid answer)"
+    );
 }
 
 #[test]
 fn filters_behave_in_the_kernel() {
     // SAFETY: getuid has no preconditions.
-    assert_eq!(unsafe { libc::getuid() }, 0, "the in-kernel tests need root");
+    assert_eq!(
+        unsafe { libc::getuid() },
+        0,
+        "the in-kernel tests need root"
+    );
     let filter = remora_seccomp::compile(&docker_default()).unwrap();
     let code = in_child(|| {
         if filter.load().is_err() {
@@ -221,7 +257,10 @@ fn filters_behave_in_the_kernel() {
     );
     // The same checks without the filter show the checks can fail.
     let unfiltered = in_child(docker_checks);
-    assert_ne!(unfiltered, 0, "without a filter the checks must not all pass");
+    assert_ne!(
+        unfiltered, 0,
+        "without a filter the checks must not all pass"
+    );
     notify_roundtrip();
     // Flags the kernel has are accepted and loaded.
     let flagged: LinuxSeccomp = remora_seccomp::parse_profile(&json!({
@@ -238,7 +277,11 @@ fn filters_behave_in_the_kernel() {
         }
         // SAFETY: a plain syscall.
         let rc = unsafe { libc::syscall(libc::SYS_getppid) };
-        if errno_of(rc) == 77 { 0 } else { 2 }
+        if errno_of(rc) == 77 {
+            0
+        } else {
+            2
+        }
     });
     assert_eq!(code, 0);
 }

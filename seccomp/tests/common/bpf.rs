@@ -69,7 +69,7 @@ pub fn run(prog: &[Insn], data: &Data) -> (u32, usize) {
         match i.code {
             0x20 => {
                 let k = i.k as usize;
-                assert!(k % 4 == 0 && k + 4 <= 64, "bad load offset {k}");
+                assert!(k.is_multiple_of(4) && k + 4 <= 64, "bad load offset {k}");
                 a = u32::from_le_bytes([d[k], d[k + 1], d[k + 2], d[k + 3]]);
             }
             0x00 => a = i.k,
