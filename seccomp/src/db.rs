@@ -95,7 +95,7 @@ pub(crate) fn sections(plan: &Plan) -> Result<Vec<Section>> {
         let (section, map) = &mut out[idx];
         section.arches.push(arch);
         for rule in &plan.rules {
-            let sys = tables::lookup(arch, rule.name).expect("tables share names");
+            let sys = tables::at(arch, rule.sys);
             for emit in sys.emit {
                 let mut conds: Vec<Cond> = if arch.is_64bit() {
                     rule.conds.clone()
@@ -149,7 +149,7 @@ pub(crate) fn sections(plan: &Plan) -> Result<Vec<Section>> {
 pub(crate) fn last_syscall(plan: &Plan, arch: Arch) -> u32 {
     plan.all_names
         .iter()
-        .filter_map(|n| tables::resolve(arch, n))
+        .map(|&i| tables::at(arch, i).resolve)
         .filter(|&nr| nr > 0)
         .max()
         .unwrap_or(0) as u32

@@ -16,6 +16,8 @@ pub(crate) struct Rule {
     /// Index in `linux.seccomp.syscalls`, for error messages.
     pub origin: usize,
     pub name: &'static str,
+    /// Index of the name in the syscall tables.
+    pub sys: usize,
     pub action: u32,
     /// Sorted by argument index; empty for an unconditional rule.
     pub conds: Vec<Cond>,
@@ -33,7 +35,7 @@ pub(crate) struct Plan {
     pub rules: Vec<Rule>,
     /// Every rule's names (known to libseccomp), default-action rules too:
     /// runc takes the "last syscall" per architecture from them.
-    pub all_names: Vec<&'static str>,
+    pub all_names: Vec<usize>,
     /// Whether runc's -ENOSYS stub applies (the default action is not
     /// ALLOW, LOG or TRACE).
     pub enosys_stub: bool,
@@ -136,10 +138,10 @@ pub(crate) fn plan(profile: &LinuxSeccomp) -> Result<Plan> {
                 ));
             }
             // Unknown to libseccomp: runc skips it.
-            let Some(sys) = tables::lookup(native, name) else {
+            let Some(sys) = tables::index(name) else {
                 continue;
             };
-            all_names.push(sys.name);
+            all_names.push(sys);
             if action == default_action {
                 continue;
             }
@@ -147,7 +149,8 @@ pub(crate) fn plan(profile: &LinuxSeccomp) -> Result<Plan> {
             for conds in &groups {
                 rules.push(Rule {
                     origin: i,
-                    name: sys.name,
+                    name: tables::at(native, sys).name,
+                    sys,
                     action,
                     conds: conds.clone(),
                 });

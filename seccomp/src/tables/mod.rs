@@ -36,6 +36,17 @@ fn table(arch: crate::arch::Arch) -> &'static [Sys] {
     }
 }
 
+/// The index of a name: the same in every table (all tables list the same
+/// names, sorted).
+pub(crate) fn index(name: &str) -> Option<usize> {
+    x86_64::TABLE.binary_search_by(|s| s.name.cmp(name)).ok()
+}
+
+/// The entry at `index` (from [`index`]) for `arch`.
+pub(crate) fn at(arch: crate::arch::Arch, index: usize) -> &'static Sys {
+    &table(arch)[index]
+}
+
 /// Looks a syscall name up (tables are sorted by name).
 pub(crate) fn lookup(arch: crate::arch::Arch, name: &str) -> Option<&'static Sys> {
     let t = table(arch);
@@ -72,6 +83,10 @@ mod tests {
             let t = table(arch);
             assert!(t.windows(2).all(|w| w[0].name < w[1].name), "{arch:?}");
             assert_eq!(t.len(), table(Arch::X86_64).len());
+            assert!(t
+                .iter()
+                .zip(table(Arch::X86_64))
+                .all(|(a, b)| a.name == b.name));
         }
         assert_eq!(resolve(Arch::X86_64, "clone3"), Some(435));
         assert_eq!(resolve(Arch::X32, "getpid"), Some(0x4000_0000 + 39));
