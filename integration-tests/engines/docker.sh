@@ -12,7 +12,7 @@ NET_COMPOSE=rmrcmp0
 NET_GW=rmrgw0
 DPID=
 ip_forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
-SCENARIO_TIMEOUT=180
+SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT_DOCKER:-90}
 
 # Debian's 20.10 client (the newer /usr/local/bin/docker is first in PATH)
 D() { DOCKER_HOST=unix://$B/docker.sock timeout -k 5 120 /usr/bin/docker "$@"; }
@@ -115,7 +115,7 @@ t_stats() {
 }
 
 t_pause() {
-	DR -d --name pa "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.1; done' >/dev/null
+	DR -d --name pa "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.1; done' >/dev/null
 	sleep 0.5
 	D pause pa >/dev/null
 	expect_eq "state after pause" "paused true" "$(D inspect -f '{{.State.Status}} {{.State.Paused}}' pa)"

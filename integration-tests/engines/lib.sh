@@ -8,7 +8,11 @@
 : "${WORK:?WORK must name the private temp dir}"
 : "${ENGINE:?ENGINE must be set}"
 ENGINES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-120}
+SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-60}
+# An engine whose scenarios keep hanging must not eat the CI budget: once
+# ENGINE_BUDGET seconds have passed, the remaining scenarios are not run and
+# are reported as FAIL.
+ENGINE_BUDGET=${ENGINE_BUDGET:-300}
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 log() { echo "[$ENGINE] $*" >&2; }
@@ -98,6 +102,10 @@ scenario() {
 	mkdir -p "$WORK/logs"
 	: >"$SCEN_NOTE"
 	if [ -n "${ONLY:-}" ] && ! [[ $name =~ $ONLY ]]; then
+		return 0
+	fi
+	if [ $SECONDS -ge "$ENGINE_BUDGET" ]; then
+		record "$name" FAIL "not run: the engine's ${ENGINE_BUDGET}s budget was used up by earlier scenarios"
 		return 0
 	fi
 	start=$SECONDS

@@ -71,7 +71,7 @@ start_sleeper() {
 
 t_run_output() {
 	local out
-	out=$(P run --rm "$IMG" sh -c 'echo hello-$((6*7)); cat /etc/hostname >/dev/null; echo err >&2' 2>/dev/null)
+	out=$(P run --rm "$IMG" sh -c 'echo hello-$((6*7)); cat /etc/hostname >/dev/null; echo err >&2')
 	expect_eq "stdout of podman run" "hello-42" "$out"
 }
 
@@ -139,7 +139,7 @@ t_stats() {
 }
 
 t_pause_unpause() {
-	P run -d --name pa "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.1; done' >/dev/null
+	P run -d --name pa "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.1; done' >/dev/null
 	sleep 0.5
 	P pause pa >/dev/null
 	expect_eq "state after pause" paused "$(P inspect -f '{{.State.Status}}' pa)"
@@ -217,8 +217,8 @@ t_pids_limit() {
 
 t_cpus() {
 	local out
-	out=$(P run --rm --cpus 0.5 "$IMG" sh -c 'cat /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us; timeout 1 sh -c "while :; do :; done"; grep nr_throttled /sys/fs/cgroup/cpu/cpu.stat')
-	expect_eq "cfs period/quota" "100000 50000" "$(echo "$out" | head -n2 | tr '\n' ' ' | sed 's/ $//')"
+	out=$(P run --rm --cpus 0.1 "$IMG" sh -c 'cat /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us; timeout 2 sh -c "while :; do :; done"; grep nr_throttled /sys/fs/cgroup/cpu/cpu.stat')
+	expect_eq "cfs period/quota" "100000 10000" "$(echo "$out" | head -n2 | tr '\n' ' ' | sed 's/ $//')"
 	local thr
 	thr=$(echo "$out" | awk '/nr_throttled/ { print $2 }')
 	[ "${thr:-0}" -gt 0 ] || fail "a busy loop was never throttled (nr_throttled=$thr)"

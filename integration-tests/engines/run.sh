@@ -65,8 +65,8 @@ leftovers() {
 	local engine=$1 work=$2 before=$3 after=$4 p root
 	awk -v d="$work" 'index($5, d) == 1 { print "mount: " $5 }' /proc/self/mountinfo
 	for p in /proc/[0-9]*; do
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$work"; then
-			echo "process: ${p#/proc/} $(tr '\0' ' ' <"$p/cmdline" | head -c 200)"
+		if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$work"; then
+			echo "process: ${p#/proc/} $(tr '\0' ' ' 2>/dev/null <"$p/cmdline" | head -c 200)"
 		fi
 	done
 	for root in /sys/fs/cgroup/*/ /sys/fs/cgroup/unified/; do
@@ -104,6 +104,15 @@ for rt in "${runtimes[@]}"; do
 			printf '%s\t%s\t%s\t%s\n' "$engine" "zz-leftovers" PASS "" >>"$results"
 			echo "PASS $engine left nothing behind"
 		fi
+		# whatever still runs from this engine (a hung runtime, a shim) goes now,
+		# by PID, so the next engine starts clean
+		for p in /proc/[0-9]*; do
+			if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$work"; then
+				kill -KILL "${p#/proc/}" 2>/dev/null
+			fi
+		done
+		awk -v d="$work" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+			while read -r m; do umount -l "$m" 2>/dev/null; done
 		if [ $rc -ne 0 ]; then
 			printf '%s\t%s\t%s\t%s\n' "$engine" "zz-engine-script" FAIL "engine script exited $rc" >>"$results"
 		fi

@@ -1,9 +1,9 @@
 #!/bin/bash
 # Real container engines (podman, containerd/ctr, containerd's CRI plugin,
 # Docker + compose + swarm) driving remora: integration-tests/engines/.
-# ENGINES_RUNTIMES (space-separated paths) overrides the runtimes compared;
-# by default remora only. ENGINES_RUNTIMES="remora /usr/sbin/runc" gives the
-# side-by-side table.
+# Every scenario runs with remora and with runc (the reference), so the table
+# at the end tells a remora bug from a machine problem. ENGINES_RUNTIMES
+# (space-separated; "remora" = this build) overrides that list.
 set -u
 cd "$(dirname "$0")/../.."
 export DEBIAN_FRONTEND=noninteractive
@@ -21,7 +21,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 cargo build --release -p remora || exit 1
 runtimes=()
-for r in ${ENGINES_RUNTIMES:-remora}; do
+for r in ${ENGINES_RUNTIMES:-remora /usr/sbin/runc}; do
 	[ "$r" = remora ] && r=$PWD/target/release/remora
 	runtimes+=(--runtime "$r")
 done
