@@ -14,7 +14,7 @@ CPID=
 ip_forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
 VENV=${ENGINES_CACHE:-$B}/venv
 
-K() { timeout -k 5 90 "$VENV/bin/python" "$ENGINES_DIR/cri_client.py" --sock "$B/containerd.sock" "$@"; }
+K() { timeout -k 5 "${K_TIMEOUT:-90}" "$VENV/bin/python" "$ENGINES_DIR/cri_client.py" --sock "$B/containerd.sock" "$@"; }
 C() { timeout -k 5 60 ctr --address "$B/containerd.sock" -n "$NS" "$@"; }
 
 setup() {
@@ -70,7 +70,7 @@ CONF
 }
 
 teardown() {
-	local id
+	local id K_TIMEOUT=30
 	if [ -n "$CPID" ] && [ -S "$B/containerd.sock" ]; then
 		for id in $(K ps 2>/dev/null | awk '{print $1}'); do
 			K stop "$id" 0 >/dev/null 2>&1

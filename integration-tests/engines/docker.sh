@@ -15,7 +15,7 @@ ip_forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
 SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT_DOCKER:-90}
 
 # Debian's 20.10 client (the newer /usr/local/bin/docker is first in PATH)
-D() { DOCKER_HOST=unix://$B/docker.sock timeout -k 5 120 /usr/bin/docker "$@"; }
+D() { DOCKER_HOST=unix://$B/docker.sock timeout -k 5 "${D_TIMEOUT:-120}" /usr/bin/docker "$@"; }
 DC() { DOCKER_HOST=unix://$B/docker.sock timeout -k 5 120 docker-compose "$@"; }
 # DR: docker run with the runtime under test named explicitly
 DR() { D run --runtime remora "$@"; }
@@ -37,6 +37,7 @@ setup() {
 }
 
 teardown() {
+	local D_TIMEOUT=30
 	if [ -n "$DPID" ] && [ -S "$B/docker.sock" ]; then
 		D service rm rmrsvc >/dev/null 2>&1
 		D swarm leave --force >/dev/null 2>&1

@@ -12,7 +12,11 @@ SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-60}
 # An engine whose scenarios keep hanging must not eat the CI budget: once
 # ENGINE_BUDGET seconds have passed, the remaining scenarios are not run and
 # are reported as FAIL.
-ENGINE_BUDGET=${ENGINE_BUDGET:-300}
+ENGINE_BUDGET=${ENGINE_BUDGET:-240}
+# ...and after MAX_TIMEOUTS scenarios in a row hit their timeout (a runtime
+# that hangs), the rest are reported as FAIL without running.
+MAX_TIMEOUTS=${MAX_TIMEOUTS:-2}
+TIMEOUTS_IN_A_ROW=0
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 log() { echo "[$ENGINE] $*" >&2; }
@@ -108,6 +112,10 @@ scenario() {
 		record "$name" FAIL "not run: the engine's ${ENGINE_BUDGET}s budget was used up by earlier scenarios"
 		return 0
 	fi
+	if [ "$TIMEOUTS_IN_A_ROW" -ge "$MAX_TIMEOUTS" ]; then
+		record "$name" FAIL "not run: $TIMEOUTS_IN_A_ROW scenarios in a row timed out (the runtime hangs)"
+		return 0
+	fi
 	start=$SECONDS
 	(
 		set -eo pipefail
@@ -125,6 +133,13 @@ scenario() {
 	kill_tree "$dog"
 	wait "$dog" 2>/dev/null || true
 	note=$(head -c 300 "$SCEN_NOTE" | tr '\t\n' '  ')
+	if [ $((SECONDS - start)) -ge "$SCENARIO_TIMEOUT" ] || [[ $note == "timed out after"* ]]; then
+		TIMEOUTS_IN_A_ROW=$((TIMEOUTS_IN_A_ROW + 1))
+		rc=1
+		note="timed out after ${SCENARIO_TIMEOUT}s; ${note#timed out after "${SCENARIO_TIMEOUT}"s}"
+	else
+		TIMEOUTS_IN_A_ROW=0
+	fi
 	case $rc in
 	0) status=PASS ;;
 	77) status=SKIP ;;

@@ -90,8 +90,9 @@ for rt in "${runtimes[@]}"; do
 		ENGINE=$engine RESULTS=$results RUNTIME=$rt WORK=$work bash -c \
 			". '$here/lib.sh'; host_snapshot '$work.before'"
 		start=$SECONDS
+		# a hard stop for the engine script itself: its budget plus teardown
 		ENGINE=$engine RESULTS=$results RUNTIME=$rt WORK=$work \
-			bash "$here/$engine.sh"
+			timeout -k 10 "$(( ${ENGINE_BUDGET:-240} + 180 ))" bash "$here/$engine.sh"
 		rc=$?
 		ENGINE=$engine RESULTS=$results RUNTIME=$rt WORK=$work bash -c \
 			". '$here/lib.sh'; host_snapshot '$work.after'"
