@@ -115,6 +115,17 @@ impl ContainerDir {
         Ok(Self { path, _lock: f })
     }
 
+    /// Closes this process's copy of the lock without unlocking it for
+    /// the parent: for the forked init, which must not hold the lock while
+    /// it waits for start.
+    pub fn forget_lock_in_child(&self) {
+        // SAFETY: closing our copy of an fd we own; the parent keeps its
+        // own copy (and the lock, which belongs to the shared open file).
+        // The File is never used again in the child, which only execs or
+        // exits.
+        unsafe { libc::close(self._lock.as_raw_fd()) };
+    }
+
     pub fn fifo(&self) -> PathBuf {
         self.path.join(FIFO_FILE)
     }

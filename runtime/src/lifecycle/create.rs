@@ -91,6 +91,9 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     let (child, child_pidfd) = match forked {
         Forked::Child => {
             drop(parent_end);
+            if let Some(d) = &undo.dir {
+                d.forget_lock_in_child();
+            }
             init::run(InitArgs {
                 id: &o.id,
                 spec: &bundle.spec,
