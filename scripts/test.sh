@@ -7,6 +7,9 @@
 set -u
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+export DEBIAN_FRONTEND=noninteractive
+# Fresh package lists once, so every step's apt-get install finds its packages.
+apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null || echo "apt-get update failed; steps may fail to install"
 failed=()
 for step in scripts/ci.d/*.sh; do
 	[ -x "$step" ] || continue
