@@ -66,21 +66,39 @@ fi
 rm -rf "$out/tap" "$out/work"
 mkdir -p "$out/tap"
 keep=$out/pre-existing-cgroups
-"$here/lib/uuid-cgroups.sh" >"$keep"
+"$here/lib/snapshot-cgroups.sh" >"$keep"
 results=$out/results.tsv
 : >"$results"
 echo "runtime: $runtime ($("$runtime" --version 2>/dev/null | head -n1))"
 echo "tests: ${#tests[@]}, timeout ${timeout}s each, results in $out"
 started=$SECONDS
+interrupted=0
+child=
+trap 'interrupted=1; [ -n "$child" ] && kill -TERM $child 2>/dev/null' INT TERM
 for t in "${tests[@]}"; do
 	if [ "$budget" -gt 0 ] && [ $((SECONDS - started)) -ge "$budget" ]; then
 		printf '%s\tfail\t0\t1\t0\t0.0\tnot run: time budget of %ss used up\n' "$t" "$budget" >>"$results"
 	else
-		"$here/lib/run-test.sh" "$t" "$bindir" "$out" "$runtime" "$timeout" "$hide" "$keep" >>"$results"
+		# In the background so that an interrupt is forwarded at once; the
+		# test is then stopped and cleaned up by run-test.sh.
+		"$here/lib/run-test.sh" "$t" "$bindir" "$out" "$runtime" "$timeout" "$hide" "$keep" >>"$results" &
+		child=$!
+		while :; do
+			rc=0
+			wait $child || rc=$?
+			kill -0 $child 2>/dev/null || break
+		done
+		[ $rc -eq 0 ] || interrupted=1
+	fi
+	if [ $interrupted = 1 ]; then
+		echo "run.sh: interrupted during $t" >&2
+		"$here/lib/remove-parents.sh" "$(basename "$runtime")" "$keep" >&2
+		exit 130
 	fi
 	tail -n1 "$results" | awk -F'\t' '{ printf "%-40s %-4s %4d ok %3d failed %3d skipped %6ss  %s\n", $1, toupper($2), $3, $4, $5, $6, $7 }'
 done
 rmdir "$out/work" 2>/dev/null || true
+"$here/lib/remove-parents.sh" "$(basename "$runtime")" "$keep"
 "$here/lib/summary.sh" "$results" | tee "$out/summary.txt"
 echo "total time: $((SECONDS - started))s"
 status=0

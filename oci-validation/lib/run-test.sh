@@ -20,11 +20,21 @@ printf '#!/bin/bash\nexec %q --root %q "$@"\n' "$runtime" "$work/state" >"$work/
 chmod +x "$work/runtime"
 
 start=${EPOCHREALTIME/./}
+# timeout runs in its own process group, so an interrupt of the harness does
+# not reach the test: forward it, wait, clean up, then stop.
+interrupted=0
+trap 'interrupted=1; kill -TERM $tpid 2>/dev/null' INT TERM
 RUNTIME=$work/runtime TMPDIR=$work/tmp timeout -k 5 "$timeout" \
 	unshare -m --propagation private -- \
 	"$here/in-namespace.sh" "$work/mntns" "$hide" "$work" "$name.t" \
-	</dev/null >"$tap/$name.tap" 2>"$tap/$name.stderr"
-rc=$?
+	</dev/null >"$tap/$name.tap" 2>"$tap/$name.stderr" &
+tpid=$!
+while :; do
+	wait $tpid
+	rc=$?
+	kill -0 $tpid 2>/dev/null || break
+done
+trap '' INT TERM
 tenths=$(( (${EPOCHREALTIME/./} - start) / 100000 ))
 seconds=$((tenths / 10)).$((tenths % 10))
 timedout=0
@@ -37,6 +47,10 @@ rm -rf "$work" 2>/dev/null || {
 	grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
 	rm -rf "$work"
 }
+if [ $interrupted = 1 ]; then
+	echo "interrupted: $name stopped and cleaned up" >&2
+	exit 130
+fi
 result=$(awk -v exitcode=$rc -v timedout=$timedout -f "$here/count-tap.awk" "$tap/$name.tap")
 if [ $cleanup_rc -ne 0 ]; then
 	echo "harness: cleanup failed, see $tap/$name.cleanup" >>"$tap/$name.stderr"
