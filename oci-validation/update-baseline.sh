@@ -1,0 +1,15 @@
+#!/bin/bash
+# Rewrites oci-validation/remora-baseline.txt from a run's results: every
+# test that passed. Run it twice in a row on two full runs and keep only
+# tests that passed both times, so a flaky test does not enter the baseline:
+#   oci-validation/update-baseline.sh .out/remora-1 .out/remora-2
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -gt 0 ] || { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+{
+	sed -n '/^#/p' "$here/remora-baseline.txt"
+	for d in "$@"; do awk -F'\t' '$2 == "pass" { print $1 }' "$d/results.tsv" | sort -u; done |
+		sort | uniq -c | awk -v n=$# '$1 == n { print $2 }'
+} >"$here/remora-baseline.txt.new"
+mv "$here/remora-baseline.txt.new" "$here/remora-baseline.txt"
+grep -vc '^#' "$here/remora-baseline.txt" | sed 's/$/ tests in the baseline/'
