@@ -1,0 +1,424 @@
+//! Container-level cgroup tests: the remora binary runs busybox containers
+//! whose config.json carries linux.resources; each test checks the host's
+//! cgroup files and what the container itself observes. Run as root:
+//!   cargo build -p remora && cargo test -p remora-integration-tests --test cgroups
+//! REMORA_BIN overrides the binary (default: the workspace's target/debug).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn remora_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("REMORA_BIN") {
+        return p.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let p = target.join("debug/remora");
+    assert!(p.exists(), "{} missing: cargo build -p remora", p.display());
+    p
+}
+
+fn busybox() -> &'static str {
+    "/bin/busybox"
+}
+
+/// The cgroup v2 mount carrying the controllers, if the host is pure v2.
+fn pure_v2() -> bool {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup") && l.contains(" - cgroup2 "))
+}
+
+/// The host directory of `ctrl` for the cgroup `path` (v1 or v2).
+fn host_dir(ctrl: &str, path: &str) -> PathBuf {
+    let rel = path.trim_start_matches('/');
+    if pure_v2() {
+        return Path::new("/sys/fs/cgroup").join(rel);
+    }
+    let mi = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    for l in mi.lines() {
+        let Some((pre, post)) = l.split_once(" - ") else {
+            continue;
+        };
+        let post: Vec<&str> = post.split(' ').collect();
+        if post[0] == "cgroup" && post[2].split(',').any(|o| o == ctrl) {
+            return Path::new(pre.split(' ').nth(4).unwrap()).join(rel);
+        }
+    }
+    panic!("no {ctrl} hierarchy")
+}
+
+/// A busybox bundle and a private state root; removed on drop (after
+/// `delete --force` of its container).
+struct Bundle {
+    dir: PathBuf,
+    root: PathBuf,
+    id: String,
+    cgroup: String,
+}
+
+impl Bundle {
+    fn new(name: &str, args: &[&str], resources: Value) -> Bundle {
+        assert!(nix_is_root(), "run as root");
+        let id = format!("cgt-{name}-{}", std::process::id());
+        let base = std::env::temp_dir().join(format!("remora-{id}"));
+        let _ = fs::remove_dir_all(&base);
+        let dir = base.join("bundle");
+        let bin = dir.join("rootfs/bin");
+        fs::create_dir_all(&bin).unwrap();
+        fs::copy(busybox(), bin.join("busybox")).unwrap();
+        let list = Command::new(busybox()).arg("--list").output().unwrap();
+        for applet in String::from_utf8_lossy(&list.stdout).lines() {
+            if applet != "busybox" {
+                let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
+            }
+        }
+        for d in ["proc", "sys", "dev", "tmp", "etc"] {
+            fs::create_dir_all(dir.join("rootfs").join(d)).unwrap();
+        }
+        let out = Command::new(remora_bin())
+            .args(["spec", "-b"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "remora spec: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cfg_path = dir.join("config.json");
+        let mut cfg: Value = serde_json::from_slice(&fs::read(&cfg_path).unwrap()).unwrap();
+        let cgroup = format!("/remora-cgt/{id}");
+        cfg["process"]["terminal"] = json!(false);
+        cfg["process"]["args"] = json!(args);
+        cfg["linux"]["cgroupsPath"] = json!(cgroup);
+        cfg["linux"]["resources"] = resources;
+        fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+        let root = base.join("state");
+        fs::create_dir_all(&root).unwrap();
+        Bundle {
+            dir,
+            root,
+            id,
+            cgroup,
+        }
+    }
+
+    fn remora(&self, args: &[&str]) -> Output {
+        let mut c = Command::new(remora_bin());
+        c.arg("--root").arg(&self.root).args(args);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        run_bounded(c, args)
+    }
+
+    /// `remora create`; the container's stdout/stderr go to `out.txt`.
+    fn create(&self) -> Output {
+        let log = fs::File::create(self.out_path()).unwrap();
+        let mut c = Command::new(remora_bin());
+        c.arg("--root")
+            .arg(&self.root)
+            .args(["create", "-b"])
+            .arg(&self.dir)
+            .arg(&self.id);
+        c.stdout(log.try_clone().unwrap()).stderr(log);
+        run_bounded(c, &["create"])
+    }
+
+    fn out_path(&self) -> PathBuf {
+        self.dir.parent().unwrap().join("out.txt")
+    }
+
+    fn output(&self) -> String {
+        fs::read_to_string(self.out_path()).unwrap_or_default()
+    }
+
+    fn state(&self) -> Value {
+        let o = self.remora(&["state", &self.id]);
+        serde_json::from_slice(&o.stdout).unwrap_or(Value::Null)
+    }
+
+    fn wait_stopped(&self, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while self.state()["status"] != "stopped" {
+            assert!(
+                Instant::now() < deadline,
+                "container still {}",
+                self.state()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// create + start; returns the init's host PID.
+    fn start(&self) -> i32 {
+        let o = self.create();
+        assert!(o.status.success(), "create failed: {}", self.output());
+        let pid = self.state()["pid"].as_i64().unwrap() as i32;
+        let o = self.remora(&["start", &self.id]);
+        assert!(
+            o.status.success(),
+            "start: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        pid
+    }
+
+    fn read(&self, ctrl: &str, file: &str) -> String {
+        let p = host_dir(ctrl, &self.cgroup).join(file);
+        fs::read_to_string(&p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .trim()
+            .to_string()
+    }
+
+    fn cgroup_gone(&self) -> bool {
+        all_dirs(&self.cgroup).iter().all(|d| !d.exists())
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        let _ = self.remora(&["delete", "--force", &self.id]);
+        let _ = fs::remove_dir_all(self.dir.parent().unwrap());
+        // The shared parent goes with the last test that used it.
+        for d in all_dirs("/remora-cgt") {
+            let _ = fs::remove_dir(d);
+        }
+    }
+}
+
+/// `path` in every mounted cgroup hierarchy.
+fn all_dirs(path: &str) -> Vec<PathBuf> {
+    let mi = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mi.lines()
+        .filter_map(|l| {
+            let (pre, post) = l.split_once(" - ")?;
+            if !post.starts_with("cgroup ") && !post.starts_with("cgroup2 ") {
+                return None;
+            }
+            Some(Path::new(pre.split(' ').nth(4)?).join(path.trim_start_matches('/')))
+        })
+        .collect()
+}
+
+/// Runs a remora command; a command still running after 60 s is killed
+/// and fails the test (a hung runtime must not hang the suite).
+fn run_bounded(mut c: Command, what: &[&str]) -> Output {
+    c.stdin(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("remora {what:?} hung for 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn nix_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn init_is_in_its_cgroup_when_create_returns() {
+    let b = Bundle::new("place", &["sleep", "30"], json!({}));
+    let o = b.create();
+    assert!(o.status.success(), "create: {}", b.output());
+    let pid = b.state()["pid"].as_i64().unwrap();
+    let pc = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    for line in pc.lines() {
+        assert!(line.ends_with(&b.cgroup), "{line} is not {}", b.cgroup);
+    }
+    let o = b.remora(&["delete", "--force", &b.id]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(b.cgroup_gone(), "delete left the cgroup");
+}
+
+#[test]
+fn memory_limit_kills_an_allocation_beyond_it() {
+    let b = Bundle::new(
+        "mem",
+        &[
+            "sh",
+            "-c",
+            "dd if=/dev/zero of=/dev/null bs=64M count=1 && echo allocated; echo rc=$?",
+        ],
+        json!({"memory": {"limit": 33554432}}),
+    );
+    let o = b.create();
+    assert!(o.status.success(), "create: {}", b.output());
+    let file = if pure_v2() {
+        "memory.max"
+    } else {
+        "memory.limit_in_bytes"
+    };
+    assert_eq!(b.read("memory", file), "33554432");
+    let o = b.remora(&["start", &b.id]);
+    assert!(o.status.success());
+    b.wait_stopped(30);
+    let out = b.output();
+    assert!(!out.contains("allocated"), "allocation succeeded: {out}");
+    let oom = if pure_v2() {
+        b.read("memory", "memory.events")
+    } else {
+        b.read("memory", "memory.oom_control")
+    };
+    assert!(
+        oom.lines()
+            .any(|l| l.starts_with("oom_kill ") && l != "oom_kill 0"),
+        "{oom}"
+    );
+    b.remora(&["delete", &b.id]);
+    assert!(b.cgroup_gone());
+}
+
+#[test]
+fn pids_limit_makes_fork_fail_inside() {
+    let b = Bundle::new(
+        "pids",
+        &["sh", "-c", "for i in 1 2 3 4 5 6; do sleep 3 & done; wait"],
+        json!({"pids": {"limit": 3}}),
+    );
+    b.start();
+    assert_eq!(b.read("pids", "pids.max"), "3");
+    b.wait_stopped(30);
+    assert!(
+        b.output().contains("fork"),
+        "no fork failure: {}",
+        b.output()
+    );
+}
+
+#[test]
+fn cpu_settings_reach_the_cgroup_and_cpuset_pins_the_container() {
+    let b = Bundle::new(
+        "cpu",
+        &[
+            "sh",
+            "-c",
+            "grep Cpus_allowed_list /proc/self/status; sleep 2",
+        ],
+        json!({"cpu": {"shares": 512, "quota": 25000, "period": 100000, "cpus": "0"}}),
+    );
+    b.start();
+    if pure_v2() {
+        assert_eq!(b.read("cpu", "cpu.max"), "25000 100000");
+        assert_eq!(b.read("cpu", "cpu.weight"), "20");
+    } else {
+        assert_eq!(b.read("cpu", "cpu.shares"), "512");
+        assert_eq!(b.read("cpu", "cpu.cfs_quota_us"), "25000");
+    }
+    assert_eq!(b.read("cpuset", "cpuset.cpus"), "0");
+    b.wait_stopped(30);
+    assert!(
+        b.output().contains("Cpus_allowed_list:\t0\n"),
+        "{}",
+        b.output()
+    );
+}
+
+#[test]
+fn device_rules_apply_inside() {
+    let b = Bundle::new(
+        "dev",
+        &[
+            "sh",
+            "-c",
+            "echo x >/dev/null && echo null-ok; head -c1 /dev/zero >/dev/null && echo zero-read; true",
+        ],
+        json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": false, "type": "c", "major": 1, "minor": 5, "access": "r"}
+        ]}),
+    );
+    b.start();
+    b.wait_stopped(30);
+    let out = b.output();
+    assert!(out.contains("null-ok"), "{out}");
+    assert!(!out.contains("zero-read"), "/dev/zero readable: {out}");
+}
+
+#[test]
+fn kill_all_signals_every_process_and_delete_removes_the_cgroup() {
+    let b = Bundle::new(
+        "killall",
+        &["sh", "-c", "sleep 100 & sleep 100 & wait"],
+        json!({}),
+    );
+    b.start();
+    let procs = host_dir("pids", &b.cgroup).join("cgroup.procs");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while fs::read_to_string(&procs).unwrap().lines().count() < 3 {
+        assert!(Instant::now() < deadline, "sleeps never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = b.remora(&["kill", "--all", &b.id, "KILL"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    b.wait_stopped(10);
+    let o = b.remora(&["delete", &b.id]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(b.cgroup_gone());
+}
+
+#[test]
+fn bad_cgroup_input_fails_create_and_creates_nothing() {
+    for (name, path, resources, want) in [
+        ("esc", Some("../../escape"), json!({}), "cgroupsPath"),
+        (
+            "neg",
+            None,
+            json!({"memory": {"limit": -42}}),
+            "linux.resources.memory.limit",
+        ),
+        (
+            "uni",
+            None,
+            json!({"unified": {"bogus.key": "1"}}),
+            "linux.resources.unified",
+        ),
+    ] {
+        let b = Bundle::new(name, &["true"], resources);
+        if let Some(p) = path {
+            let cfg_path = b.dir.join("config.json");
+            let mut cfg: Value = serde_json::from_slice(&fs::read(&cfg_path).unwrap()).unwrap();
+            cfg["linux"]["cgroupsPath"] = json!(p);
+            fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
+        }
+        let o = b.create();
+        assert!(!o.status.success(), "{name}: create succeeded");
+        assert!(b.output().contains(want), "{name}: {}", b.output());
+        assert!(b.cgroup_gone(), "{name}: cgroup created");
+        assert!(
+            b.remora(&["state", &b.id]).status.code() != Some(0),
+            "{name}: state left"
+        );
+    }
+}
+
+#[test]
+fn hugetlb_limit_on_this_host() {
+    let b = Bundle::new(
+        "huge",
+        &["true"],
+        json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 2097152}]}),
+    );
+    let o = b.create();
+    assert!(o.status.success(), "create: {}", b.output());
+    let p = if pure_v2() {
+        Path::new("/sys/fs/cgroup").join(b.cgroup.trim_start_matches('/'))
+    } else {
+        Path::new("/sys/fs/cgroup/unified").join(b.cgroup.trim_start_matches('/'))
+    };
+    let v = fs::read_to_string(p.join("hugetlb.2MB.max")).unwrap();
+    assert_eq!(v.trim(), "2097152");
+}
