@@ -3,6 +3,17 @@
 # test binary under /tests, print results on the serial console, power off.
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin
+# The initramfs root cannot be pivot_root'ed away (containers need that):
+# copy it to a tmpfs and switch to it first.
+if [ ! -e /.in-tmpfs ]; then
+	mkdir -p /newroot
+	mount -t tmpfs -o mode=0755 tmpfs /newroot
+	for f in /*; do
+		[ "$f" = /newroot ] || cp -a "$f" /newroot/
+	done
+	touch /newroot/.in-tmpfs
+	exec switch_root /newroot /init
+fi
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev

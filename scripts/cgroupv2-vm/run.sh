@@ -7,6 +7,10 @@
 #   sudo scripts/cgroupv2-vm/run.sh            # builds the tests first
 #   CGV2_TESTS="path/to/bin ..." run.sh        # run these test binaries
 #
+# By default: remora-cgroups' tests, and when target/debug/remora exists,
+# the container-level tests (integration-tests/tests/cgroups.rs) with that
+# binary as /bin/remora in the guest.
+#
 # Uses KVM when /dev/kvm works, else software emulation (TCG).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,9 +39,17 @@ kver=${vmlinuz##*/vmlinuz-}
 mods=$kdir/lib/modules/$kver/kernel
 
 # The test binaries.
+executables() {
+	cargo test "$@" --no-run --message-format=json 2>/dev/null |
+		grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | sort -u | tr '\n' ' '
+}
+target=$(cargo metadata --format-version 1 --no-deps 2>/dev/null | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
+remora=${REMORA_BIN:-$target/debug/remora}
 if [ -z "${CGV2_TESTS:-}" ]; then
-	CGV2_TESTS=$(cargo test -p remora-cgroups --no-run --message-format=json 2>/dev/null |
-		grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | sort -u | tr '\n' ' ')
+	CGV2_TESTS=$(executables -p remora-cgroups)
+	if [ -x "$remora" ]; then
+		CGV2_TESTS="$CGV2_TESTS $(executables -p remora-integration-tests --test cgroups)"
+	fi
 fi
 [ -n "$CGV2_TESTS" ] || { echo "no test binaries"; exit 1; }
 
@@ -60,12 +72,18 @@ copy_libs() {
 		cp -L -n "$lib" "$stage$lib"
 	done
 }
+if [ -x "$remora" ]; then
+	cp "$remora" "$stage/bin/remora"
+	copy_libs "$remora"
+	echo "export REMORA_BIN=/bin/remora" >"$stage/env"
+else
+	: >"$stage/env"
+fi
 for t in $CGV2_TESTS; do
 	name=$(basename "$t")
 	cp "$t" "$stage/tests/$name"
 	copy_libs "$t"
 done
-: >"$stage/env"
 for v in ${CGV2_ENV:-}; do echo "export $v" >>"$stage/env"; done
 [ -n "${CGV2_EXTRA:-}" ] && cp -a $CGV2_EXTRA "$stage/"
 initrd=$CACHE/initrd.gz
