@@ -1,0 +1,95 @@
+# Shared by run.sh and run-systemd.sh (sourced; expects ROOT and CACHE).
+
+ensure_pkgs() {
+	if ! dpkg -s "$@" >/dev/null 2>&1; then
+		apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null 2>&1 ||
+			{ apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
+				apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null; }
+	fi
+}
+
+# Debian's current kernel package, extracted (not installed): sets
+# vmlinuz and mods (the modules' kernel/ dir).
+fetch_kernel() {
+	local kpkg kdir kver
+	kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+	kdir=$CACHE/$kpkg
+	if ! ls "$kdir"/boot/vmlinuz-* >/dev/null 2>&1; then
+		rm -rf "$kdir" && mkdir -p "$kdir"
+		(cd "$CACHE" && apt-get download "$kpkg" >/dev/null 2>&1)
+		dpkg -x "$CACHE/${kpkg}"_*.deb "$kdir"
+		rm -f "$CACHE/${kpkg}"_*.deb
+	fi
+	vmlinuz=$(ls "$kdir"/boot/vmlinuz-* | head -1)
+	kver=${vmlinuz##*/vmlinuz-}
+	mods=$kdir/lib/modules/$kver/kernel
+	kernel_pkg=$kpkg
+}
+
+# copy_libs STAGE BINARY: the binary's shared libraries into STAGE.
+copy_libs() {
+	ldd "$2" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+		[ -e "$lib" ] || continue
+		mkdir -p "$1$(dirname "$lib")"
+		cp -L -n "$lib" "$1$lib"
+	done
+}
+
+# executables CARGO-TEST-ARGS...: the test binaries cargo builds for them.
+executables() {
+	cargo test "$@" --no-run --message-format=json 2>/dev/null |
+		grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | sort -u | tr '\n' ' '
+}
+
+target_dir() {
+	cargo metadata --format-version 1 --no-deps 2>/dev/null |
+		grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4
+}
+
+# boot INITRD LOG TIMEOUT [EXTRA-KERNEL-ARGS]: runs the VM to poweroff.
+# KVM only where the CPU exposes vmx/svm and /dev/kvm answers; else TCG.
+boot() {
+	local accel=(-accel tcg) start
+	if [ -w /dev/kvm ] && grep -qwE "vmx|svm" /proc/cpuinfo && timeout 10 qemu-system-x86_64 \
+		-accel kvm -M none -display none -monitor none -serial none -S -daemonize \
+		-pidfile "$CACHE/probe.pid" 2>/dev/null; then
+		kill "$(cat "$CACHE/probe.pid")" 2>/dev/null || true
+		accel=(-accel kvm -cpu host)
+	fi
+	echo "booting $kernel_pkg with ${accel[*]} (log: $2)"
+	start=$(date +%s)
+	timeout -k 10 "$3" qemu-system-x86_64 "${accel[@]}" -m 2048 -smp 2 -nographic -no-reboot \
+		-kernel "$vmlinuz" -initrd "$1" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=3 systemd.unified_cgroup_hierarchy=1 ${4:-}" \
+		</dev/null >"$2" 2>&1 || echo "qemu exited with $?"
+	tr -d '\r' <"$2" >"$2.txt"
+	echo "VM ran $(($(date +%s) - start))s"
+}
+
+# report LOG-TXT: the per-test table from libtest's lines; non-zero when a
+# test failed, a binary exited non-zero, or the guest did not finish.
+report() {
+	local log=$1 bin=? pass=0 fail=0 line t bad_rc
+	grep -E '^REMORA-VM: (kernel|controllers|systemd)' "$log" || true
+	echo "| binary | test | result |"
+	echo "|---|---|---|"
+	while IFS= read -r line; do
+		case "$line" in
+		"REMORA-VM: BEGIN "*) bin=${line#REMORA-VM: BEGIN }; bin=${bin%-*} ;;
+		"test "*" ... ok") t=${line#test }; echo "| $bin | ${t% ... ok} | pass |"; pass=$((pass + 1)) ;;
+		"test "*" ... FAILED") t=${line#test }; echo "| $bin | ${t% ... FAILED} | FAIL |"; fail=$((fail + 1)) ;;
+		esac
+	done <"$log"
+	bad_rc=$(grep -E '^REMORA-VM: END .* rc=[1-9]' "$log" || true)
+	if ! grep -q '^REMORA-VM: DONE' "$log"; then
+		echo "the VM did not finish; last lines:"
+		tail -40 "$log"
+		return 1
+	fi
+	echo "VM: $pass passed, $fail failed"
+	if [ "$fail" -ne 0 ] || [ -n "$bad_rc" ] || [ "$pass" -eq 0 ]; then
+		echo "$bad_rc"
+		grep -B2 -A25 -E "^---- .* stdout ----" "$log" | head -150
+		return 1
+	fi
+}

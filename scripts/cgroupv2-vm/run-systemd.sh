@@ -1,0 +1,84 @@
+#!/bin/bash
+# The systemd cgroup driver's test host: a Debian bookworm root made by
+# debootstrap (minbase + systemd + dbus), booted as an initramfs under qemu
+# with systemd as PID 1 on pure cgroup v2. A oneshot unit runs remora-cgroups'
+# systemd test (transient scope over D-Bus) and placement tests, prints the
+# results on the serial console and powers off. Exits non-zero on failure.
+#
+#   sudo scripts/cgroupv2-vm/run-systemd.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+CACHE=${CGV2_CACHE:-$ROOT/.work/cgroupv2-vm}
+mkdir -p "$CACHE"
+export DEBIAN_FRONTEND=noninteractive
+. scripts/cgroupv2-vm/lib.sh
+
+ensure_pkgs qemu-system-x86 busybox-static cpio debootstrap
+fetch_kernel
+
+# The Debian root (cached): the mirror of the host's own apt configuration.
+debroot=$CACHE/debroot
+if [ ! -x "$debroot/lib/systemd/systemd" ]; then
+	mirror=$(grep -hoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list.d/*.sources \
+		/etc/apt/sources.list 2>/dev/null | head -1 | tr -d ' ')
+	rm -rf "$debroot"
+	debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm "$debroot" \
+		"${mirror:-http://deb.debian.org/debian}" >"$CACHE/debootstrap.log" 2>&1 ||
+		{ tail -20 "$CACHE/debootstrap.log"; exit 1; }
+	rm -rf "$debroot"/var/cache/apt/archives/*.deb
+fi
+base=$CACHE/debroot.cpio.gz
+if [ ! -s "$base" ] || [ "$debroot" -nt "$base" ]; then
+	(cd "$debroot" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$base"
+fi
+
+# The overlay: test binaries, busybox for the tests' shell, the test unit.
+tests=${CGV2_TESTS:-$(executables -p remora-cgroups --test systemd --test placement)}
+stage=$CACHE/systemd-overlay
+rm -rf "$stage"
+mkdir -p "$stage"/{bin,remora/tests,etc/systemd/system/multi-user.target.wants}
+cp /bin/busybox "$stage/bin/busybox"
+for t in $tests; do
+	cp "$t" "$stage/remora/tests/$(basename "$t")"
+done
+cat >"$stage/remora/run-tests.sh" <<'GUEST'
+#!/bin/sh
+echo "REMORA-VM: kernel $(uname -r), cgroup root: $(stat -f -c %T /sys/fs/cgroup)"
+echo "REMORA-VM: systemd: PID 1 is $(cat /proc/1/comm), $(systemctl --version | head -1)"
+export RUST_BACKTRACE=1 TMPDIR=/tmp
+for t in /remora/tests/*; do
+	name=$(basename "$t")
+	echo "REMORA-VM: BEGIN $name"
+	"$t" --test-threads=1 2>&1
+	echo "REMORA-VM: END $name rc=$?"
+done
+echo "REMORA-VM: DONE"
+systemctl poweroff --force --force
+GUEST
+chmod 755 "$stage/remora/run-tests.sh"
+cat >"$stage/etc/systemd/system/remora-tests.service" <<'UNIT'
+[Unit]
+Description=remora cgroup tests
+Requires=dbus.service
+After=dbus.service multi-user.target
+
+[Service]
+Type=oneshot
+ExecStart=/remora/run-tests.sh
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+UNIT
+ln -s ../remora-tests.service "$stage/etc/systemd/system/multi-user.target.wants/remora-tests.service"
+ln -s /dev/null "$stage/etc/systemd/system/serial-getty@ttyS0.service"
+ln -s /dev/null "$stage/etc/systemd/system/getty@tty1.service"
+initrd=$CACHE/initrd-systemd.gz
+{
+	cat "$base"
+	(cd "$stage" && find . | cpio -o -H newc 2>/dev/null | gzip -1)
+} >"$initrd"
+
+boot "$initrd" "$CACHE/console-systemd.log" "${CGV2_TIMEOUT:-540}" \
+	"rdinit=/lib/systemd/systemd systemd.unit=multi-user.target systemd.show_status=0"
+report "$CACHE/console-systemd.log.txt"
