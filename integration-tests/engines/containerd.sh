@@ -38,7 +38,7 @@ CONF
 }
 
 teardown() {
-	local t CTR_TIMEOUT=20
+	local t CTR_TIMEOUT=8
 	if [ -S "$B/containerd.sock" ]; then
 		for t in $(C task ls -q 2>/dev/null); do
 			C task kill -a -s KILL "$t" >/dev/null 2>&1

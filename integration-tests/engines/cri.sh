@@ -70,7 +70,7 @@ CONF
 }
 
 teardown() {
-	local id K_TIMEOUT=30
+	local id K_TIMEOUT=15
 	if [ -n "$CPID" ] && [ -S "$B/containerd.sock" ]; then
 		for id in $(K ps 2>/dev/null | awk '{print $1}'); do
 			K stop "$id" 0 >/dev/null 2>&1

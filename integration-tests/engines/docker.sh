@@ -37,7 +37,7 @@ setup() {
 }
 
 teardown() {
-	local D_TIMEOUT=30
+	local D_TIMEOUT=20
 	if [ -n "$DPID" ] && [ -S "$B/docker.sock" ]; then
 		D service rm rmrsvc >/dev/null 2>&1
 		D swarm leave --force >/dev/null 2>&1

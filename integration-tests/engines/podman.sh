@@ -13,7 +13,7 @@ ip_forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
 
 P() {
 	# conmon drops an "oom" marker file in its cwd: keep that inside $B.
-	(cd "$B" && CONTAINERS_CONF=$B/containers.conf timeout -k 5 "${P_TIMEOUT:-60}" podman --root "$B/root" --runroot "$B/runroot" \
+	(cd "$B" && CONTAINERS_CONF=$B/containers.conf timeout --foreground -k 5 "${P_TIMEOUT:-60}" podman --root "$B/root" --runroot "$B/runroot" \
 		--tmpdir "$B/tmp" --storage-driver overlay --cgroup-manager cgroupfs \
 		--events-backend file --runtime "$RUNTIME" "$@")
 }
@@ -43,7 +43,7 @@ CONF
 }
 
 teardown() {
-	local P_TIMEOUT=30
+	local P_TIMEOUT=20
 	P rm -af -t 0 >/dev/null 2>&1
 	P network rm -f rmrnet >/dev/null 2>&1
 	P rmi -af >/dev/null 2>&1
