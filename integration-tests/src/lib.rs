@@ -1,1 +1,308 @@
-//! Shared helpers for the integration tests live in tests/common.
+//! Helpers for the integration tests: busybox bundles, a private state
+//! root per test, running the built `remora` binary, and the check that a
+//! test left nothing behind (containers, processes, mounts, cgroups).
+//!
+//! Every test makes a [`TestEnv`]; dropping it force-deletes whatever
+//! containers are left in its state root and then asserts that nothing of
+//! them remains on the host.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{json, Value};
+
+/// The remora binary under test: $REMORA_BIN, else the workspace's
+/// target/debug/remora.
+pub fn remora_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("REMORA_BIN") {
+        return p.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let p = target.join("debug/remora");
+    assert!(p.exists(), "{} missing: cargo build -p remora", p.display());
+    p
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A test's private area: a temp dir with bundles and the state root.
+pub struct TestEnv {
+    pub base: PathBuf,
+    pub root: PathBuf,
+    pub name: String,
+}
+
+/// The result of a remora command.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        use std::os::unix::process::ExitStatusExt;
+        let code = o
+            .status
+            .code()
+            .unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0));
+        Run {
+            code,
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "remora failed: stdout {:?} stderr {:?}", self.stdout, self.stderr);
+        &self.stdout
+    }
+
+    /// Asserts exit 1 with `msg` in stderr.
+    pub fn fails_with(&self, msg: &str) {
+        assert_eq!(self.code, 1, "expected failure {msg:?}; stdout {:?} stderr {:?}", self.stdout, self.stderr);
+        assert!(self.stderr.contains(msg), "stderr {:?} lacks {msg:?}", self.stderr);
+    }
+}
+
+impl TestEnv {
+    pub fn new(name: &str) -> Self {
+        // SAFETY: geteuid cannot fail.
+        assert_eq!(unsafe { libc::geteuid() }, 0, "the integration tests run as root");
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let name = format!("it-{name}-{}-{n}", std::process::id());
+        let base = std::env::temp_dir().join(format!("remora-{name}"));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(&base).unwrap();
+        let root = base.join("state");
+        TestEnv { base, root, name }
+    }
+
+    /// A container ID unique to this test.
+    pub fn id(&self, suffix: &str) -> String {
+        format!("{}-{suffix}", self.name)
+    }
+
+    /// `remora --root <private> ARGS`, stdin from /dev/null.
+    pub fn remora(&self, args: &[&str]) -> Run {
+        self.command(args).output().expect("running remora").into()
+    }
+
+    /// Like [`remora`](Self::remora), for commands that leave a container
+    /// holding their stdio (create, run -d): stdout and stderr go to files,
+    /// read back once remora exits.
+    pub fn remora_detached(&self, args: &[&str]) -> Run {
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let out = self.base.join(format!("stdout-{n}"));
+        let err = self.base.join(format!("stderr-{n}"));
+        let status = self
+            .command(args)
+            .stdout(fs::File::create(&out).unwrap())
+            .stderr(fs::File::create(&err).unwrap())
+            .status()
+            .expect("running remora");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: fs::read_to_string(&out).unwrap_or_default(),
+            stderr: fs::read_to_string(&err).unwrap_or_default(),
+        }
+    }
+
+    /// The Command for `remora --root <private> ARGS`, to customise.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(remora_bin());
+        c.arg("--root").arg(&self.root).args(args);
+        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    }
+
+    /// A busybox bundle with runc's default config (terminal off).
+    pub fn bundle(&self, name: &str) -> Bundle {
+        let dir = self.base.join(name);
+        let rootfs = dir.join("rootfs");
+        make_busybox_rootfs(&rootfs);
+        let out = Command::new(remora_bin())
+            .args(["spec", "-b"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "remora spec: {:?}", out);
+        let mut config: Value =
+            serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
+        config["process"]["terminal"] = json!(false);
+        // Tests write into the rootfs unless they say otherwise.
+        config["root"]["readonly"] = json!(false);
+        Bundle { dir, config }
+    }
+
+    /// Force-deletes every container left in the state root.
+    fn delete_all(&self) {
+        let list = self.remora(&["list", "-q"]);
+        for id in list.stdout.lines().filter(|l| !l.is_empty()) {
+            self.remora(&["delete", "--force", id]);
+        }
+    }
+
+    /// Asserts that no container of this test left anything on the host.
+    pub fn assert_nothing_left(&self) {
+        let left = self.remora(&["list", "-q"]).stdout;
+        assert!(left.trim().is_empty(), "containers left: {left}");
+        if let Ok(rd) = fs::read_dir(&self.root) {
+            let names: Vec<_> = rd.flatten().map(|e| e.file_name()).collect();
+            assert!(names.is_empty(), "state directories left: {names:?}");
+        }
+        let base = self.base.to_string_lossy().into_owned();
+        let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let leaked: Vec<&str> = mounts.lines().filter(|l| l.contains(&base)).collect();
+        assert!(leaked.is_empty(), "mounts left: {leaked:?}");
+        for p in processes_in(&self.base) {
+            panic!("process {p} still runs in {}", self.base.display());
+        }
+        for dir in cgroup_dirs_named(&self.name) {
+            panic!("cgroup left: {}", dir.display());
+        }
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        self.delete_all();
+        if !std::thread::panicking() {
+            self.assert_nothing_left();
+        }
+        let _ = fs::remove_dir_all(&self.base);
+    }
+}
+
+/// PIDs of processes whose root or cwd is under `dir`.
+pub fn processes_in(dir: &Path) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        for link in ["root", "cwd"] {
+            if let Ok(t) = fs::read_link(e.path().join(link)) {
+                if t.starts_with(dir) {
+                    // Zombies have no root; a live process under dir is a leak.
+                    out.push(pid);
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Cgroup directories anywhere under /sys/fs/cgroup/*/remora whose name
+/// starts with `prefix` (the default cgroupsPath is /remora/<id>).
+pub fn cgroup_dirs_named(prefix: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(ctrls) = fs::read_dir("/sys/fs/cgroup") else { return out };
+    let mut candidates: Vec<PathBuf> = vec![PathBuf::from("/sys/fs/cgroup/remora")];
+    candidates.extend(ctrls.flatten().map(|c| c.path().join("remora")));
+    for dir in candidates {
+        if let Ok(rd) = fs::read_dir(&dir) {
+            for e in rd.flatten() {
+                if e.file_name().to_string_lossy().starts_with(prefix) {
+                    out.push(e.path());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// rootfs: /bin/busybox and its applets, /etc/passwd and /etc/group.
+pub fn make_busybox_rootfs(rootfs: &Path) {
+    let bin = rootfs.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    for d in ["etc", "proc", "sys", "dev", "tmp", "root"] {
+        fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    fs::copy("/bin/busybox", bin.join("busybox")).expect("/bin/busybox (busybox-static)");
+    let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if applet != "busybox" {
+            let _ = symlink("busybox", bin.join(applet));
+        }
+    }
+    fs::write(
+        rootfs.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n",
+    )
+    .unwrap();
+    fs::write(rootfs.join("etc/group"), "root:x:0:\nnobody:x:65534:\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
+}
+
+/// A bundle: its directory and the config.json it will be given.
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub config: Value,
+}
+
+impl Bundle {
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+
+    pub fn path(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+
+    /// process.args = ["sh", "-c", script].
+    pub fn sh(&mut self, script: &str) -> &mut Self {
+        self.config["process"]["args"] = json!(["sh", "-c", script]);
+        self
+    }
+
+    pub fn save(&self) {
+        fs::write(
+            self.dir.join("config.json"),
+            serde_json::to_vec_pretty(&self.config).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// Saves the config and runs `remora run -b DIR ID` in the foreground.
+    pub fn run(&self, env: &TestEnv, id: &str) -> Run {
+        self.save();
+        env.remora(&["run", "-b", self.path(), id])
+    }
+
+    /// Saves the config and runs `remora create -b DIR ID`.
+    pub fn create(&self, env: &TestEnv, id: &str) -> Run {
+        self.save();
+        env.remora_detached(&["create", "-b", self.path(), id])
+    }
+
+    /// Runs a shell script in a fresh container and returns its stdout,
+    /// asserting it exited 0.
+    pub fn output_of(&mut self, env: &TestEnv, script: &str) -> String {
+        self.sh(script);
+        let id = env.id(&format!("o{}", SEQ.fetch_add(1, Ordering::SeqCst)));
+        let r = self.run(env, &id);
+        r.ok().to_string()
+    }
+}
+
+/// A namespace's identity ("net:[4026531840]") for a process.
+pub fn ns_of(pid: &str, ns: &str) -> String {
+    fs::read_link(format!("/proc/{pid}/ns/{ns}"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The JSON of `remora state ID`.
+pub fn state(env: &TestEnv, id: &str) -> Value {
+    let r = env.remora(&["state", id]);
+    serde_json::from_str(r.ok()).expect("state is JSON")
+}

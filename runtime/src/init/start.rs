@@ -63,6 +63,10 @@ pub fn exec(spec: &Spec, program: &Path) -> Step<Infallible> {
         .flatten()
         .map(|s| cstr(s))
         .collect::<Result<_, _>>()?;
+    // The Rust runtime ignores SIGPIPE; an ignored disposition survives
+    // execve, and the container's program must start with the default.
+    // SAFETY: setting a default disposition installs no handler.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let err = nix::unistd::execve(&path, &args, &env).unwrap_err();
     Err(format!("process.args[0] {:?}: exec: {err}", program))
 }

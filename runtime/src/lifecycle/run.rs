@@ -15,6 +15,7 @@ use super::delete::destroy;
 use super::start::release_init;
 use super::Global;
 use crate::error::{Error, Result};
+use crate::state::ContainerDir;
 use crate::sys::process::pidfd_send_signal;
 
 /// Runs a container; returns the exit code for remora to exit with.
@@ -51,6 +52,9 @@ pub fn run(g: &Global, o: &CreateOptions, detach: bool, keep: bool) -> Result<i3
         let _ = destroy(created.dir, &created.state);
         return Err(e);
     }
+    // Other commands (state, kill, delete) may act on the container while
+    // it runs: do not hold its lock while waiting.
+    drop(created.dir);
     let code = loop {
         let mut fds = [
             PollFd::new(created.pidfd.as_fd(), PollFlags::POLLIN),
@@ -82,9 +86,16 @@ pub fn run(g: &Global, o: &CreateOptions, detach: bool, keep: bool) -> Result<i3
         }
     };
     if !keep {
-        let cg = remora_cgroups::Cgroup::from_saved(created.state.cgroup.clone());
-        let _ = cg.signal_all(Signal::SIGKILL);
-        destroy(created.dir, &created.state)?;
+        match ContainerDir::open(&g.root, &o.id) {
+            Ok(dir) => {
+                let cg = remora_cgroups::Cgroup::from_saved(created.state.cgroup.clone());
+                let _ = cg.signal_all(Signal::SIGKILL);
+                destroy(dir, &created.state)?;
+            }
+            // Deleted by someone else meanwhile.
+            Err(Error::NotExist) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(code)
 }
