@@ -12,7 +12,7 @@ NET_COMPOSE=rmrcmp0
 NET_GW=rmrgw0
 DPID=
 ip_forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
-SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT_DOCKER:-90}
+SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT_DOCKER:-60}
 
 # Debian's 20.10 client (the newer /usr/local/bin/docker is first in PATH)
 D() { DOCKER_HOST=unix://$B/docker.sock timeout -k 5 "${D_TIMEOUT:-120}" /usr/bin/docker "$@"; }
