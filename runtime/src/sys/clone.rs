@@ -61,7 +61,10 @@ pub fn clone3(opts: &CloneOptions<'_>) -> io::Result<Forked> {
         args.pidfd = &mut pidfd as *mut libc::c_int as u64;
     }
     if opts.parent {
+        // With CLONE_PARENT the child inherits the caller's exit signal;
+        // clone3 requires exit_signal 0 then.
         args.flags |= libc::CLONE_PARENT as u64;
+        args.exit_signal = 0;
     }
     if let Some(cg) = opts.cgroup {
         args.flags |= CLONE_INTO_CGROUP;
