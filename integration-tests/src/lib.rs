@@ -62,21 +62,37 @@ impl From<Output> for Run {
 impl Run {
     /// Asserts success and returns stdout.
     pub fn ok(&self) -> &str {
-        assert_eq!(self.code, 0, "remora failed: stdout {:?} stderr {:?}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "remora failed: stdout {:?} stderr {:?}",
+            self.stdout, self.stderr
+        );
         &self.stdout
     }
 
     /// Asserts exit 1 with `msg` in stderr.
     pub fn fails_with(&self, msg: &str) {
-        assert_eq!(self.code, 1, "expected failure {msg:?}; stdout {:?} stderr {:?}", self.stdout, self.stderr);
-        assert!(self.stderr.contains(msg), "stderr {:?} lacks {msg:?}", self.stderr);
+        assert_eq!(
+            self.code, 1,
+            "expected failure {msg:?}; stdout {:?} stderr {:?}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(msg),
+            "stderr {:?} lacks {msg:?}",
+            self.stderr
+        );
     }
 }
 
 impl TestEnv {
     pub fn new(name: &str) -> Self {
         // SAFETY: geteuid cannot fail.
-        assert_eq!(unsafe { libc::geteuid() }, 0, "the integration tests run as root");
+        assert_eq!(
+            unsafe { libc::geteuid() },
+            0,
+            "the integration tests run as root"
+        );
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
         let name = format!("it-{name}-{}-{n}", std::process::id());
         let base = std::env::temp_dir().join(format!("remora-{name}"));
@@ -120,7 +136,9 @@ impl TestEnv {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(remora_bin());
         c.arg("--root").arg(&self.root).args(args);
-        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         c
     }
 
@@ -163,12 +181,10 @@ impl TestEnv {
         let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
         let leaked: Vec<&str> = mounts.lines().filter(|l| l.contains(&base)).collect();
         assert!(leaked.is_empty(), "mounts left: {leaked:?}");
-        for p in processes_in(&self.base) {
-            panic!("process {p} still runs in {}", self.base.display());
-        }
-        for dir in cgroup_dirs_named(&self.name) {
-            panic!("cgroup left: {}", dir.display());
-        }
+        let procs = processes_in(&self.base);
+        assert!(procs.is_empty(), "processes still run in {}: {procs:?}", self.base.display());
+        let cgroups = cgroup_dirs_named(&self.name);
+        assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
     }
 }
 
@@ -186,7 +202,9 @@ impl Drop for TestEnv {
 pub fn processes_in(dir: &Path) -> Vec<i32> {
     let mut out = Vec::new();
     for e in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
         for link in ["root", "cwd"] {
             if let Ok(t) = fs::read_link(e.path().join(link)) {
                 if t.starts_with(dir) {
@@ -204,7 +222,9 @@ pub fn processes_in(dir: &Path) -> Vec<i32> {
 /// starts with `prefix` (the default cgroupsPath is /remora/<id>).
 pub fn cgroup_dirs_named(prefix: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(ctrls) = fs::read_dir("/sys/fs/cgroup") else { return out };
+    let Ok(ctrls) = fs::read_dir("/sys/fs/cgroup") else {
+        return out;
+    };
     let mut candidates: Vec<PathBuf> = vec![PathBuf::from("/sys/fs/cgroup/remora")];
     candidates.extend(ctrls.flatten().map(|c| c.path().join("remora")));
     for dir in candidates {

@@ -36,12 +36,16 @@ fn run_reports_death_by_signal_as_128_plus_n() {
     let id = env.id("c");
     let child = env.command(&["run", "-b", b.path(), &id]).spawn().unwrap();
     let up = b.rootfs().join("tmp/up");
-    wait_for(|| up.exists() && state(&env, &id)["status"] == "running", "running");
+    wait_for(
+        || up.exists() && state(&env, &id)["status"] == "running",
+        "running",
+    );
     env.remora(&["kill", &id, "9"]).ok();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(137), "{out:?}");
     // run deleted the container after it died.
-    env.remora(&["state", &id]).fails_with("container does not exist");
+    env.remora(&["state", &id])
+        .fails_with("container does not exist");
 }
 
 #[test]
@@ -52,36 +56,60 @@ fn create_does_not_run_the_process_until_start() {
     let id = env.id("c");
     let pid_file = env.base.join("pid");
     b.save();
-    env.remora_detached(&["create", "-b", b.path(), "--pid-file", pid_file.to_str().unwrap(), &id])
-        .ok();
+    env.remora_detached(&[
+        "create",
+        "-b",
+        b.path(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+    ])
+    .ok();
     let st = state(&env, &id);
     assert_eq!(st["status"], "created");
     assert_eq!(st["id"], json!(id));
     assert_eq!(st["bundle"], json!(b.path()));
     assert!(st["created"].as_str().unwrap().ends_with('Z'));
     let pid = st["pid"].as_i64().unwrap();
-    assert_eq!(fs::read_to_string(&pid_file).unwrap(), pid.to_string(), "pid file: decimal, no newline");
+    assert_eq!(
+        fs::read_to_string(&pid_file).unwrap(),
+        pid.to_string(),
+        "pid file: decimal, no newline"
+    );
     std::thread::sleep(Duration::from_millis(200));
-    assert!(!b.rootfs().join("tmp/marker").exists(), "the process ran before start");
+    assert!(
+        !b.rootfs().join("tmp/marker").exists(),
+        "the process ran before start"
+    );
     env.remora(&["start", &id]).ok();
     let marker = b.rootfs().join("tmp/marker");
-    wait_for(|| fs::read_to_string(&marker).is_ok_and(|s| s == "started\n"), "marker");
+    wait_for(
+        || fs::read_to_string(&marker).is_ok_and(|s| s == "started\n"),
+        "marker",
+    );
     let st = state(&env, &id);
     assert_eq!(st["status"], "running");
     assert_eq!(st["pid"].as_i64().unwrap(), pid);
     // The init is the container's program now.
     let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
     assert_eq!(comm.trim(), "sleep");
-    env.remora(&["start", &id]).fails_with("cannot start an already running container");
-    env.remora(&["delete", &id]).fails_with(&format!("cannot delete container {id} that is not stopped: running"));
+    env.remora(&["start", &id])
+        .fails_with("cannot start an already running container");
+    env.remora(&["delete", &id]).fails_with(&format!(
+        "cannot delete container {id} that is not stopped: running"
+    ));
     env.remora(&["kill", &id, "KILL"]).ok();
     wait_for(|| state(&env, &id)["status"] == "stopped", "stopped");
     assert_eq!(state(&env, &id)["pid"], 0);
-    env.remora(&["start", &id]).fails_with("cannot start a container that has stopped");
-    env.remora(&["kill", &id]).fails_with("container not running");
+    env.remora(&["start", &id])
+        .fails_with("cannot start a container that has stopped");
+    env.remora(&["kill", &id])
+        .fails_with("container not running");
     env.remora(&["delete", &id]).ok();
-    env.remora(&["state", &id]).fails_with("container does not exist");
-    env.remora(&["delete", &id]).fails_with("container does not exist");
+    env.remora(&["state", &id])
+        .fails_with("container does not exist");
+    env.remora(&["delete", &id])
+        .fails_with("container does not exist");
     env.remora(&["delete", "--force", &id]).ok();
 }
 
@@ -94,12 +122,22 @@ fn kill_delivers_signals_by_name_and_number() {
     b.create(&env, &id).ok();
     env.remora(&["start", &id]).ok();
     let log = b.rootfs().join("tmp/log");
-    wait_for(|| fs::read_to_string(&log).is_ok_and(|s| s.contains("ready")), "ready");
+    wait_for(
+        || fs::read_to_string(&log).is_ok_and(|s| s.contains("ready")),
+        "ready",
+    );
     env.remora(&["kill", &id, "sigusr1"]).ok();
-    wait_for(|| fs::read_to_string(&log).unwrap().contains("got-usr1"), "USR1");
-    env.remora(&["kill", &id, "FOO"]).fails_with("unknown signal \"FOO\"");
+    wait_for(
+        || fs::read_to_string(&log).unwrap().contains("got-usr1"),
+        "USR1",
+    );
+    env.remora(&["kill", &id, "FOO"])
+        .fails_with("unknown signal \"FOO\"");
     env.remora(&["kill", &id]).ok(); // SIGTERM by default
-    wait_for(|| fs::read_to_string(&log).unwrap().contains("got-term"), "TERM");
+    wait_for(
+        || fs::read_to_string(&log).unwrap().contains("got-term"),
+        "TERM",
+    );
     wait_for(|| state(&env, &id)["status"] == "stopped", "stopped");
     env.remora(&["delete", &id]).ok();
 }
@@ -113,8 +151,12 @@ fn delete_kills_a_created_container() {
     b.create(&env, &id).ok();
     let pid = state(&env, &id)["pid"].as_i64().unwrap();
     env.remora(&["delete", &id]).ok();
-    wait_for(|| !fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z")), "init gone");
-    env.remora(&["state", &id]).fails_with("container does not exist");
+    wait_for(
+        || !fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z")),
+        "init gone",
+    );
+    env.remora(&["state", &id])
+        .fails_with("container does not exist");
 }
 
 #[test]
@@ -124,7 +166,8 @@ fn delete_force_kills_a_running_container() {
     b.sh("exec sleep 1000");
     let id = env.id("c");
     b.save();
-    env.remora_detached(&["run", "-d", "-b", b.path(), &id]).ok();
+    env.remora_detached(&["run", "-d", "-b", b.path(), &id])
+        .ok();
     assert_eq!(state(&env, &id)["status"], "running");
     env.remora(&["delete", "--force", &id]).ok();
     env.remora(&["list", "-q"]);
@@ -139,15 +182,23 @@ fn a_recycled_pid_is_never_taken_for_the_container() {
     let id = env.id("c");
     b.create(&env, &id).ok();
     // Stand-in for a recycled PID: a host process put where the init was.
-    let mut victim = std::process::Command::new("sleep").arg("1000").spawn().unwrap();
+    let mut victim = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .unwrap();
     let state_file = env.root.join(&id).join("state.json");
-    let mut saved: serde_json::Value = serde_json::from_slice(&fs::read(&state_file).unwrap()).unwrap();
+    let mut saved: serde_json::Value =
+        serde_json::from_slice(&fs::read(&state_file).unwrap()).unwrap();
     let real_pid = saved["pid"].clone();
     saved["pid"] = json!(victim.id());
     fs::write(&state_file, serde_json::to_vec(&saved).unwrap()).unwrap();
     assert_eq!(state(&env, &id)["status"], "stopped");
-    env.remora(&["kill", &id, "KILL"]).fails_with("container not running");
-    assert!(victim.try_wait().unwrap().is_none(), "the stand-in process was signalled");
+    env.remora(&["kill", &id, "KILL"])
+        .fails_with("container not running");
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "the stand-in process was signalled"
+    );
     victim.kill().unwrap();
     victim.wait().unwrap();
     saved["pid"] = real_pid;
@@ -174,10 +225,17 @@ fn concurrent_creates_of_one_id_one_wins() {
     };
     let ((mut c1, e1), (mut c2, e2)) = (spawn(1), spawn(2));
     let (s1, s2) = (c1.wait().unwrap(), c2.wait().unwrap());
-    assert_eq!(s1.success() as u8 + s2.success() as u8, 1, "exactly one create wins");
+    assert_eq!(
+        s1.success() as u8 + s2.success() as u8,
+        1,
+        "exactly one create wins"
+    );
     let loser = if s1.success() { e2 } else { e1 };
     let msg = fs::read_to_string(loser).unwrap();
-    assert!(msg.contains("container with given ID already exists"), "{msg}");
+    assert!(
+        msg.contains("container with given ID already exists"),
+        "{msg}"
+    );
     assert_eq!(state(&env, &id)["status"], "created");
 }
 
@@ -185,7 +243,9 @@ fn concurrent_creates_of_one_id_one_wins() {
 fn foreground_run_forwards_signals() {
     let env = TestEnv::new("fwd");
     let mut b = env.bundle("b");
-    b.sh("trap 'echo got-usr2; exit 42' USR2; echo ready > /tmp/ready; while :; do sleep 0.05; done");
+    b.sh(
+        "trap 'echo got-usr2; exit 42' USR2; echo ready > /tmp/ready; while :; do sleep 0.05; done",
+    );
     b.save();
     let child = env
         .command(&["run", "-b", b.path(), &env.id("c")])
@@ -204,14 +264,24 @@ fn foreground_run_forwards_signals() {
 fn json_log_gets_exactly_one_error_line() {
     let env = TestEnv::new("jsonlog");
     let log = env.base.join("log.json");
-    let r = env.remora(&["--log", log.to_str().unwrap(), "--log-format", "json", "start", "nope"]);
+    let r = env.remora(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "start",
+        "nope",
+    ]);
     r.fails_with("container does not exist");
     let text = fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 1, "{text}");
     let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
     assert_eq!(v["level"], "error");
-    assert!(v["msg"].as_str().unwrap().contains("container does not exist"));
+    assert!(v["msg"]
+        .as_str()
+        .unwrap()
+        .contains("container does not exist"));
     assert!(v["time"].is_string());
 }
 
@@ -226,14 +296,21 @@ fn cli_is_runc_compatible() {
     let r = env.command(&["list"]).output().unwrap();
     assert!(r.status.success());
     let r = std::process::Command::new(remora_integration_tests::remora_bin())
-        .args(["-root", env.root.to_str().unwrap(), "-log-format=json", "list", "-q"])
+        .args([
+            "-root",
+            env.root.to_str().unwrap(),
+            "-log-format=json",
+            "list",
+            "-q",
+        ])
         .output()
         .unwrap();
     assert!(r.status.success(), "{r:?}");
     // Bad IDs, before anything is made.
     let b = env.bundle("b");
     for bad in ["..", "a/b", "a b", ""] {
-        b.create(&env, bad).fails_with("invalid container ID format");
+        b.create(&env, bad)
+            .fails_with("invalid container ID format");
     }
 }
 
@@ -243,14 +320,19 @@ fn spec_writes_runc_default_and_refuses_to_overwrite() {
     let dir = env.base.join("s");
     fs::create_dir_all(&dir).unwrap();
     env.remora(&["spec", "-b", dir.to_str().unwrap()]).ok();
-    let v: serde_json::Value = serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(v["process"]["args"], json!(["sh"]));
     assert_eq!(v["process"]["terminal"], true);
     assert_eq!(v["process"]["noNewPrivileges"], true);
-    assert_eq!(v["process"]["rlimits"][0], json!({"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}));
+    assert_eq!(
+        v["process"]["rlimits"][0],
+        json!({"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024})
+    );
     assert_eq!(v["linux"]["maskedPaths"].as_array().unwrap().len(), 10);
     assert_eq!(v["mounts"].as_array().unwrap().len(), 7);
-    env.remora(&["spec", "-b", dir.to_str().unwrap()]).fails_with("exists");
+    env.remora(&["spec", "-b", dir.to_str().unwrap()])
+        .fails_with("exists");
 }
 
 #[test]
@@ -262,8 +344,14 @@ fn list_shows_containers() {
     b.create(&env, &id).ok();
     let table = env.remora(&["list"]).ok().to_string();
     assert!(table.starts_with("ID"), "{table}");
-    assert!(table.lines().any(|l| l.starts_with(&id) && l.contains("created")), "{table}");
-    let json: serde_json::Value = serde_json::from_str(env.remora(&["list", "-f", "json"]).ok()).unwrap();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(&id) && l.contains("created")),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(env.remora(&["list", "-f", "json"]).ok()).unwrap();
     assert_eq!(json[0]["id"], json!(id));
     assert_eq!(env.remora(&["list", "-q"]).ok(), format!("{id}\n"));
 }

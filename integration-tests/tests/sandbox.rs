@@ -17,9 +17,15 @@ fn namespaces_differ_from_the_hosts() {
         {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"},
         {"type": "mount"}, {"type": "cgroup"}
     ]);
-    let out = b.output_of(&env, "for n in pid net ipc uts mnt cgroup; do readlink /proc/self/ns/$n; done; echo pid=$$");
+    let out = b.output_of(
+        &env,
+        "for n in pid net ipc uts mnt cgroup; do readlink /proc/self/ns/$n; done; echo pid=$$",
+    );
     let lines: Vec<&str> = out.lines().collect();
-    for (i, n) in ["pid", "net", "ipc", "uts", "mnt", "cgroup"].iter().enumerate() {
+    for (i, n) in ["pid", "net", "ipc", "uts", "mnt", "cgroup"]
+        .iter()
+        .enumerate()
+    {
         assert_ne!(lines[i], ns_of("self", n), "{n} namespace is the host's");
     }
     assert_eq!(lines[6], "pid=1");
@@ -39,7 +45,10 @@ fn hostname_and_domainname() {
 struct NsHolder(Child);
 impl NsHolder {
     fn net() -> Self {
-        let c = Command::new("unshare").args(["--net", "sleep", "1000"]).spawn().unwrap();
+        let c = Command::new("unshare")
+            .args(["--net", "sleep", "1000"])
+            .spawn()
+            .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(100));
         NsHolder(c)
     }
@@ -68,7 +77,8 @@ fn joins_a_namespace_by_path_and_checks_its_type() {
     assert_eq!(out, format!("{want}\npid=1\n"));
     // A path of the wrong namespace type is refused, nothing made.
     b.config["linux"]["namespaces"][4]["path"] = json!(holder.path("uts"));
-    b.create(&env, &env.id("wrong")).fails_with("is not a network namespace");
+    b.create(&env, &env.id("wrong"))
+        .fails_with("is not a network namespace");
 }
 
 #[test]
@@ -101,11 +111,23 @@ fn time_namespace_offsets() {
     ns.push(json!({"type": "time"}));
     b.config["linux"]["namespaces"] = json!(ns);
     b.config["linux"]["timeOffsets"] = json!({"boottime": {"secs": 864000, "nanosecs": 0}});
-    let out = b.output_of(&env, "cut -d' ' -f1 /proc/uptime; readlink /proc/self/ns/time");
+    let out = b.output_of(
+        &env,
+        "cut -d' ' -f1 /proc/uptime; readlink /proc/self/ns/time",
+    );
     let mut lines = out.lines();
     let inside: f64 = lines.next().unwrap().parse().unwrap();
-    let host: f64 = fs::read_to_string("/proc/uptime").unwrap().split(' ').next().unwrap().parse().unwrap();
-    assert!(inside - host > 863_000.0, "uptime inside {inside}, host {host}");
+    let host: f64 = fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        inside - host > 863_000.0,
+        "uptime inside {inside}, host {host}"
+    );
     assert_ne!(lines.next().unwrap(), ns_of("self", "time"));
 }
 
@@ -123,16 +145,25 @@ fn mounts_from_the_config() {
     mounts.push(json!({"destination": "/etc/single", "type": "bind", "source": host_file, "options": ["bind"]}));
     mounts.push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["noexec", "size=1m", "mode=700"]}));
     b.config["mounts"] = json!(mounts);
-    let out = b.output_of(&env, "cat /data/f; echo; cat /etc/single; echo; \
+    let out = b.output_of(
+        &env,
+        "cat /data/f; echo; cat /etc/single; echo; \
         touch /data/x 2>/dev/null && echo data-writable || echo data-ro; \
         grep -E ' /(data|scratch|etc/single) ' /proc/self/mountinfo | awk '{print $5, $6}'; \
-        stat -c %a /scratch");
+        stat -c %a /scratch",
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "from host");
     assert_eq!(lines[1], "one file");
     assert_eq!(lines[2], "data-ro");
-    assert!(lines.iter().any(|l| l.starts_with("/data ro,nosuid")), "{out}");
-    assert!(lines.iter().any(|l| l.starts_with("/scratch rw,noexec")), "{out}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("/data ro,nosuid")),
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("/scratch rw,noexec")),
+        "{out}"
+    );
     assert!(lines.iter().any(|l| l.starts_with("/etc/single ")), "{out}");
     assert_eq!(*lines.last().unwrap(), "700");
     assert!(!host_dir.join("x").exists());
@@ -157,7 +188,16 @@ fn default_mounts_devices_and_symlinks() {
     ];
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(&lines[..7], &want_devs);
-    assert_eq!(&lines[7..12], &["fd /proc/self/fd", "stdin /proc/self/fd/0", "stdout /proc/self/fd/1", "stderr /proc/self/fd/2", "ptmx pts/ptmx"]);
+    assert_eq!(
+        &lines[7..12],
+        &[
+            "fd /proc/self/fd",
+            "stdin /proc/self/fd/0",
+            "stdout /proc/self/fd/1",
+            "stderr /proc/self/fd/2",
+            "ptmx pts/ptmx"
+        ]
+    );
     assert_eq!(lines[12].trim(), "/dev/mqueue /dev/pts /dev/shm /proc /sys");
 }
 
@@ -167,10 +207,13 @@ fn masked_and_readonly_paths_and_readonly_root() {
     let mut b = env.bundle("b");
     b.config["root"]["readonly"] = json!(true);
     // /proc/keys (a file) and /proc/acpi (a directory) exist on every host.
-    let out = b.output_of(&env, "wc -c < /proc/keys; ls -A /proc/acpi | wc -l; \
+    let out = b.output_of(
+        &env,
+        "wc -c < /proc/keys; ls -A /proc/acpi | wc -l; \
         touch /proc/acpi/x 2>/dev/null && echo acpi-writable || echo acpi-ro; \
         echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo sys-writable || echo sys-ro; \
-        touch /newfile 2>/dev/null && echo root-writable || echo root-ro");
+        touch /newfile 2>/dev/null && echo root-writable || echo root-ro",
+    );
     assert_eq!(out, "0\n0\nacpi-ro\nsys-ro\nroot-ro\n");
 }
 
@@ -178,11 +221,15 @@ fn masked_and_readonly_paths_and_readonly_root() {
 fn process_identity_env_cwd_umask() {
     let env = TestEnv::new("ident");
     let mut b = env.bundle("b");
-    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1001, "additionalGids": [2000, 2001], "umask": 63});
+    b.config["process"]["user"] =
+        json!({"uid": 1000, "gid": 1001, "additionalGids": [2000, 2001], "umask": 63});
     b.config["process"]["env"] = json!(["PATH=/bin", "GREETING=hi there"]);
     b.config["process"]["cwd"] = json!("/work/dir");
     let out = b.output_of(&env, "id -u; id -g; id -G; echo \"$GREETING\"; pwd; umask");
-    assert_eq!(out, "1000\n1001\n1001 2000 2001\nhi there\n/work/dir\n0077\n");
+    assert_eq!(
+        out,
+        "1000\n1001\n1001 2000 2001\nhi there\n/work/dir\n0077\n"
+    );
 }
 
 fn status_field(out: &str, key: &str) -> String {
@@ -206,7 +253,10 @@ fn capabilities_exactly_as_given_and_no_new_privs() {
     });
     b.config["process"]["noNewPrivileges"] = json!(true);
     let out = b.output_of(&env, "cat /proc/self/status");
-    assert_eq!(status_field(&out, "CapBnd:"), format!("{:016x}", (1u64 << 0) | (1 << 5) | (1 << 10) | (1 << 21)));
+    assert_eq!(
+        status_field(&out, "CapBnd:"),
+        format!("{:016x}", (1u64 << 0) | (1 << 5) | (1 << 10) | (1 << 21))
+    );
     // The shell's own caps after execve: ambient KILL becomes effective.
     assert_eq!(status_field(&out, "CapAmb:"), format!("{:016x}", 1u64 << 5));
     assert_eq!(status_field(&out, "CapInh:"), format!("{:016x}", 1u64 << 5));
@@ -215,7 +265,10 @@ fn capabilities_exactly_as_given_and_no_new_privs() {
     b2.config["process"]["noNewPrivileges"] = json!(false);
     let out = b2.output_of(&env, "cat /proc/self/status");
     assert_eq!(status_field(&out, "NoNewPrivs:"), "0");
-    assert_eq!(status_field(&out, "CapEff:"), format!("{:016x}", (1u64 << 5) | (1 << 10) | (1 << 29)));
+    assert_eq!(
+        status_field(&out, "CapEff:"),
+        format!("{:016x}", (1u64 << 5) | (1 << 10) | (1 << 29))
+    );
 }
 
 #[test]
@@ -227,7 +280,10 @@ fn rlimits_and_oom_score_adj() {
         {"type": "RLIMIT_CORE", "soft": 0, "hard": 0}
     ]);
     b.config["process"]["oomScoreAdj"] = json!(123);
-    let out = b.output_of(&env, "ulimit -n; ulimit -Hn; ulimit -c; cat /proc/self/oom_score_adj");
+    let out = b.output_of(
+        &env,
+        "ulimit -n; ulimit -Hn; ulimit -c; cat /proc/self/oom_score_adj",
+    );
     assert_eq!(out, "777\n888\n0\n123\n");
 }
 
@@ -238,12 +294,20 @@ fn sysctls_in_the_containers_namespaces() {
     let mut b = env.bundle("b");
     let want = if host_fwd.trim() == "1" { "0" } else { "1" };
     b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": want, "kernel.shmmni": "1234"});
-    let out = b.output_of(&env, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni");
+    let out = b.output_of(
+        &env,
+        "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni",
+    );
     assert_eq!(out, format!("{want}\n1234\n"));
-    assert_eq!(fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(), host_fwd, "host sysctl changed");
+    assert_eq!(
+        fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
+        host_fwd,
+        "host sysctl changed"
+    );
     // Not namespaced: refused.
     b.config["linux"]["sysctl"] = json!({"vm.swappiness": "10"});
-    b.create(&env, &env.id("bad")).fails_with("linux.sysctl \"vm.swappiness\"");
+    b.create(&env, &env.id("bad"))
+        .fails_with("linux.sysctl \"vm.swappiness\"");
 }
 
 #[test]
@@ -261,15 +325,25 @@ fn no_pivot_uses_move_and_chroot() {
 #[test]
 fn rootfs_propagation() {
     let env = TestEnv::new("prop");
-    for (prop, shared) in [("rprivate", false), ("rslave", false), ("rshared", true), ("unbindable", false)] {
+    for (prop, shared) in [
+        ("rprivate", false),
+        ("rslave", false),
+        ("rshared", true),
+        ("unbindable", false),
+    ] {
         let mut b = env.bundle(prop);
         b.config["linux"]["rootfsPropagation"] = json!(prop);
         let out = b.output_of(&env, "awk '$5==\"/\"' /proc/self/mountinfo");
         let optional = out.split(" - ").next().unwrap();
         assert_eq!(optional.contains("shared:"), shared, "{prop}: {out}");
-        assert_eq!(optional.contains("unbindable"), prop == "unbindable", "{prop}: {out}");
+        assert_eq!(
+            optional.contains("unbindable"),
+            prop == "unbindable",
+            "{prop}: {out}"
+        );
     }
     let mut b = env.bundle("bad");
     b.config["linux"]["rootfsPropagation"] = json!("sideways");
-    b.create(&env, &env.id("bad")).fails_with("linux.rootfsPropagation \"sideways\"");
+    b.create(&env, &env.id("bad"))
+        .fails_with("linux.rootfsPropagation \"sideways\"");
 }

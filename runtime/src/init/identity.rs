@@ -1,10 +1,14 @@
 //! Init steps that give the process its identity: user, groups, umask,
 //! capabilities, no_new_privs, cwd.
 
+use std::os::fd::{AsFd, OwnedFd};
+
 use oci_spec::runtime::Spec;
 
 use super::{InitArgs, Step};
 use crate::process::capabilities;
+use crate::rootfs::Root;
+use crate::sys::fs::fchdir;
 use crate::sys::process::{prctl, setgroups, setresid};
 
 /// runc's order: without no_new_privs, seccomp needs CAP_SYS_ADMIN to
@@ -19,18 +23,36 @@ pub fn seccomp_before_identity(a: &InitArgs<'_>) -> bool {
             .unwrap_or(false)
 }
 
-/// chdir into process.cwd and check it is inside the container: a cwd
-/// leaked from the host shows as "(unreachable)" or fails getcwd
-/// (CVE-2024-21626). First try as root; `retry` is the second attempt
-/// after the identity change (for a cwd only the user can enter).
-pub fn chdir_cwd(spec: &Spec, retry: bool) -> Step {
+/// Opens process.cwd inside the container's root with magic links
+/// refused, so a cwd such as /proc/self/fd/N (a runtime fd of a host
+/// directory, CVE-2024-21626) can never be entered.
+pub fn open_cwd(spec: &Spec) -> Step<OwnedFd> {
     let cwd = spec
         .process()
         .as_ref()
         .map(|p| p.cwd().clone())
         .unwrap_or_default();
-    if let Err(e) = std::env::set_current_dir(&cwd) {
-        if !retry && e.kind() == std::io::ErrorKind::PermissionDenied {
+    let root = Root::new(
+        std::fs::File::open("/")
+            .map_err(|e| format!("opening /: {e}"))?
+            .into(),
+    );
+    root.open(&cwd, libc::O_PATH | libc::O_DIRECTORY)
+        .map_err(|e| format!("process.cwd {cwd:?}: {e}"))
+}
+
+/// fchdir into the opened cwd and check that it is inside the container:
+/// getcwd must work and not say "(unreachable)". First as root; `retry`
+/// is the attempt after the identity change (for a cwd only the user can
+/// enter).
+pub fn chdir_cwd(spec: &Spec, cwd_fd: &OwnedFd, retry: bool) -> Step {
+    let cwd = spec
+        .process()
+        .as_ref()
+        .map(|p| p.cwd().clone())
+        .unwrap_or_default();
+    if let Err(e) = fchdir(cwd_fd.as_fd()) {
+        if !retry && e.raw_os_error() == Some(libc::EACCES) {
             return Ok(());
         }
         return Err(format!("process.cwd {cwd:?}: {e}"));

@@ -88,9 +88,10 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     if early_seccomp {
         load_seccomp(a)?;
     }
-    identity::chdir_cwd(a.spec, false)?;
+    let cwd = identity::open_cwd(a.spec)?;
+    identity::chdir_cwd(a.spec, &cwd, false)?;
     identity::set_identity_and_capabilities(a.spec)?;
-    identity::chdir_cwd(a.spec, true)?;
+    identity::chdir_cwd(a.spec, &cwd, true)?;
     identity::set_no_new_privileges(a.spec)?;
     mark_fds_cloexec(a.preserve_fds)?;
     report_ready(a)?;
@@ -99,7 +100,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
         load_seccomp(a)?;
     }
     start::run_start_container_hooks(a)?;
-    drop((proc, fifo, root, new_root));
+    drop((proc, fifo, root, new_root, cwd));
     start::exec(a.spec, &program)
 }
 

@@ -69,7 +69,10 @@ mod tests {
         assert!(e.contains("executable file not found in $PATH"), "{e}");
         let e = find_program("/bin/nope", &[]).unwrap_err();
         assert!(e.contains("no such file or directory"), "{e}");
-        let e = find_program("/etc/hostname", &[]).unwrap_err();
+        let f = std::env::temp_dir().join(format!("remora-noexec-{}", std::process::id()));
+        std::fs::write(&f, "not a program").unwrap();
+        let e = find_program(f.to_str().unwrap(), &[]).unwrap_err();
+        std::fs::remove_file(&f).unwrap();
         assert!(e.contains("permission denied"), "{e}");
     }
 }

@@ -115,14 +115,8 @@ pub fn bind_rootfs(rootfs: &Path) -> Result<Root, RootfsError> {
     };
     let path = rootfs.to_str().unwrap_or_default();
     let tree = open_tree_path(path, true).map_err(|e| err("cloning", e))?;
-    let dir = openat2(
-        BorrowedFd::from(cwd_fd()),
-        path,
-        libc::O_PATH | libc::O_DIRECTORY,
-        0,
-        0,
-    )
-    .map_err(|e| err("opening", e))?;
+    let dir = openat2(cwd_fd(), path, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
+        .map_err(|e| err("opening", e))?;
     move_mount(tree.as_fd(), dir.as_fd()).map_err(|e| err("binding onto itself", e))?;
     Ok(Root::new(tree))
 }

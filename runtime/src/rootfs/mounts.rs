@@ -177,7 +177,8 @@ fn check_destination(
     }
     if top == "proc" {
         let fresh_proc = rel == "proc" && typ == "proc" && !bind;
-        if !fresh_proc && !(bind && PROC_BIND_ALLOWED.contains(&rel)) {
+        let allowed_bind = bind && PROC_BIND_ALLOWED.contains(&rel);
+        if !(fresh_proc || allowed_bind) {
             return Err(RootfsError::Invalid(format!(
                 "mounts[{index}] {}: mounting on or under /proc is not allowed (only a fresh procfs at /proc)",
                 dest.display()

@@ -7,7 +7,9 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path};
 
-use crate::sys::fs::{mkdirat, openat2, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
+use std::collections::VecDeque;
+
+use crate::sys::fs::{mkdirat, openat2, readlinkat, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
 
 const RESOLVE: u64 = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 
@@ -56,31 +58,63 @@ impl Root {
     }
 
     /// mkdir -p inside the root; returns an O_PATH fd of the directory.
+    /// A dangling symlink on the way is followed (inside the root) and its
+    /// target made, as the kernel would resolve it.
     pub fn mkdir_all(&self, path: &Path, mode: u32) -> io::Result<OwnedFd> {
-        let p = clean(path);
-        let mut dir = self.open(Path::new("."), libc::O_PATH | libc::O_DIRECTORY)?;
-        let mut so_far = String::new();
-        for comp in p.split('/').filter(|c| !c.is_empty()) {
-            if !so_far.is_empty() {
-                so_far.push('/');
+        let split = |p: &str| -> VecDeque<String> {
+            clean(Path::new(p))
+                .split('/')
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let mut todo = split(path.to_str().unwrap_or_default());
+        let mut cur = String::new();
+        let mut links = 0;
+        let dir_flags = libc::O_PATH | libc::O_DIRECTORY;
+        while let Some(comp) = todo.pop_front() {
+            let next = if cur.is_empty() {
+                comp.clone()
+            } else {
+                format!("{cur}/{comp}")
+            };
+            match self.open(Path::new(&next), dir_flags) {
+                Ok(_) => {
+                    cur = next;
+                    continue;
+                }
+                Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(e),
+                Err(_) => {}
             }
-            so_far.push_str(comp);
-            let flags = libc::O_PATH | libc::O_DIRECTORY;
-            dir = match self.open(Path::new(&so_far), flags) {
-                Ok(fd) => fd,
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                    match mkdirat(dir.as_fd(), comp, mode) {
+            let parent = self.open(Path::new(&cur), dir_flags)?;
+            match readlinkat(parent.as_fd(), &comp) {
+                Ok(target) => {
+                    links += 1;
+                    if links > 40 {
+                        return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                    }
+                    // Restart from the root with the link expanded.
+                    let expanded = if target.starts_with('/') {
+                        target
+                    } else {
+                        format!("{cur}/{target}")
+                    };
+                    let mut rest = split(&expanded);
+                    rest.extend(todo.drain(..));
+                    todo = rest;
+                    cur.clear();
+                }
+                Err(_) => {
+                    match mkdirat(parent.as_fd(), &comp, mode) {
                         Ok(()) => {}
-                        // A dangling symlink or a racing mkdir: resolve again.
                         Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
                         Err(e) => return Err(e),
                     }
-                    self.open(Path::new(&so_far), flags)?
+                    cur = next;
                 }
-                Err(e) => return Err(e),
-            };
+            }
         }
-        Ok(dir)
+        self.open(Path::new(&cur), dir_flags)
     }
 
     /// Makes sure a regular file exists at `path` (creating parents);

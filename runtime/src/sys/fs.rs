@@ -134,3 +134,20 @@ pub fn mkfifo(path: &std::path::Path, mode: u32) -> io::Result<()> {
     check(unsafe { libc::chmod(p.as_ptr(), mode) } as libc::c_long)?;
     Ok(())
 }
+
+/// readlinkat(2) of `name` in `dir`.
+pub fn readlinkat(dir: BorrowedFd<'_>, name: &str) -> io::Result<String> {
+    let name = cstr(name)?;
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: the kernel writes at most buf.len() bytes into buf.
+    let n = check(unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    } as libc::c_long)?;
+    buf.truncate(n as usize);
+    String::from_utf8(buf).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}

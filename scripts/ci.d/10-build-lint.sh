@@ -1,0 +1,17 @@
+#!/bin/bash
+# Format, lint (clippy -D warnings on every crate and target), build, and
+# the unit tests of the runtime and namespaces crates.
+set -u
+cd "$(dirname "$0")/../.."
+pkgs=(busybox-static)
+dpkg -s "${pkgs[@]}" >/dev/null 2>&1 ||
+	apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null || exit 1
+rc=0
+cargo fmt --all -- --check || { echo "cargo fmt: run cargo fmt --all"; rc=1; }
+cargo clippy --workspace --all-targets -- -D warnings 2>&1 | tail -40
+[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+cargo build --workspace 2>&1 | tail -5
+[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+cargo test -p remora -p remora-namespaces 2>&1 | grep -E '^(test |test result)|panicked|^error'
+[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+exit $rc

@@ -1,0 +1,29 @@
+#!/bin/bash
+# The runtime's integration tests: real containers from busybox bundles,
+# checked from inside and from the host (lifecycle, sandbox, errors,
+# security attacks); then a sweep that nothing of remora's is left on the
+# host: no state under the tests' roots, no container process, no mount,
+# no cgroup.
+set -u
+cd "$(dirname "$0")/../.."
+cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
+rc=0
+for t in lifecycle sandbox errors security; do
+	echo "--- integration-tests/tests/$t.rs"
+	out=$(timeout 600 cargo test -p remora-integration-tests --test "$t" 2>&1) || rc=1
+	echo "$out" | grep -E '^(test |test result)|panicked|^error' 
+	[ $rc -eq 0 ] || echo "$out" | grep -A20 -- '---- ' | head -80
+done
+echo "--- leftovers"
+left=0
+if grep -q 'remora-it-' /proc/self/mountinfo; then echo "mounts left:"; grep 'remora-it-' /proc/self/mountinfo; left=1; fi
+if ls -d /tmp/remora-it-* 2>/dev/null; then echo "test dirs left"; left=1; fi
+for d in /sys/fs/cgroup/*/remora/it-* /sys/fs/cgroup/remora/it-*; do
+	[ -e "$d" ] && { echo "cgroup left: $d"; left=1; }
+done
+for p in /proc/[0-9]*; do
+	r=$(readlink "$p/root" 2>/dev/null) || continue
+	case $r in /tmp/remora-it-*) echo "process left: ${p#/proc/} in $r"; left=1 ;; esac
+done
+[ $left -eq 0 ] && echo "nothing left" || rc=1
+exit $rc
