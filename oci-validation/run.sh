@@ -46,7 +46,10 @@ done
 [ -n "$runtime" ] || usage
 [ "$(id -u)" = 0 ] || { echo "run.sh: must run as root" >&2; exit 2; }
 runtime=$(command -v "$runtime" || true)
-[ -n "$runtime" ] && [ -x "$runtime" ] || { echo "run.sh: runtime not found or not executable" >&2; exit 2; }
+if [ -z "$runtime" ] || [ ! -x "$runtime" ]; then
+	echo "run.sh: runtime not found or not executable" >&2
+	exit 2
+fi
 runtime=$(realpath "$runtime")
 [ -n "$out" ] || out=$here/.out/$(basename "$runtime")
 mkdir -p "$out"
@@ -92,7 +95,7 @@ for t in "${tests[@]}"; do
 			wait $child || rc=$?
 			kill -0 $child 2>/dev/null || break
 		done
-		[ $rc -eq 0 ] || interrupted=1
+		[ "$rc" -eq 0 ] || interrupted=1
 	fi
 	if [ $interrupted = 1 ]; then
 		echo "run.sh: interrupted during $t" >&2
@@ -114,7 +117,7 @@ if grep -l 'cleanup failed' "$out"/tap/*.stderr >/dev/null 2>&1; then
 	status=1
 fi
 if [ $check = 1 ]; then
-	"$here/lib/check.sh" "$results" "$expected" $baseline || status=1
+	"$here/lib/check.sh" "$results" "$expected" ${baseline:+"$baseline"} || status=1
 fi
 # Repeat the summary line last: it is the run's closing line.
 tail -n1 "$out/summary.txt"

@@ -53,8 +53,7 @@ kill_cgroup() { # DIR: thaw, kill every process below DIR
 	done < <(find "$1" -type d 2>/dev/null)
 }
 remove_cgroup() { # DIR: rmdir depth-first, retrying while processes exit
-	local try
-	for try in $(seq 1 25); do
+	for _ in $(seq 1 25); do
 		kill_cgroup "$1"
 		find "$1" -depth -type d -exec rmdir {} \; 2>/dev/null
 		[ -d "$1" ] || return 0

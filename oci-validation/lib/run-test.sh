@@ -38,20 +38,20 @@ trap '' INT TERM
 tenths=$(( (${EPOCHREALTIME/./} - start) / 100000 ))
 seconds=$((tenths / 10)).$((tenths % 10))
 timedout=0
-[ $rc -eq 124 ] || [ $rc -eq 137 ] && timedout=1
+if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then timedout=1; fi
 
 "$here/cleanup.sh" "$work" "$keep" >"$tap/$name.cleanup" 2>&1
 cleanup_rc=$?
 rm -rf "$work" 2>/dev/null || {
 	# Something is still mounted below the work dir: detach it.
-	grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+	grep -o " ${work}[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
 	rm -rf "$work"
 }
 if [ $interrupted = 1 ]; then
 	echo "interrupted: $name stopped and cleaned up" >&2
 	exit 130
 fi
-result=$(awk -v exitcode=$rc -v timedout=$timedout -f "$here/count-tap.awk" "$tap/$name.tap")
+result=$(awk -v exitcode="$rc" -v timedout=$timedout -f "$here/count-tap.awk" "$tap/$name.tap")
 if [ $cleanup_rc -ne 0 ]; then
 	echo "harness: cleanup failed, see $tap/$name.cleanup" >>"$tap/$name.stderr"
 fi
