@@ -67,6 +67,39 @@ pub struct CreateArgs {
     pub id: String,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct UpdateArgs {
+    /// LinuxResources JSON from a file, or "-" for stdin
+    #[arg(short = 'r', long, value_name = "FILE")]
+    pub resources: Option<String>,
+    #[arg(long)]
+    pub blkio_weight: Option<u16>,
+    #[arg(long)]
+    pub cpu_period: Option<u64>,
+    #[arg(long)]
+    pub cpu_quota: Option<i64>,
+    #[arg(long)]
+    pub cpu_rt_period: Option<u64>,
+    #[arg(long)]
+    pub cpu_rt_runtime: Option<i64>,
+    #[arg(long)]
+    pub cpu_share: Option<u64>,
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Memory limit (bytes, or with a k/m/g suffix)
+    #[arg(long)]
+    pub memory: Option<String>,
+    #[arg(long)]
+    pub memory_reservation: Option<String>,
+    #[arg(long)]
+    pub memory_swap: Option<String>,
+    #[arg(long)]
+    pub pids_limit: Option<i64>,
+    pub id: String,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a container (its process waits for `start`)
@@ -110,6 +143,44 @@ pub enum Command {
         bundle: PathBuf,
         #[arg(long)]
         rootless: bool,
+    },
+    /// Freeze every process of a container
+    Pause { id: String },
+    /// Thaw a paused container
+    Resume { id: String },
+    /// List a container's processes
+    Ps {
+        /// table or json
+        #[arg(short = 'f', long, default_value = "table")]
+        format: String,
+        id: String,
+        /// Arguments for ps(1)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+    /// Stream a container's resource usage (JSON lines)
+    Events {
+        /// How often to report stats
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        /// Report stats once and exit
+        #[arg(long)]
+        stats: bool,
+        id: String,
+    },
+    /// Change a running container's resources
+    Update(UpdateArgs),
+    /// Print what this build and host support (JSON)
+    Features,
+    /// Checkpoint a container (not supported)
+    Checkpoint {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Restore a container (not supported)
+    Restore {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// List containers
     List {

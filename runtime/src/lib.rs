@@ -13,6 +13,7 @@ pub mod channel;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod features;
 pub mod hooks;
 pub mod init;
 pub mod lifecycle;

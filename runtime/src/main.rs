@@ -109,6 +109,32 @@ fn run(cli: Cli) -> Result<i32> {
             )?);
         }
         Command::Spec { bundle, rootless } => remora::spec::write_spec(&bundle, rootless)?,
+        Command::Pause { id } => lifecycle::cgroup_cmds::pause(&g, &id)?,
+        Command::Resume { id } => lifecycle::cgroup_cmds::resume(&g, &id)?,
+        Command::Ps {
+            format,
+            id,
+            ps_args,
+        } => print!(
+            "{}",
+            lifecycle::cgroup_cmds::ps(&g, &id, &format, &ps_args)?
+        ),
+        Command::Events {
+            interval,
+            stats,
+            id,
+        } => {
+            let every = lifecycle::cgroup_cmds::parse_duration(&interval)?;
+            lifecycle::cgroup_cmds::events(&g, &id, every, stats)?
+        }
+        Command::Update(u) => {
+            let r = lifecycle::update_args::resources(&u)?;
+            lifecycle::cgroup_cmds::update(&g, &u.id, &r)?
+        }
+        Command::Features => println!("{}", remora::features::features()),
+        Command::Checkpoint { .. } | Command::Restore { .. } => {
+            bail!("checkpoint/restore is not supported by remora")
+        }
         Command::List { format, quiet } => {
             print!("{}", lifecycle::list::list(&g, &format, quiet)?)
         }

@@ -5,12 +5,14 @@
 //! stopped; the exec fifo still there: created; the cgroup frozen:
 //! paused; else running.
 
+pub mod cgroup_cmds;
 pub mod create;
 pub mod delete;
 pub mod kill;
 pub mod list;
 pub mod run;
 pub mod start;
+pub mod update_args;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,148 @@
+//! Commands that act on a container's cgroup: pause, resume, ps, events,
+//! update.
+
+use std::io::Write;
+use std::time::Duration;
+
+use oci_spec::runtime::LinuxResources;
+use remora_cgroups::Cgroup;
+
+use super::{status_of, Global, Status};
+use crate::error::{Error, Result};
+use crate::state::{ContainerDir, State};
+
+fn open(g: &Global, id: &str) -> Result<(ContainerDir, State, Status, Cgroup)> {
+    let dir = ContainerDir::open(&g.root, id)?;
+    let st = dir.load()?;
+    let status = status_of(&st, &dir);
+    let cg = Cgroup::from_saved(st.cgroup.clone());
+    Ok((dir, st, status, cg))
+}
+
+pub fn pause(g: &Global, id: &str) -> Result<()> {
+    let (_dir, _st, status, cg) = open(g, id)?;
+    match status {
+        Status::Running | Status::Created => Ok(cg.set_frozen(true)?),
+        Status::Paused => Ok(()),
+        Status::Stopped => Err(Error::NotRunning),
+    }
+}
+
+pub fn resume(g: &Global, id: &str) -> Result<()> {
+    let (_dir, _st, status, cg) = open(g, id)?;
+    match status {
+        Status::Paused => Ok(cg.set_frozen(false)?),
+        _ => Err(Error::NotPaused),
+    }
+}
+
+/// `ps`: json is an array of host PIDs; table runs ps(1) and keeps the
+/// header and the container's lines.
+pub fn ps(g: &Global, id: &str, format: &str, ps_args: &[String]) -> Result<String> {
+    let (_dir, _st, status, cg) = open(g, id)?;
+    if status == Status::Stopped {
+        return Err(Error::NotRunning);
+    }
+    let pids: Vec<i32> = cg.pids()?.iter().map(|p| p.as_raw()).collect();
+    if format == "json" {
+        return Ok(format!("{}\n", serde_json::to_string(&pids).expect("json")));
+    }
+    if format != "table" {
+        return Err(Error::config(format!(
+            "--format {format:?}: must be table or json"
+        )));
+    }
+    let args: Vec<String> = if ps_args.is_empty() {
+        vec!["-ef".into()]
+    } else {
+        ps_args.to_vec()
+    };
+    let out = std::process::Command::new("ps")
+        .args(&args)
+        .output()
+        .map_err(|e| Error::io("running ps", e))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let pid_col = header
+        .split_whitespace()
+        .position(|h| h == "PID")
+        .ok_or_else(|| Error::config("ps: no PID column in its output"))?;
+    let mut result = format!("{header}\n");
+    for l in lines {
+        let pid = l
+            .split_whitespace()
+            .nth(pid_col)
+            .and_then(|p| p.parse::<i32>().ok());
+        if pid.is_some_and(|p| pids.contains(&p)) {
+            result.push_str(l);
+            result.push('\n');
+        }
+    }
+    Ok(result)
+}
+
+/// `events`: stats as JSON lines every interval, or once with --stats; an
+/// {"type":"oom"} line whenever the OOM killer killed in the cgroup.
+pub fn events(g: &Global, id: &str, interval: Duration, once: bool) -> Result<()> {
+    let (_dir, st, status, cg) = open(g, id)?;
+    if status == Status::Stopped {
+        return Err(Error::NotRunning);
+    }
+    drop(_dir);
+    let stats_line = |cg: &Cgroup| -> Result<String> {
+        let data = cg.stats()?;
+        Ok(serde_json::json!({"type": "stats", "id": id, "data": data}).to_string())
+    };
+    let mut out = std::io::stdout();
+    if once {
+        writeln!(out, "{}", stats_line(&cg)?).map_err(|e| Error::io("stdout", e))?;
+        return Ok(());
+    }
+    let mut ooms = cg.oom_kill_count().unwrap_or(0);
+    loop {
+        if !super::init_alive(&st) {
+            return Ok(());
+        }
+        let n = cg.oom_kill_count().unwrap_or(ooms);
+        if n > ooms {
+            ooms = n;
+            writeln!(out, "{}", serde_json::json!({"type": "oom", "id": id}))
+                .map_err(|e| Error::io("stdout", e))?;
+        }
+        writeln!(out, "{}", stats_line(&cg)?).map_err(|e| Error::io("stdout", e))?;
+        let _ = out.flush();
+        std::thread::sleep(interval);
+    }
+}
+
+/// `update`: resources from a file, stdin ("-") or the per-field flags.
+pub fn update(g: &Global, id: &str, resources: &LinuxResources) -> Result<()> {
+    let (_dir, _st, status, cg) = open(g, id)?;
+    if status == Status::Stopped {
+        return Err(Error::NotRunning);
+    }
+    remora_cgroups::validate(resources)?;
+    Ok(cg.update(resources)?)
+}
+
+/// Parses "5s", "100ms", "1m" (Go duration subset) for --interval.
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    let bad = || Error::config(format!("--interval {s:?}: not a duration (e.g. 5s, 500ms)"));
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map(|i| s.split_at(i))
+        .ok_or_else(bad)?;
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    if secs <= 0.0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
