@@ -96,7 +96,7 @@ t_exec() {
 	expect_eq "docker exec -e" "bar" "$(D exec -e FOO=bar ex sh -c 'echo $FOO')"
 	expect_eq "docker exec -w" "/var/www" "$(D exec -w /var/www ex pwd)"
 	local out
-	out=$(in_script "DOCKER_HOST=unix://$B/docker.sock /usr/bin/docker exec -it ex tty" </dev/null | tr -d '\r')
+	out=$(in_script "DOCKER_HOST=unix://$B/docker.sock /usr/bin/docker exec -it ex tty" </dev/null 2>&1 | tr -d '\r') || true
 	expect_match "docker exec -it" '/dev/pts/[0-9]+' "$out"
 	D rm -f ex >/dev/null
 }

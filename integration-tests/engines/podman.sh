@@ -89,7 +89,7 @@ t_stdin() {
 
 t_tty() {
 	local out
-	out=$(in_script "$(declare -f P); B=$B RUNTIME=$RUNTIME P run --rm -t $IMG tty" </dev/null | tr -d '\r')
+	out=$(in_script "$(declare -f P); B=$B RUNTIME=$RUNTIME P run --rm -t $IMG tty" </dev/null 2>&1 | tr -d '\r') || true
 	expect_match "podman run -t: tty" '^/dev/pts/[0-9]+' "$out"
 }
 
@@ -117,7 +117,7 @@ t_exec() {
 	expect_eq "podman exec -e" "bar" "$(P exec -e FOO=bar ex sh -c 'echo $FOO')"
 	expect_eq "podman exec -w" "/var/www" "$(P exec -w /var/www ex pwd)"
 	local out
-	out=$(in_script "$(declare -f P); B=$B RUNTIME=$RUNTIME P exec -t ex tty" </dev/null | tr -d '\r')
+	out=$(in_script "$(declare -f P); B=$B RUNTIME=$RUNTIME P exec -t ex tty" </dev/null 2>&1 | tr -d '\r') || true
 	expect_match "podman exec -t" '^/dev/pts/[0-9]+' "$out"
 	expect_rc "podman exec missing binary" 127 P exec ex /nonexistent
 	P rm -f -t 0 ex >/dev/null
