@@ -36,7 +36,7 @@ cd /
 for t in /tests/*; do
 	name=$(basename "$t")
 	echo "REMORA-VM: BEGIN $name"
-	"$t" --test-threads=1 2>&1
+	"$t" --test-threads=1 --color never 2>&1
 	echo "REMORA-VM: END $name rc=$?"
 done
 echo "REMORA-VM: DONE"

@@ -2,7 +2,7 @@
 # The systemd cgroup driver's test host: a Debian bookworm root made by
 # debootstrap (minbase + systemd + dbus), booted as an initramfs under qemu
 # with systemd as PID 1 on pure cgroup v2. A oneshot unit runs remora-cgroups'
-# systemd test (transient scope over D-Bus) and placement tests, prints the
+# systemd test (transient scope over D-Bus), prints the
 # results on the serial console and powers off. Exits non-zero on failure.
 #
 #   sudo scripts/cgroupv2-vm/run-systemd.sh
@@ -34,11 +34,14 @@ if [ ! -s "$base" ] || [ "$debroot" -nt "$base" ]; then
 fi
 
 # The overlay: test binaries, busybox for the tests' shell, the test unit.
-tests=${CGV2_TESTS:-$(executables -p remora-cgroups --test systemd --test placement)}
+# Only the systemd test: the others run in run.sh's VM (from the root
+# cgroup; here the runner sits in a non-delegated service leaf).
+tests=${CGV2_TESTS:-$(executables -p remora-cgroups --test systemd)}
 stage=$CACHE/systemd-overlay
 rm -rf "$stage"
-mkdir -p "$stage"/{bin,remora/tests,etc/systemd/system/multi-user.target.wants}
-cp /bin/busybox "$stage/bin/busybox"
+# /bin is a symlink to usr/bin in the merged-/usr root: never ship a ./bin.
+mkdir -p "$stage"/{usr/bin,remora/tests,etc/systemd/system/multi-user.target.wants}
+cp /bin/busybox "$stage/usr/bin/busybox"
 for t in $tests; do
 	cp "$t" "$stage/remora/tests/$(basename "$t")"
 done
@@ -50,7 +53,7 @@ export RUST_BACKTRACE=1 TMPDIR=/tmp
 for t in /remora/tests/*; do
 	name=$(basename "$t")
 	echo "REMORA-VM: BEGIN $name"
-	"$t" --test-threads=1 2>&1
+	"$t" --test-threads=1 --color never 2>&1
 	echo "REMORA-VM: END $name rc=$?"
 done
 echo "REMORA-VM: DONE"
