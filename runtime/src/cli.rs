@@ -100,6 +100,59 @@ pub struct UpdateArgs {
     pub id: String,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// process.json to run as is
+    #[arg(short = 'p', long, value_name = "FILE")]
+    pub process: Option<PathBuf>,
+    #[arg(long, value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    #[arg(long, value_name = "PATH")]
+    pub pidfd_socket: Option<PathBuf>,
+    /// Working directory
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Environment variable KEY=VALUE
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// uid[:gid]
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Additional gids
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    /// Detach from the process
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Accepted (no SELinux here)
+    #[arg(long)]
+    pub process_label: Option<String>,
+    /// Accepted (no AppArmor here)
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    #[arg(long)]
+    pub no_new_privs: bool,
+    /// Add a capability
+    #[arg(short = 'c', long = "cap")]
+    pub cap: Vec<String>,
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Accepted: the container's cgroup is joined
+    #[arg(long)]
+    pub cgroup: Vec<String>,
+    #[arg(long)]
+    pub ignore_paused: bool,
+    /// Container ID, then the command and its arguments
+    pub id: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a container (its process waits for `start`)
@@ -144,6 +197,8 @@ pub enum Command {
         #[arg(long)]
         rootless: bool,
     },
+    /// Run a new process in a running container
+    Exec(ExecArgs),
     /// Freeze every process of a container
     Pause { id: String },
     /// Thaw a paused container
@@ -208,22 +263,65 @@ fn long_flags() -> HashSet<String> {
     out
 }
 
+/// Flags (long and short names) that take a value.
+fn value_flags() -> HashSet<String> {
+    fn walk(cmd: &clap::Command, out: &mut HashSet<String>) {
+        for a in cmd.get_arguments() {
+            if a.get_action().takes_values() && !a.is_positional() {
+                if let Some(l) = a.get_long() {
+                    out.insert(l.to_string());
+                }
+                if let Some(s) = a.get_short() {
+                    out.insert(s.to_string());
+                }
+            }
+        }
+        for s in cmd.get_subcommands() {
+            walk(s, out);
+        }
+    }
+    let mut out = HashSet::new();
+    walk(&Cli::command(), &mut out);
+    out
+}
+
 /// Rewrites single-dash long flags (`-root`, `-log-format=json`) to the
 /// double-dash form, as Go's flag package accepts both.
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     let longs = long_flags();
     let mut out = Vec::new();
     let mut rest_verbatim = false;
+    let mut positional_seen = false;
+    let mut subcommand: Option<String> = None;
+    let mut prev_takes_value = false;
+    let value_flags = value_flags();
     for a in args {
         if rest_verbatim || a == "--" {
             rest_verbatim = true;
             out.push(a);
             continue;
         }
-        let is_single_long = a.len() > 2
+        let is_single_long = !positional_seen
+            && a.len() > 2
             && a.starts_with('-')
             && !a.starts_with("--")
             && longs.contains(a[1..].split('=').next().unwrap_or(""));
+        // exec, kill and ps take no flags after the container ID: what
+        // follows is the command (or signal, or ps arguments).
+        if subcommand
+            .as_deref()
+            .is_some_and(|s| matches!(s, "exec" | "ps"))
+            && !a.starts_with('-')
+            && !prev_takes_value
+        {
+            positional_seen = true;
+        }
+        if subcommand.is_none() && !a.starts_with('-') && !prev_takes_value && !out.is_empty() {
+            subcommand = Some(a.clone());
+        }
+        prev_takes_value = a.starts_with('-')
+            && !a.contains('=')
+            && value_flags.contains(a.trim_start_matches('-'));
         if is_single_long {
             out.push(format!("-{a}"));
         } else {

@@ -109,6 +109,33 @@ fn run(cli: Cli) -> Result<i32> {
             )?);
         }
         Command::Spec { bundle, rootless } => remora::spec::write_spec(&bundle, rootless)?,
+        Command::Exec(e) => {
+            let o = lifecycle::exec::ExecOptions {
+                id: e.id,
+                process_json: e.process,
+                args: e.args,
+                cwd: e.cwd,
+                env: e.env,
+                user: e.user,
+                additional_gids: e.additional_gids,
+                caps: e.cap,
+                no_new_privs: e.no_new_privs,
+                tty: e.tty,
+                detach: e.detach,
+                pid_file: e.pid_file.map(|p| std::path::absolute(&p).unwrap_or(p)),
+                console_socket: e.console_socket,
+                preserve_fds: e.preserve_fds,
+                ignore_paused: e.ignore_paused,
+            };
+            return match lifecycle::exec::exec(&g, &o) {
+                Ok(code) => Ok(code),
+                Err(err) => {
+                    // A failure of exec itself: 255, as runc.
+                    logging::fatal(&format!("{err:#}"));
+                    Ok(255)
+                }
+            };
+        }
         Command::Pause { id } => lifecycle::cgroup_cmds::pause(&g, &id)?,
         Command::Resume { id } => lifecycle::cgroup_cmds::resume(&g, &id)?,
         Command::Ps {

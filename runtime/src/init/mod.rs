@@ -32,7 +32,8 @@ pub struct InitArgs<'a> {
     /// The clone already made every new namespace.
     pub single_clone: bool,
     pub channel: Channel,
-    pub fifo: &'a Path,
+    /// The exec fifo for a create; None for `remora exec`.
+    pub fifo: Option<&'a Path>,
     pub no_pivot: bool,
     pub preserve_fds: u32,
     pub seccomp: Option<&'a remora_seccomp::Filter>,
@@ -41,9 +42,14 @@ pub struct InitArgs<'a> {
     pub host_pid: i32,
 }
 
-/// Runs the init; never returns.
+/// Runs the init (or, without a fifo, an exec'd process); never returns.
 pub fn run(mut a: InitArgs<'_>) -> ! {
-    match steps(&mut a) {
+    let result = if a.fifo.is_some() {
+        steps(&mut a)
+    } else {
+        exec_steps(&mut a)
+    };
+    match result {
         Ok(never) => match never {},
         Err(msg) => {
             let _ = a.channel.send(&Message::Error(msg.clone()));
@@ -57,6 +63,11 @@ pub fn run(mut a: InitArgs<'_>) -> ! {
 type Step<T = ()> = Result<T, String>;
 
 fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
+    if !a.plan.is_new(NamespaceKind::Pid) {
+        // Visible to other processes before execve: not dumpable.
+        crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
+            .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
+    }
     wait_for_continue(a)?;
     let cgroup_paths = read_own_cgroups()?;
     namespaces::join_by_path(a)?;
@@ -66,7 +77,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     a.host_pid = host_pid();
     set_hostname(a.spec)?;
     let proc = ProcFs::open()?;
-    let fifo = open_fifo(a.fifo)?;
+    let fifo = open_fifo(a.fifo.expect("create has a fifo"))?;
     request_create_runtime_hooks(a)?;
     let prop = rootfs::propagation_of(a.spec).map_err(|e| e.to_string())?;
     rootfs::prepare_propagation(prop).map_err(|e| e.to_string())?;
@@ -101,6 +112,40 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     }
     start::run_start_container_hooks(a)?;
     drop((proc, fifo, root, new_root, cwd));
+    start::exec(a.spec, &program)
+}
+
+/// `remora exec`: the process joins every namespace of the running
+/// container (user first), is forked into its pid namespace, gets the
+/// process settings, and execs. The mount namespace's root is the
+/// container's rootfs already.
+fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
+    // Not dumpable while a container may see this process (ptrace,
+    // /proc/PID/{mem,exe}); execve resets it.
+    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
+        .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
+    wait_for_continue(a)?;
+    // Written through the host's procfs, before joining: inherited.
+    set_oom_score_adj(a.spec, &ProcFs::open()?)?;
+    namespaces::join_by_path(a)?;
+    namespaces::fork_into_pid_namespace(a)?;
+    apply_rlimits(a.spec)?;
+    let program = find_program(a.spec)?;
+    let early_seccomp = identity::seccomp_before_identity(a);
+    if early_seccomp {
+        load_seccomp(a)?;
+    }
+    let cwd = identity::open_cwd(a.spec)?;
+    identity::chdir_cwd(a.spec, &cwd, false)?;
+    identity::set_identity_and_capabilities(a.spec)?;
+    identity::chdir_cwd(a.spec, &cwd, true)?;
+    identity::set_no_new_privileges(a.spec)?;
+    mark_fds_cloexec(a.preserve_fds)?;
+    if !early_seccomp {
+        load_seccomp(a)?;
+    }
+    report_ready(a)?;
+    drop(cwd);
     start::exec(a.spec, &program)
 }
 

@@ -55,6 +55,12 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         Some(s) => Some(remora_seccomp::compile(s)?),
         None => None,
     };
+    if !plan.is_new(NamespaceKind::Pid) {
+        // Processes of a shared (or the host's) pid namespace can see the
+        // init before it execs: run from a sealed copy of the binary
+        // (security.md item 1). A new pid namespace needs no protection.
+        crate::sys::sealed::reexec_sealed().ctx(|| "re-executing from a sealed copy".into())?;
+    }
     let cgroup = Cgroup::new(
         linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
         &o.id,
@@ -103,7 +109,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
                 joined: &joined,
                 single_clone: single,
                 channel: init_end,
-                fifo: &fifo,
+                fifo: Some(&fifo),
                 no_pivot: o.no_pivot,
                 preserve_fds: o.preserve_fds,
                 seccomp: seccomp.as_ref(),

@@ -8,6 +8,7 @@
 pub mod cgroup_cmds;
 pub mod create;
 pub mod delete;
+pub mod exec;
 pub mod kill;
 pub mod list;
 pub mod run;

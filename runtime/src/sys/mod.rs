@@ -5,6 +5,7 @@ pub mod clone;
 pub mod fs;
 pub mod mount;
 pub mod process;
+pub mod sealed;
 
 use std::io;
 

@@ -1,0 +1,297 @@
+//! `remora exec`: a new process in a running container. The same init
+//! code as create runs it, with every namespace joined from the
+//! container's init (/proc/PID/ns/*), its cgroup joined by the parent, and
+//! the process settings from process.json or the container's own process
+//! with the flags applied. Failures of exec itself exit 255.
+
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use oci_spec::runtime::{Process, Spec};
+use remora_cgroups::Cgroup;
+use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan};
+
+use super::{status_of, Global, Status};
+use crate::channel::{Channel, Message};
+use crate::error::{Error, IoContext, Result};
+use crate::init::{self, InitArgs};
+use crate::state::{write_pid_file, ContainerDir};
+use crate::sys::clone::{clone3, CloneOptions, Forked};
+use crate::sys::process::{pidfd_open, pidfd_send_signal};
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub id: String,
+    pub process_json: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub additional_gids: Vec<u32>,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub tty: bool,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub preserve_fds: u32,
+    pub ignore_paused: bool,
+}
+
+/// The process to run: process.json as is, or the container's process
+/// with the flags applied (runc's rules).
+fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
+    if let Some(p) = &o.process_json {
+        let data =
+            std::fs::read(p).map_err(|e| Error::io(format!("--process {}", p.display()), e))?;
+        let process: Process = serde_json::from_slice(&data).map_err(|e| {
+            Error::config(format!("--process {}: invalid process: {e}", p.display()))
+        })?;
+        if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+            return Err(Error::config(format!(
+                "--process {}: args must not be empty",
+                p.display()
+            )));
+        }
+        return Ok(process);
+    }
+    if o.args.is_empty() {
+        return Err(Error::config(
+            "exec: a command to run is required (ARGS or --process)",
+        ));
+    }
+    let mut v = serde_json::to_value(spec.process().clone().unwrap_or_default()).expect("json");
+    v["args"] = serde_json::json!(o.args);
+    v["terminal"] = serde_json::json!(o.tty);
+    if let Some(c) = &o.cwd {
+        v["cwd"] = serde_json::json!(c);
+    }
+    let mut env: Vec<String> = serde_json::from_value(v["env"].clone()).unwrap_or_default();
+    for kv in &o.env {
+        let key = kv.split('=').next().unwrap_or_default();
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(kv.clone());
+    }
+    v["env"] = serde_json::json!(env);
+    if let Some(u) = &o.user {
+        let (uid, gid) = match u.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (u.as_str(), None),
+        };
+        let num = |s: &str| {
+            s.parse::<u32>()
+                .map_err(|_| Error::config(format!("--user {u:?}: uid and gid must be numbers")))
+        };
+        v["user"]["uid"] = serde_json::json!(num(uid)?);
+        v["user"]["gid"] = serde_json::json!(gid.map(num).transpose()?.unwrap_or(0));
+    }
+    if !o.additional_gids.is_empty() {
+        v["user"]["additionalGids"] = serde_json::json!(o.additional_gids);
+    }
+    if !o.caps.is_empty() {
+        for set in ["bounding", "effective", "permitted"] {
+            let mut list: Vec<String> =
+                serde_json::from_value(v["capabilities"][set].clone()).unwrap_or_default();
+            list.extend(o.caps.iter().cloned());
+            v["capabilities"][set] = serde_json::json!(list);
+        }
+    }
+    if o.no_new_privs {
+        v["noNewPrivileges"] = serde_json::json!(true);
+    }
+    serde_json::from_value(v).map_err(|e| Error::config(format!("exec: invalid process: {e}")))
+}
+
+/// Runs exec; returns the exit code for remora (the process's status in
+/// the foreground, 0 detached).
+pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
+    let dir = ContainerDir::open(&g.root, &o.id)?;
+    let st = dir.load()?;
+    match status_of(&st, &dir) {
+        Status::Stopped => return Err(Error::config("cannot exec in a stopped container")),
+        Status::Paused if !o.ignore_paused => {
+            return Err(Error::config("cannot exec in a paused container"))
+        }
+        _ => {}
+    }
+    let bundle_spec = crate::config::load(&st.bundle)?.spec;
+    let process = process_for(o, &bundle_spec)?;
+    if process.terminal().unwrap_or(false) {
+        return Err(Error::config(
+            "process.terminal: terminals are not supported yet",
+        ));
+    }
+    let mut spec = bundle_spec.clone();
+    spec.set_process(Some(process));
+    // Every namespace of the container, joined through its init.
+    let linux = spec.linux().clone().unwrap_or_default();
+    let kinds = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    let mut plan = NamespacePlan::default();
+    for k in NamespaceKind::JOIN_ORDER {
+        if kinds.has(k) {
+            plan.join.push((
+                k,
+                PathBuf::from(format!("/proc/{}/ns/{}", st.pid, k.proc_name())),
+            ));
+        }
+    }
+    let joined = plan
+        .join
+        .iter()
+        .map(|(k, p)| JoinedNamespace::open(*k, p))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let seccomp = match linux.seccomp() {
+        Some(s) => Some(remora_seccomp::compile(s)?),
+        None => None,
+    };
+    // The container sees this process while it joins. Non-dumpable (set
+    // in the child) keeps /proc/PID/exe closed to it unless a process of
+    // the container holds CAP_SYS_PTRACE over the host's user namespace:
+    // then run from a sealed copy of the binary (security.md item 1).
+    if !kinds.has(NamespaceKind::User) && container_may_ptrace(&st.cgroup) {
+        crate::sys::sealed::reexec_sealed().ctx(|| "re-executing from a sealed copy".into())?;
+    }
+    drop(dir);
+    let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
+    let forked = clone3(&CloneOptions::default()).ctx(|| "clone3".into())?;
+    let child = match forked {
+        Forked::Child => {
+            drop(parent_end);
+            init::run(InitArgs {
+                id: &o.id,
+                spec: &spec,
+                bundle: &st.bundle,
+                rootfs: &st.rootfs,
+                plan: &plan,
+                joined: &joined,
+                single_clone: false,
+                channel: init_end,
+                fifo: None,
+                no_pivot: false,
+                preserve_fds: o.preserve_fds,
+                seccomp: seccomp.as_ref(),
+                host_pid: 0,
+            })
+        }
+        Forked::Parent { pid, .. } => pid,
+    };
+    drop(init_end);
+    let reap = |pid: i32| {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        let _ = waitpid(Pid::from_raw(pid), None);
+    };
+    let cg = Cgroup::from_saved(st.cgroup.clone());
+    if let Err(e) = cg.add_task(Pid::from_raw(child)) {
+        reap(child);
+        return Err(e.into());
+    }
+    let pid = match converse(&parent_end) {
+        Ok(p) => p,
+        Err(e) => {
+            reap(child);
+            return Err(e);
+        }
+    };
+    let _ = waitpid(Pid::from_raw(child), None);
+    if let Some(p) = &o.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    if o.detach {
+        return Ok(0);
+    }
+    wait_forwarding_signals(pid)
+}
+
+/// Whether any process of the container has CAP_SYS_PTRACE in its
+/// bounding set (then it could open a non-dumpable process's exe).
+fn container_may_ptrace(saved: &remora_cgroups::SavedCgroup) -> bool {
+    const CAP_SYS_PTRACE: u32 = 19;
+    let pids = Cgroup::from_saved(saved.clone()).pids().unwrap_or_default();
+    if pids.is_empty() {
+        return true;
+    }
+    pids.iter().any(|p| {
+        std::fs::read_to_string(format!("/proc/{}/status", p.as_raw()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("CapBnd:"))
+                    .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            })
+            .is_none_or(|bnd| bnd & (1 << CAP_SYS_PTRACE) != 0)
+    })
+}
+
+fn converse(ch: &Channel) -> Result<i32> {
+    ch.send(&Message::Continue).ctx(|| "sync".into())?;
+    let mut pid = 0;
+    loop {
+        match ch.recv().ctx(|| "sync".into())? {
+            Some(Message::InitPid(p)) => pid = p,
+            Some(Message::Ready) => return Ok(pid),
+            Some(Message::Error(e)) => return Err(Error::Init(e)),
+            Some(other) => return Err(Error::Init(format!("sync: unexpected {other:?}"))),
+            None => {
+                return Err(Error::Init(
+                    "exec: the process exited before it was ready".into(),
+                ))
+            }
+        }
+    }
+}
+
+/// Waits for our child `pid`, forwarding signals; its exit status.
+pub fn wait_forwarding_signals(pid: i32) -> Result<i32> {
+    let mut set = SigSet::all();
+    for s in [
+        Signal::SIGKILL,
+        Signal::SIGSTOP,
+        Signal::SIGCHLD,
+        Signal::SIGSEGV,
+        Signal::SIGBUS,
+        Signal::SIGILL,
+        Signal::SIGFPE,
+    ] {
+        set.remove(s);
+    }
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
+        .map_err(|e| Error::io("blocking signals", e.into()))?;
+    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC)
+        .map_err(|e| Error::io("signalfd", e.into()))?;
+    let pidfd = pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?;
+    loop {
+        let mut fds = [
+            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::io("waiting for the process", e.into())),
+        }
+        if fds[1]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN))
+        {
+            if let Ok(Some(info)) = sfd.read_signal() {
+                let _ = pidfd_send_signal(pidfd.as_fd(), info.ssi_signo as i32);
+            }
+        }
+        if fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN))
+        {
+            match waitpid(Pid::from_raw(pid), None) {
+                Ok(WaitStatus::Exited(_, c)) => return Ok(c),
+                Ok(WaitStatus::Signaled(_, s, _)) => return Ok(128 + s as i32),
+                Ok(_) => continue,
+                Err(e) => return Err(Error::io("waiting for the process", e.into())),
+            }
+        }
+    }
+}
