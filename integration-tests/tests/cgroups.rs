@@ -422,3 +422,243 @@ fn hugetlb_limit_on_this_host() {
     let v = fs::read_to_string(p.join("hugetlb.2MB.max")).unwrap();
     assert_eq!(v.trim(), "2097152");
 }
+
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn procs(b: &Bundle) -> Vec<i64> {
+    let dir = host_dir("pids", &b.cgroup);
+    let mut v: Vec<i64> = fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn pause_resume_and_kill_while_paused() {
+    let b = Bundle::new(
+        "pause",
+        &[
+            "sh",
+            "-c",
+            "i=0; while :; do i=$((i+1)); echo $i; sleep 0.02; done",
+        ],
+        json!({}),
+    );
+    b.start();
+    wait_for("output", 10, || !b.output().is_empty());
+    let o = b.remora(&["pause", &b.id]);
+    assert!(
+        o.status.success(),
+        "pause: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(b.state()["status"], "paused");
+    if pure_v2() {
+        assert_eq!(b.read("cpu", "cgroup.freeze"), "1");
+    } else {
+        assert_eq!(b.read("freezer", "freezer.state"), "FROZEN");
+    }
+    let frozen = b.output().len();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(b.output().len(), frozen, "a paused container kept running");
+    let o = b.remora(&["resume", &b.id]);
+    assert!(
+        o.status.success(),
+        "resume: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(b.state()["status"], "running");
+    wait_for("progress after resume", 10, || b.output().len() > frozen);
+    let o = b.remora(&["resume", &b.id]);
+    assert!(
+        !o.status.success(),
+        "resume of a running container succeeded"
+    );
+    // SIGKILL to a paused container thaws it so that it dies.
+    assert!(b.remora(&["pause", &b.id]).status.success());
+    let o = b.remora(&["kill", &b.id, "KILL"]);
+    assert!(
+        o.status.success(),
+        "kill: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    b.wait_stopped(10);
+    assert!(b.remora(&["delete", &b.id]).status.success());
+    assert!(b.cgroup_gone());
+}
+
+#[test]
+fn ps_lists_every_process_of_the_cgroup() {
+    let b = Bundle::new(
+        "ps",
+        &["sh", "-c", "sleep 100 & sleep 100 & wait"],
+        json!({}),
+    );
+    b.start();
+    wait_for("3 processes", 10, || procs(&b).len() == 3);
+    let o = b.remora(&["ps", "--format", "json", &b.id]);
+    assert!(
+        o.status.success(),
+        "ps: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut pids: Vec<i64> = serde_json::from_slice(&o.stdout).unwrap();
+    pids.sort_unstable();
+    assert_eq!(pids, procs(&b));
+    let o = b.remora(&["ps", &b.id]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.lines().next().unwrap_or("").contains("PID"),
+        "{table}"
+    );
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.trim_end().ends_with(" sleep 100"))
+            .count(),
+        2,
+        "{table}"
+    );
+}
+
+#[test]
+fn events_stats_have_runcs_shape() {
+    let b = Bundle::new(
+        "stats",
+        &["sleep", "100"],
+        json!({"memory": {"limit": 67108864}, "pids": {"limit": 40}}),
+    );
+    b.start();
+    let o = b.remora(&["events", "--stats", &b.id]);
+    assert!(
+        o.status.success(),
+        "events: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let ev: Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(ev["type"], "stats");
+    assert_eq!(ev["id"], b.id.as_str());
+    let d = &ev["data"];
+    for k in ["cpu", "memory", "pids", "blkio", "hugetlb"] {
+        assert!(d.get(k).is_some(), "no {k}: {d}");
+    }
+    assert_eq!(d["memory"]["usage"]["limit"], 67108864, "{d}");
+    assert_eq!(d["pids"]["limit"], 40, "{d}");
+    assert!(d["pids"]["current"].as_u64().unwrap_or(0) >= 1, "{d}");
+    assert!(d["cpu"]["usage"]["total"].as_u64().unwrap_or(0) > 0, "{d}");
+}
+
+#[test]
+fn events_report_an_oom_kill() {
+    let b = Bundle::new(
+        "oom",
+        &[
+            "sh",
+            "-c",
+            "sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; sleep 1",
+        ],
+        json!({"memory": {"limit": 33554432}}),
+    );
+    b.start();
+    let mut ev = Command::new(remora_bin())
+        .arg("--root")
+        .arg(&b.root)
+        .args(["events", "--interval", "100ms", &b.id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    b.wait_stopped(30);
+    // events exits once the container is gone; bound it anyway.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ev.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = ev.kill();
+    let out = ev.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let oom = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .any(|v| v["type"] == "oom" && v["id"] == b.id.as_str());
+    assert!(oom, "no oom event in: {text}");
+}
+
+#[test]
+fn update_from_stdin_and_from_flags() {
+    let b = Bundle::new(
+        "update",
+        &["sleep", "100"],
+        json!({"memory": {"limit": 33554432}, "pids": {"limit": 10}}),
+    );
+    b.start();
+    let mem = if pure_v2() {
+        "memory.max"
+    } else {
+        "memory.limit_in_bytes"
+    };
+    let mut c = Command::new(remora_bin());
+    c.arg("--root")
+        .arg(&b.root)
+        .args(["update", "--resources", "-", &b.id]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"memory":{"limit":67108864},"pids":{"limit":15}}"#)
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "update -r -: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(b.read("memory", mem), "67108864");
+    assert_eq!(b.read("pids", "pids.max"), "15");
+    let o = b.remora(&[
+        "update",
+        "--memory",
+        "96m",
+        "--pids-limit",
+        "25",
+        "--cpu-quota",
+        "30000",
+        "--cpu-period",
+        "100000",
+        &b.id,
+    ]);
+    assert!(
+        o.status.success(),
+        "update flags: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(b.read("memory", mem), (96u64 << 20).to_string());
+    assert_eq!(b.read("pids", "pids.max"), "25");
+    if pure_v2() {
+        assert_eq!(b.read("cpu", "cpu.max"), "30000 100000");
+    } else {
+        assert_eq!(b.read("cpu", "cpu.cfs_quota_us"), "30000");
+    }
+    let o = b.remora(&["update", "--pids-limit=-5", &b.id]);
+    assert!(!o.status.success(), "negative pids limit accepted");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("linux.resources.pids.limit"), "{err}");
+    assert_eq!(b.read("pids", "pids.max"), "25");
+}
