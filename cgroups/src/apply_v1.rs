@@ -101,7 +101,13 @@ fn memory(d: &Path, m: &LinuxMemory) -> Result<()> {
     let fl = format!("{f}.limit");
     let fs = format!("{f}.swap");
     let has_memsw = d.join("memory.memsw.limit_in_bytes").exists();
-    match (m.limit(), m.swap()) {
+    // An unlimited memory limit lifts the memory+swap limit too (runc does
+    // the same); otherwise the kernel refuses limit > memsw.
+    let swap = match (m.limit(), m.swap()) {
+        (Some(-1), None) if has_memsw => Some(-1),
+        (_, s) => s,
+    };
+    match (m.limit(), swap) {
         (limit, Some(swap)) if has_memsw => {
             // memsw must stay >= limit at every step: raise memsw first when
             // the limit grows, lower the limit first when it shrinks.

@@ -306,6 +306,13 @@ fn update_changes_live_limits() {
     ))
     .unwrap();
     assert_eq!(read(&dir(&cg, "memory"), mem), "33554432");
+    // Back to unlimited (on v1 memsw follows).
+    cg.update(&resources(r#"{"memory":{"limit":-1}}"#)).unwrap();
+    let unlimited = read(&dir(&cg, "memory"), mem);
+    assert!(
+        unlimited == "max" || unlimited.parse::<u64>().unwrap() > 1 << 60,
+        "{unlimited}"
+    );
     let e = cg
         .update(&resources(r#"{"pids":{"limit":-9}}"#))
         .unwrap_err();
