@@ -42,10 +42,10 @@ pub fn open_cwd(spec: &Spec) -> Step<OwnedFd> {
 }
 
 /// fchdir into the opened cwd and check that it is inside the container:
-/// getcwd must work and not say "(unreachable)". First as root; `retry`
-/// is the attempt after the identity change (for a cwd only the user can
-/// enter).
-pub fn chdir_cwd(spec: &Spec, cwd_fd: &OwnedFd, retry: bool) -> Step {
+/// getcwd must work and not say "(unreachable)". First as root (returns
+/// false when only the process's user may enter it); `retry` is the
+/// attempt after the identity change.
+pub fn chdir_cwd(spec: &Spec, cwd_fd: &OwnedFd, retry: bool) -> Step<bool> {
     let cwd = spec
         .process()
         .as_ref()
@@ -53,12 +53,12 @@ pub fn chdir_cwd(spec: &Spec, cwd_fd: &OwnedFd, retry: bool) -> Step {
         .unwrap_or_default();
     if let Err(e) = fchdir(cwd_fd.as_fd()) {
         if !retry && e.raw_os_error() == Some(libc::EACCES) {
-            return Ok(());
+            return Ok(false);
         }
         return Err(format!("process.cwd {cwd:?}: {e}"));
     }
     match std::env::current_dir() {
-        Ok(p) if p.is_absolute() && !p.to_string_lossy().starts_with("(unreachable)") => Ok(()),
+        Ok(p) if p.is_absolute() && !p.to_string_lossy().starts_with("(unreachable)") => Ok(true),
         Ok(p) => Err(format!(
             "process.cwd {cwd:?}: current directory {p:?} is outside the container"
         )),

@@ -80,31 +80,43 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let fifo = open_fifo(a.fifo.expect("create has a fifo"))?;
     request_create_runtime_hooks(a)?;
     let prop = rootfs::propagation_of(a.spec).map_err(|e| e.to_string())?;
-    rootfs::prepare_propagation(prop).map_err(|e| e.to_string())?;
-    let root = rootfs::bind_rootfs(a.rootfs).map_err(|e| e.to_string())?;
+    // Without a mount namespace of its own the container shares its
+    // caller's: never change that one's propagation or pivot it (runc
+    // chroots then).
+    let own_mount_ns = a.plan.has(NamespaceKind::Mount);
+    let root = if own_mount_ns {
+        rootfs::prepare_propagation(prop).map_err(|e| e.to_string())?;
+        rootfs::bind_rootfs(a.rootfs).map_err(|e| e.to_string())?
+    } else {
+        Root::new(open_dir(&a.rootfs.to_string_lossy())?)
+    };
     mount_config_mounts(a, &root, &cgroup_paths)?;
     rootfs::create_devices(&root, a.spec, a.plan.is_new(NamespaceKind::User))
         .map_err(|e| e.to_string())?;
     create_cwd(a, &root)?;
     run_create_container_hooks(a)?;
-    rootfs::pivot(&root, a.no_pivot).map_err(|e| e.to_string())?;
+    rootfs::pivot(&root, a.no_pivot, own_mount_ns).map_err(|e| e.to_string())?;
     let new_root = Root::new(open_dir("/")?);
     rootfs::mask_and_readonly(&new_root, a.spec).map_err(|e| e.to_string())?;
-    rootfs::finish(a.spec, prop).map_err(|e| e.to_string())?;
+    rootfs::finish(a.spec, prop.filter(|_| own_mount_ns)).map_err(|e| e.to_string())?;
     apply_sysctls(a.spec, &proc)?;
     set_oom_score_adj(a.spec, &proc)?;
     apply_rlimits(a.spec)?;
     let program = find_program(a.spec)?;
+    // Everything remora itself needs happens before a seccomp filter is
+    // loaded (getcwd, close_range may be blocked by the profile).
+    let cwd = identity::open_cwd(a.spec)?;
+    let entered = identity::chdir_cwd(a.spec, &cwd, false)?;
+    mark_fds_cloexec(a.preserve_fds)?;
     let early_seccomp = identity::seccomp_before_identity(a);
     if early_seccomp {
         load_seccomp(a)?;
     }
-    let cwd = identity::open_cwd(a.spec)?;
-    identity::chdir_cwd(a.spec, &cwd, false)?;
     identity::set_identity_and_capabilities(a.spec)?;
-    identity::chdir_cwd(a.spec, &cwd, true)?;
+    if !entered {
+        identity::chdir_cwd(a.spec, &cwd, true)?;
+    }
     identity::set_no_new_privileges(a.spec)?;
-    mark_fds_cloexec(a.preserve_fds)?;
     report_ready(a)?;
     start::wait_for_start(&proc, &fifo)?;
     if !early_seccomp {
@@ -131,16 +143,20 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     namespaces::fork_into_pid_namespace(a)?;
     apply_rlimits(a.spec)?;
     let program = find_program(a.spec)?;
+    // Everything remora itself needs happens before a seccomp filter is
+    // loaded (getcwd, close_range may be blocked by the profile).
+    let cwd = identity::open_cwd(a.spec)?;
+    let entered = identity::chdir_cwd(a.spec, &cwd, false)?;
+    mark_fds_cloexec(a.preserve_fds)?;
     let early_seccomp = identity::seccomp_before_identity(a);
     if early_seccomp {
         load_seccomp(a)?;
     }
-    let cwd = identity::open_cwd(a.spec)?;
-    identity::chdir_cwd(a.spec, &cwd, false)?;
     identity::set_identity_and_capabilities(a.spec)?;
-    identity::chdir_cwd(a.spec, &cwd, true)?;
+    if !entered {
+        identity::chdir_cwd(a.spec, &cwd, true)?;
+    }
     identity::set_no_new_privileges(a.spec)?;
-    mark_fds_cloexec(a.preserve_fds)?;
     if !early_seccomp {
         load_seccomp(a)?;
     }

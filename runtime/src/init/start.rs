@@ -42,7 +42,7 @@ pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
     else {
         return Ok(());
     };
-    let state = hook_state(a, "running");
+    let state = hook_state(a, "created");
     crate::hooks::run_all("startContainer", &hooks, &state)
 }
 

@@ -223,7 +223,7 @@ fn converse(ch: &Channel, bundle: &Bundle, id: &str, child: i32, userns: bool) -
             Some(Message::CreateRuntimeHooks) => {
                 let json = state_json(
                     id,
-                    "creating",
+                    "created",
                     init_pid,
                     &bundle.dir,
                     bundle.spec.annotations().as_ref(),

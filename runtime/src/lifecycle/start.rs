@@ -70,5 +70,30 @@ pub fn release_init(dir: &ContainerDir, pid: i32) -> Result<()> {
             }
         }
     }
-    std::fs::remove_file(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))
+    std::fs::remove_file(&path)
+        .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
+    wait_for_exec(&mut fifo);
+    Ok(())
+}
+
+/// The init's end of the fifo is close-on-exec: EOF means the container's
+/// program has been executed (or the init died). Poststart hooks run only
+/// after that.
+fn wait_for_exec(fifo: &mut std::fs::File) {
+    let mut b = [0u8; 16];
+    loop {
+        let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(10_000u16)) {
+            Ok(0) => return, // do not hang start on a stuck init
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return,
+        }
+        match fifo.read(&mut b) {
+            Ok(0) => return,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return,
+        }
+    }
 }

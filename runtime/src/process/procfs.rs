@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 use crate::sys::fs::{fs_magic, openat2, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV};
@@ -54,10 +54,17 @@ impl ProcFs {
     /// Reopens one of our own fds with new flags (e.g. an O_PATH fifo as
     /// O_WRONLY) through thread-self/fd/N; this is the one magic link we
     /// follow, on our own fd.
+    /// Plain openat: it runs after a seccomp filter may be loaded, and
+    /// every profile allows openat (not always openat2).
     pub fn reopen_fd(&self, fd: i32, flags: i32) -> std::io::Result<File> {
-        let p = format!("thread-self/fd/{fd}");
-        let fd = openat2(self.root.as_fd(), &p, flags, 0, 0)?;
-        Ok(File::from(fd))
+        let p = std::ffi::CString::new(format!("thread-self/fd/{fd}")).expect("no NUL");
+        // SAFETY: NUL-terminated relative path on our procfs fd.
+        let r = unsafe { libc::openat(self.root.as_raw_fd(), p.as_ptr(), flags | libc::O_CLOEXEC) };
+        if r < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: a new fd we own.
+        Ok(unsafe { File::from_raw_fd(r) })
     }
 
     pub fn sysctl(&self, key: &str, value: &str) -> Result<(), String> {

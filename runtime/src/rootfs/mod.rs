@@ -162,15 +162,19 @@ pub fn create_devices(root: &Root, spec: &Spec, userns: bool) -> Result<(), Root
     Ok(())
 }
 
-/// Step 5: makes the rootfs "/" and drops the host's tree.
-pub fn pivot(root: &Root, no_pivot: bool) -> Result<(), RootfsError> {
+/// Step 5: makes the rootfs "/" and drops the host's tree. Without a
+/// mount namespace of its own, only chroot (the caller's namespace must
+/// keep its root).
+pub fn pivot(root: &Root, no_pivot: bool, own_mount_ns: bool) -> Result<(), RootfsError> {
     let err = |what: &str, source| RootfsError::Root {
         path: "/".into(),
         what: what.into(),
         source,
     };
     fchdir(root.fd()).map_err(|e| err("chdir into rootfs", e))?;
-    if no_pivot {
+    if !own_mount_ns {
+        chroot(".").map_err(|e| err("chroot", e))?;
+    } else if no_pivot {
         move_cwd_to_root().map_err(|e| err("moving rootfs to /", e))?;
         chroot(".").map_err(|e| err("chroot", e))?;
     } else {
