@@ -7,6 +7,7 @@
 #
 #   sudo scripts/cgroupv2-vm/run-systemd.sh
 set -euo pipefail
+trap 'echo "run-systemd.sh: failed at line $LINENO: $BASH_COMMAND"' ERR
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 CACHE=${CGV2_CACHE:-$ROOT/.work/cgroupv2-vm}
@@ -21,7 +22,7 @@ fetch_kernel
 debroot=$CACHE/debroot
 if [ ! -x "$debroot/lib/systemd/systemd" ]; then
 	mirror=$(grep -hoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list.d/*.sources \
-		/etc/apt/sources.list 2>/dev/null | head -1 | tr -d ' ')
+		/etc/apt/sources.list 2>/dev/null | head -1 | tr -d ' ' || true)
 	rm -rf "$debroot"
 	debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm "$debroot" \
 		"${mirror:-http://deb.debian.org/debian}" >"$CACHE/debootstrap.log" 2>&1 ||

@@ -11,6 +11,7 @@
 # the container-level tests (integration-tests/tests/cgroups.rs) with that
 # binary as /bin/remora in the guest. KVM when it works, else TCG.
 set -euo pipefail
+trap 'echo "run.sh: failed at line $LINENO: $BASH_COMMAND"' ERR
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 CACHE=${CGV2_CACHE:-$ROOT/.work/cgroupv2-vm}
