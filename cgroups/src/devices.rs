@@ -1,5 +1,6 @@
-//! The effective device rule list: a deny-all base, runc's default allowed
-//! devices, then the config's rules in order (a later rule wins).
+//! The effective device rule list: a deny-all base, the config's rules in
+//! order, then the runtime's default allowed devices that no config rule
+//! denies.
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
@@ -35,6 +36,13 @@ impl Rule {
         let num = |v: Option<i64>| v.filter(|v| *v >= 0).map(|v| v as u32);
         let access = d.access().clone().unwrap_or_else(|| "rwm".into());
         Rule::new(d.allow(), typ, num(d.major()), num(d.minor()), &access)
+    }
+
+    /// Whether this rule's devices include all of `other`'s.
+    fn covers(&self, other: &Rule) -> bool {
+        let typ = self.typ == 'a' || self.typ == other.typ;
+        let num = |mine: Option<u32>, theirs: Option<u32>| mine.is_none() || mine == theirs;
+        typ && num(self.major, other.major) && num(self.minor, other.minor)
     }
 
     pub fn is_wildcard_all(&self) -> bool {
@@ -79,7 +87,7 @@ pub(crate) fn default_rules() -> Vec<Rule> {
     ]
 }
 
-/// Deny everything, allow the defaults, then the config's rules in order.
+/// Deny everything, the config's rules in order, then the defaults.
 /// A leading "deny all" in the config (runc's and Docker's first rule) is
 /// the base itself, so the defaults stay allowed after it.
 pub(crate) fn effective_rules(spec: &[LinuxDeviceCgroup]) -> Vec<Rule> {
@@ -90,9 +98,14 @@ pub(crate) fn effective_rules(spec: &[LinuxDeviceCgroup]) -> Vec<Rule> {
     {
         user.remove(0);
     }
+    // The spec: entries are applied in the listed order. The config's
+    // rules come first; then the runtime's defaults, except those a config
+    // rule denies.
+    let denied = |d: &Rule| user.iter().any(|u| !u.allow && u.covers(d));
+    let defaults: Vec<Rule> = default_rules().into_iter().filter(|d| !denied(d)).collect();
     let mut out = vec![Rule::new(false, 'a', None, None, "rwm")];
-    out.extend(default_rules());
     out.extend(user);
+    out.extend(defaults);
     out
 }
 
@@ -128,15 +141,19 @@ mod tests {
     }
 
     #[test]
-    fn user_rules_come_last() {
+    fn user_rules_come_first_and_denied_defaults_are_dropped() {
         let spec: Vec<LinuxDeviceCgroup> = serde_json::from_str(
-            r#"[{"allow":true,"type":"c","major":1,"minor":3,"access":"r"},{"allow":false,"type":"c","major":1,"minor":5,"access":"rwm"}]"#,
+            r#"[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"r"},{"allow":false,"type":"c","major":1,"minor":5,"access":"rwm"}]"#,
         )
         .unwrap();
         let r = effective_rules(&spec);
-        let n = r.len();
-        assert_eq!(r[n - 2].v1_line(), "c 1:3 r");
-        assert_eq!(r[n - 1].v1_line(), "c 1:5 rwm");
-        assert!(!r[n - 1].allow);
+        assert_eq!(r[0].v1_line(), "a");
+        assert!(!r[0].allow);
+        assert_eq!(r[1].v1_line(), "c 1:3 r");
+        assert_eq!(r[2].v1_line(), "c 1:5 rwm");
+        assert!(!r[2].allow);
+        // The default allow for /dev/zero (1:5) is dropped: the config denies it.
+        assert!(!r[3..].iter().any(|d| d.v1_line() == "c 1:5 rwm"));
+        assert_eq!(r.len(), 3 + default_rules().len() - 1);
     }
 }

@@ -77,7 +77,8 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     let fifo = dir_path.join(crate::state::FIFO_FILE);
     crate::sys::fs::mkfifo(&fifo, 0o622).ctx(|| format!("creating {}", fifo.display()))?;
 
-    let cgroup_fd = cgroup.prepare(linux.resources().as_ref())?;
+    let resources = resources_with_device_rules(linux);
+    let cgroup_fd = cgroup.prepare(resources.as_ref())?;
     undo.cgroup = Some(cgroup.clone());
 
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
@@ -173,6 +174,23 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         dir,
         state,
     })
+}
+
+/// linux.resources with an allow rule appended for every linux.devices
+/// entry (as runc), so the devices the container is given are usable.
+fn resources_with_device_rules(
+    linux: &oci_spec::runtime::Linux,
+) -> Option<oci_spec::runtime::LinuxResources> {
+    let devices = linux.devices().clone().unwrap_or_default();
+    let mut r = linux.resources().clone();
+    if devices.is_empty() {
+        return r;
+    }
+    let res = r.get_or_insert_with(Default::default);
+    let mut rules = res.devices().clone().unwrap_or_default();
+    rules.extend(remora_cgroups::allow_rules_for(&devices));
+    res.set_devices(Some(rules));
+    r
 }
 
 /// terminal=true needs --console-socket and vice versa (runc's rules).
