@@ -2,7 +2,7 @@
 //! init: one JSON message per SOCK_SEQPACKET datagram.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,8 @@ pub enum Message {
     CreateRuntimeHooks,
     /// Parent: hooks done.
     HooksDone,
+    /// Init: the pty master of process.terminal (the fd is attached).
+    ConsoleMaster,
     /// Init: everything is set up; waiting for `start`.
     Ready,
     /// Either side: this failed; the message says what.
@@ -120,5 +122,66 @@ mod tests {
         assert_eq!(b.expect(&Message::Ready), Err("boom".into()));
         drop(a);
         assert_eq!(b.recv().unwrap(), None);
+    }
+}
+
+/// Sends `data` with one fd attached (SCM_RIGHTS) on a unix socket.
+pub fn send_with_fd(sock: BorrowedFd<'_>, data: &[u8], fd: BorrowedFd<'_>) -> io::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let fds = [fd.as_raw_fd()];
+    let iov = [std::io::IoSlice::new(data)];
+    sendmsg::<()>(
+        sock.as_raw_fd(),
+        &iov,
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .map(drop)
+    .map_err(io::Error::from)
+}
+
+/// Receives one message and the fd attached to it.
+pub fn recv_with_fd(sock: BorrowedFd<'_>) -> io::Result<(Vec<u8>, Option<OwnedFd>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::FromRawFd;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut cmsg = nix::cmsg_space!([i32; 1]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(io::Error::from)?;
+    let mut fd = None;
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: the kernel gave us these fds; we own them now.
+            fd = fds.first().map(|f| unsafe { OwnedFd::from_raw_fd(*f) });
+        }
+    }
+    let n = msg.bytes;
+    buf.truncate(n);
+    Ok((buf, fd))
+}
+
+impl Channel {
+    /// Sends a message with an fd attached.
+    pub fn send_fd(&self, msg: &Message, fd: BorrowedFd<'_>) -> io::Result<()> {
+        let data = serde_json::to_vec(msg).expect("message serialises");
+        send_with_fd(self.fd.as_fd(), &data, fd)
+    }
+
+    /// The next message and the fd that came with it, if any.
+    pub fn recv_fd(&self) -> io::Result<Option<(Message, Option<OwnedFd>)>> {
+        let (data, fd) = recv_with_fd(self.fd.as_fd())?;
+        if data.is_empty() {
+            return Ok(None);
+        }
+        let m = serde_json::from_slice(&data)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        Ok(Some((m, fd)))
     }
 }

@@ -24,6 +24,7 @@ pub mod signal;
 pub mod spec;
 pub mod state;
 pub mod sys;
+pub mod terminal;
 pub mod timefmt;
 
 /// The runtime-spec version remora implements.

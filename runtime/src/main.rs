@@ -61,6 +61,7 @@ fn create_options(c: &CreateArgs) -> CreateOptions {
         no_pivot: c.no_pivot,
         no_new_keyring: c.no_new_keyring,
         preserve_fds: c.preserve_fds,
+        foreground: false,
     }
 }
 
@@ -101,12 +102,9 @@ fn run(cli: Cli) -> Result<i32> {
                 // SAFETY: integer-only prctl.
                 unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
             }
-            return Ok(lifecycle::run::run(
-                &g,
-                &create_options(&create),
-                detach,
-                keep,
-            )?);
+            let mut o = create_options(&create);
+            o.foreground = !detach;
+            return Ok(lifecycle::run::run(&g, &o, detach, keep)?);
         }
         Command::Spec { bundle, rootless } => remora::spec::write_spec(&bundle, rootless)?,
         Command::Exec(e) => {

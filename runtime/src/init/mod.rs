@@ -10,7 +10,7 @@ mod namespaces;
 mod start;
 
 use std::convert::Infallible;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
@@ -99,6 +99,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let new_root = Root::new(open_dir("/")?);
     rootfs::mask_and_readonly(&new_root, a.spec).map_err(|e| e.to_string())?;
     rootfs::finish(a.spec, prop.filter(|_| own_mount_ns)).map_err(|e| e.to_string())?;
+    set_up_terminal(a, &new_root, true)?;
     apply_sysctls(a.spec, &proc)?;
     set_oom_score_adj(a.spec, &proc)?;
     apply_rlimits(a.spec)?;
@@ -142,6 +143,7 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     namespaces::join_by_path(a)?;
     namespaces::fork_into_pid_namespace(a)?;
     apply_rlimits(a.spec)?;
+    set_up_terminal(a, &Root::new(open_dir("/")?), false)?;
     let program = find_program(a.spec)?;
     // Everything remora itself needs happens before a seccomp filter is
     // loaded (getcwd, close_range may be blocked by the profile).
@@ -163,6 +165,24 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     report_ready(a)?;
     drop(cwd);
     start::exec(a.spec, &program)
+}
+
+/// process.terminal: a pty from the container's devpts as stdio and
+/// controlling terminal; its master goes to the parent.
+fn set_up_terminal(a: &InitArgs<'_>, root: &Root, bind_console: bool) -> Step {
+    if !a
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false)
+    {
+        return Ok(());
+    }
+    let master = crate::terminal::setup_pty(root, bind_console)?;
+    a.channel
+        .send_fd(&Message::ConsoleMaster, master.as_fd())
+        .map_err(|e| format!("sync: sending the pty master: {e}"))
 }
 
 fn wait_for_continue(a: &InitArgs<'_>) -> Step {

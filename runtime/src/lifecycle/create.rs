@@ -28,6 +28,9 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// `run` in the foreground: a terminal without a console socket is
+    /// proxied by remora.
+    pub foreground: bool,
 }
 
 /// A created container: its init waits for start.
@@ -37,6 +40,8 @@ pub struct Created {
     pub pidfd: OwnedFd,
     pub dir: ContainerDir,
     pub state: State,
+    /// The pty master when remora proxies the terminal itself.
+    pub console_master: Option<OwnedFd>,
 }
 
 pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
@@ -124,10 +129,10 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     if cgroup_fd.is_none() {
         cgroup.add_task(nix::unistd::Pid::from_raw(child))?;
     }
-    let pid = converse(
+    let (pid, console_master) = converse(
         &parent_end,
         &bundle,
-        &o.id,
+        o,
         child,
         plan.is_new(NamespaceKind::User),
     )?;
@@ -173,6 +178,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         pidfd,
         dir,
         state,
+        console_master,
     })
 }
 
@@ -202,28 +208,51 @@ fn check_terminal(bundle: &Bundle, o: &CreateOptions) -> Result<()> {
         .and_then(|p| p.terminal())
         .unwrap_or(false);
     match (terminal, &o.console_socket) {
-        (true, None) => Err(Error::config(
+        (true, None) if !o.foreground => Err(Error::config(
             "process.terminal: cannot allocate tty if remora will detach without setting console socket",
         )),
         (false, Some(_)) => Err(Error::config(
             "--console-socket: cannot use console socket if remora will not detach or allocate tty",
         )),
-        (true, Some(_)) => Err(Error::config(
-            "process.terminal: terminals are not supported yet",
-        )),
-        (false, None) => Ok(()),
+        _ => Ok(()),
     }
 }
 
 /// The parent's side of the conversation; returns the init's PID.
-fn converse(ch: &Channel, bundle: &Bundle, id: &str, child: i32, userns: bool) -> Result<i32> {
+fn converse(
+    ch: &Channel,
+    bundle: &Bundle,
+    o: &CreateOptions,
+    child: i32,
+    userns: bool,
+) -> Result<(i32, Option<OwnedFd>)> {
+    let id = o.id.as_str();
+    let mut kept_master = None;
     let linux = bundle.spec.linux().as_ref().expect("validated");
     ch.send(&Message::Continue)
         .ctx(|| "sync: sending continue".into())?;
     let mut init_pid = child;
     loop {
-        let msg = ch.recv().ctx(|| "sync: receiving from init".into())?;
+        let (msg, fd) = match ch.recv_fd().ctx(|| "sync: receiving from init".into())? {
+            Some((m, fd)) => (Some(m), fd),
+            None => (None, None),
+        };
         match msg {
+            Some(Message::ConsoleMaster) => {
+                let Some(master) = fd else {
+                    let e = "process.terminal: no pty master received".to_string();
+                    let _ = ch.send(&Message::Error(e.clone()));
+                    return Err(Error::Init(e));
+                };
+                let Some(sock) = &o.console_socket else {
+                    kept_master = Some(master);
+                    continue;
+                };
+                if let Err(e) = crate::terminal::send_to_console_socket(sock, master.as_fd()) {
+                    let _ = ch.send(&Message::Error(e.clone()));
+                    return Err(Error::Init(e));
+                }
+            }
             Some(Message::IdMapRequest) if userns => {
                 let r = remora_namespaces::write_id_maps(
                     child,
@@ -267,7 +296,7 @@ fn converse(ch: &Channel, bundle: &Bundle, id: &str, child: i32, userns: bool) -
                     }
                 }
             }
-            Some(Message::Ready) => return Ok(init_pid),
+            Some(Message::Ready) => return Ok((init_pid, kept_master)),
             Some(Message::Error(e)) => return Err(Error::Init(e)),
             Some(other) => return Err(Error::Init(format!("sync: unexpected {other:?}"))),
             None => {

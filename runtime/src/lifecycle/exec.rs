@@ -7,10 +7,8 @@
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitStatus};
+use nix::sys::signal::Signal;
+use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::{Process, Spec};
 use remora_cgroups::Cgroup;
@@ -22,7 +20,6 @@ use crate::error::{Error, IoContext, Result};
 use crate::init::{self, InitArgs};
 use crate::state::{write_pid_file, ContainerDir};
 use crate::sys::clone::{clone3, CloneOptions, Forked};
-use crate::sys::process::{pidfd_open, pidfd_send_signal};
 
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
@@ -121,10 +118,18 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     }
     let bundle_spec = crate::config::load(&st.bundle)?.spec;
     let process = process_for(o, &bundle_spec)?;
-    if process.terminal().unwrap_or(false) {
-        return Err(Error::config(
-            "process.terminal: terminals are not supported yet",
-        ));
+    match (process.terminal().unwrap_or(false), &o.console_socket) {
+        (true, None) if o.detach => {
+            return Err(Error::config(
+                "process.terminal: cannot allocate tty if remora will detach without setting console socket",
+            ))
+        }
+        (false, Some(_)) => {
+            return Err(Error::config(
+                "--console-socket: cannot use console socket if remora will not detach or allocate tty",
+            ))
+        }
+        _ => {}
     }
     let mut spec = bundle_spec.clone();
     spec.set_process(Some(process));
@@ -190,7 +195,8 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         reap(child);
         return Err(e.into());
     }
-    let pid = match converse(&parent_end) {
+    let sfd = super::wait::forwarded_signals()?;
+    let (pid, master) = match converse(&parent_end, o.console_socket.as_deref()) {
         Ok(p) => p,
         Err(e) => {
             reap(child);
@@ -204,7 +210,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     if o.detach {
         return Ok(0);
     }
-    wait_forwarding_signals(pid)
+    super::wait::wait_child(pid, sfd, master)
 }
 
 /// Whether any process of the container has CAP_SYS_PTRACE in its
@@ -227,70 +233,39 @@ fn container_may_ptrace(saved: &remora_cgroups::SavedCgroup) -> bool {
     })
 }
 
-fn converse(ch: &Channel) -> Result<i32> {
+fn converse(
+    ch: &Channel,
+    console_socket: Option<&std::path::Path>,
+) -> Result<(i32, Option<std::os::fd::OwnedFd>)> {
     ch.send(&Message::Continue).ctx(|| "sync".into())?;
     let mut pid = 0;
+    let mut kept_master = None;
     loop {
-        match ch.recv().ctx(|| "sync".into())? {
+        let (msg, fd) = match ch.recv_fd().ctx(|| "sync".into())? {
+            Some((m, fd)) => (Some(m), fd),
+            None => (None, None),
+        };
+        match msg {
+            Some(Message::ConsoleMaster) => {
+                let Some(master) = fd else {
+                    return Err(Error::Init(
+                        "process.terminal: no pty master received".into(),
+                    ));
+                };
+                match console_socket {
+                    Some(sock) => crate::terminal::send_to_console_socket(sock, master.as_fd())
+                        .map_err(Error::Init)?,
+                    None => kept_master = Some(master),
+                }
+            }
             Some(Message::InitPid(p)) => pid = p,
-            Some(Message::Ready) => return Ok(pid),
+            Some(Message::Ready) => return Ok((pid, kept_master)),
             Some(Message::Error(e)) => return Err(Error::Init(e)),
             Some(other) => return Err(Error::Init(format!("sync: unexpected {other:?}"))),
             None => {
                 return Err(Error::Init(
                     "exec: the process exited before it was ready".into(),
                 ))
-            }
-        }
-    }
-}
-
-/// Waits for our child `pid`, forwarding signals; its exit status.
-pub fn wait_forwarding_signals(pid: i32) -> Result<i32> {
-    let mut set = SigSet::all();
-    for s in [
-        Signal::SIGKILL,
-        Signal::SIGSTOP,
-        Signal::SIGCHLD,
-        Signal::SIGSEGV,
-        Signal::SIGBUS,
-        Signal::SIGILL,
-        Signal::SIGFPE,
-    ] {
-        set.remove(s);
-    }
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
-        .map_err(|e| Error::io("blocking signals", e.into()))?;
-    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC)
-        .map_err(|e| Error::io("signalfd", e.into()))?;
-    let pidfd = pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?;
-    loop {
-        let mut fds = [
-            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
-            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(Error::io("waiting for the process", e.into())),
-        }
-        if fds[1]
-            .revents()
-            .is_some_and(|r| r.contains(PollFlags::POLLIN))
-        {
-            if let Ok(Some(info)) = sfd.read_signal() {
-                let _ = pidfd_send_signal(pidfd.as_fd(), info.ssi_signo as i32);
-            }
-        }
-        if fds[0]
-            .revents()
-            .is_some_and(|r| r.contains(PollFlags::POLLIN))
-        {
-            match waitpid(Pid::from_raw(pid), None) {
-                Ok(WaitStatus::Exited(_, c)) => return Ok(c),
-                Ok(WaitStatus::Signaled(_, s, _)) => return Ok(128 + s as i32),
-                Ok(_) => continue,
-                Err(e) => return Err(Error::io("waiting for the process", e.into())),
             }
         }
     }

@@ -14,6 +14,7 @@ pub mod list;
 pub mod run;
 pub mod start;
 pub mod update_args;
+pub mod wait;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
