@@ -109,22 +109,6 @@ impl Channel {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trip() {
-        let (a, b) = Channel::pair().unwrap();
-        a.send(&Message::InitPid(42)).unwrap();
-        a.send(&Message::Error("boom".into())).unwrap();
-        assert_eq!(b.recv().unwrap(), Some(Message::InitPid(42)));
-        assert_eq!(b.expect(&Message::Ready), Err("boom".into()));
-        drop(a);
-        assert_eq!(b.recv().unwrap(), None);
-    }
-}
-
 /// Sends `data` with one fd attached (SCM_RIGHTS) on a unix socket.
 pub fn send_with_fd(sock: BorrowedFd<'_>, data: &[u8], fd: BorrowedFd<'_>) -> io::Result<()> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
@@ -183,5 +167,21 @@ impl Channel {
         let m = serde_json::from_slice(&data)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         Ok(Some((m, fd)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let (a, b) = Channel::pair().unwrap();
+        a.send(&Message::InitPid(42)).unwrap();
+        a.send(&Message::Error("boom".into())).unwrap();
+        assert_eq!(b.recv().unwrap(), Some(Message::InitPid(42)));
+        assert_eq!(b.expect(&Message::Ready), Err("boom".into()));
+        drop(a);
+        assert_eq!(b.recv().unwrap(), None);
     }
 }
