@@ -662,3 +662,46 @@ fn update_from_stdin_and_from_flags() {
     assert!(err.contains("linux.resources.pids.limit"), "{err}");
     assert_eq!(b.read("pids", "pids.max"), "25");
 }
+
+/// `--systemd-cgroup`: on a systemd-booted v2 host (run-systemd.sh's VM)
+/// the container lands in a transient scope with its limits; elsewhere
+/// create fails with a clear error and leaves nothing.
+#[test]
+fn systemd_cgroup_driver() {
+    let b = Bundle::new("sd", &["sleep", "100"], json!({"pids": {"limit": 33}}));
+    let cfg_path = b.dir.join("config.json");
+    let mut cfg: Value = serde_json::from_slice(&fs::read(&cfg_path).unwrap()).unwrap();
+    cfg["linux"]["cgroupsPath"] = json!(format!("system.slice:remora-cgt:{}", b.id));
+    fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
+    let log = fs::File::create(b.out_path()).unwrap();
+    let mut c = Command::new(remora_bin());
+    c.arg("--root").arg(&b.root).arg("--systemd-cgroup");
+    c.args(["create", "-b"]).arg(&b.dir).arg(&b.id);
+    c.stdout(log.try_clone().unwrap()).stderr(log);
+    let o = run_bounded(c, &["--systemd-cgroup", "create"]);
+    let scope = Path::new("/sys/fs/cgroup/system.slice").join(format!("remora-cgt-{}.scope", b.id));
+    let systemd = Path::new("/run/systemd/system").is_dir() && pure_v2();
+    if !systemd {
+        assert!(
+            !o.status.success(),
+            "create with --systemd-cgroup succeeded without systemd"
+        );
+        assert!(b.output().contains("systemd"), "{}", b.output());
+        assert!(!scope.exists());
+        return;
+    }
+    assert!(o.status.success(), "create: {}", b.output());
+    let pid = b.state()["pid"].as_i64().unwrap();
+    let pc = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert_eq!(
+        pc.trim(),
+        format!("0::/system.slice/remora-cgt-{}.scope", b.id)
+    );
+    assert_eq!(
+        fs::read_to_string(scope.join("pids.max")).unwrap().trim(),
+        "33"
+    );
+    let o = b.remora(&["delete", "--force", &b.id]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    wait_for("scope removal", 10, || !scope.exists());
+}

@@ -1,9 +1,10 @@
 #!/bin/bash
 # The systemd cgroup driver's test host: a Debian bookworm root made by
-# debootstrap (minbase + systemd + dbus), booted as an initramfs under qemu
+# debootstrap (minbase + systemd + dbus + procps), booted as an initramfs under qemu
 # with systemd as PID 1 on pure cgroup v2. A oneshot unit runs remora-cgroups'
-# systemd test (transient scope over D-Bus), prints the
-# results on the serial console and powers off. Exits non-zero on failure.
+# systemd test (transient scope over D-Bus) and the container-level tests
+# (remora --systemd-cgroup among them), prints the results on the serial
+# console and powers off. Exits non-zero on failure.
 #
 #   sudo scripts/cgroupv2-vm/run-systemd.sh
 set -euo pipefail
@@ -20,11 +21,11 @@ fetch_kernel
 
 # The Debian root (cached): the mirror of the host's own apt configuration.
 debroot=$CACHE/debroot
-if [ ! -x "$debroot/lib/systemd/systemd" ]; then
+if [ ! -x "$debroot/lib/systemd/systemd" ] || [ ! -x "$debroot/usr/bin/ps" ]; then
 	mirror=$(grep -hoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list.d/*.sources \
 		/etc/apt/sources.list 2>/dev/null | head -1 | tr -d ' ' || true)
 	rm -rf "$debroot"
-	debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm "$debroot" \
+	debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,procps bookworm "$debroot" \
 		"${mirror:-http://deb.debian.org/debian}" >"$CACHE/debootstrap.log" 2>&1 ||
 		{ tail -20 "$CACHE/debootstrap.log"; exit 1; }
 	rm -rf "$debroot"/var/cache/apt/archives/*.deb
@@ -35,9 +36,17 @@ if [ ! -s "$base" ] || [ "$debroot" -nt "$base" ]; then
 fi
 
 # The overlay: test binaries, busybox for the tests' shell, the test unit.
-# Only the systemd test: the others run in run.sh's VM (from the root
-# cgroup; here the runner sits in a non-delegated service leaf).
-tests=${CGV2_TESTS:-$(executables -p remora-cgroups --test systemd)}
+# The systemd tests only from the crate (the rest run in run.sh's VM from
+# the root cgroup; here the runner sits in a non-delegated service leaf),
+# and the container-level tests with remora when it is built.
+remora=${REMORA_BIN:-$(target_dir)/debug/remora}
+if [ -z "${CGV2_TESTS:-}" ]; then
+	CGV2_TESTS=$(executables -p remora-cgroups --test systemd)
+	if [ -x "$remora" ]; then
+		CGV2_TESTS="$CGV2_TESTS $(executables -p remora-integration-tests --test cgroups)"
+	fi
+fi
+tests=$CGV2_TESTS
 stage=$CACHE/systemd-overlay
 rm -rf "$stage"
 # /bin is a symlink to usr/bin in the merged-/usr root: never ship a ./bin.
@@ -46,11 +55,30 @@ cp /bin/busybox "$stage/usr/bin/busybox"
 for t in $tests; do
 	cp "$t" "$stage/remora/tests/$(basename "$t")"
 done
+if [ -x "$remora" ]; then
+	cp "$remora" "$stage/usr/bin/remora"
+	echo "export REMORA_BIN=/usr/bin/remora" >"$stage/remora/env"
+else
+	: >"$stage/remora/env"
+fi
+# PID 1 first moves the root to a tmpfs (containers need pivot_root, which
+# the initramfs root refuses), then becomes systemd.
+cat >"$stage/remora/init" <<'INIT'
+#!/bin/sh
+mkdir -p /newroot
+mount -t tmpfs -o mode=0755 tmpfs /newroot
+for f in /* /.[!.]*; do
+	[ "$f" = /newroot ] || [ ! -e "$f" ] || cp -a "$f" /newroot/
+done
+exec /usr/sbin/switch_root /newroot /lib/systemd/systemd
+INIT
+chmod 755 "$stage/remora/init"
 cat >"$stage/remora/run-tests.sh" <<'GUEST'
 #!/bin/sh
 echo "REMORA-VM: kernel $(uname -r), cgroup root: $(stat -f -c %T /sys/fs/cgroup)"
 echo "REMORA-VM: systemd: PID 1 is $(cat /proc/1/comm), $(systemctl --version | head -1)"
 export RUST_BACKTRACE=1 TMPDIR=/tmp
+. /remora/env
 for t in /remora/tests/*; do
 	name=$(basename "$t")
 	echo "REMORA-VM: BEGIN $name"
@@ -84,5 +112,5 @@ initrd=$CACHE/initrd-systemd.gz
 } >"$initrd"
 
 boot "$initrd" "$CACHE/console-systemd.log" "${CGV2_TIMEOUT:-540}" \
-	"rdinit=/lib/systemd/systemd systemd.unit=multi-user.target systemd.show_status=0"
+	"rdinit=/remora/init systemd.unit=multi-user.target systemd.show_status=0"
 report "$CACHE/console-systemd.log.txt"
