@@ -56,10 +56,16 @@ teardown() {
 		kill_tree "$p"
 	done
 	umount_under "$B"
+	run_entries_cleanup
 	cgroup_rmtree "$NS"
 	rm -rf "$B/root" "$B/state" "$B/opt" "$B/runc"
 }
 trap teardown EXIT
+
+on_fail() {
+	echo "--- containerd log (errors), last lines:"
+	grep -E 'level=error' "$B/containerd.log" | tail -n 8 | cut -c1-400
+}
 
 # task_status ID: RUNNING / PAUSED / STOPPED ...
 task_status() { C task ls | awk -v id="$1" '$1 == id { print $3 }'; }

@@ -88,12 +88,19 @@ teardown() {
 		kill_tree "$p"
 	done
 	umount_under "$B"
+	run_entries_cleanup
 	cgroup_rmtree "${CGPARENT#/}"
 	ip link del "$BRIDGE" 2>/dev/null
 	echo "$ip_forward_before" >/proc/sys/net/ipv4/ip_forward
 	rm -rf "$B/root" "$B/state" "$B/opt" "$B/runc" "$B/cni-ipam"
 }
 trap teardown EXIT
+
+# On a failure: what containerd saw end (task exits, OOM) and its errors.
+on_fail() {
+	echo "--- containerd log (exits, errors), last lines:"
+	grep -E 'TaskExit|TaskOOM|level=error' "$B/containerd.log" | tail -n 8 | cut -c1-400
+}
 
 # pod_json NAME [EXTRA-JQ]: write a PodSandboxConfig, print its path.
 pod_json() {
@@ -139,6 +146,15 @@ run_ctr() {
 
 state_of() { K status "$1" | jq -r .state; }
 
+# expect_running POD_NAME NAME ID: the container is (still) running; if not,
+# fail with what the CRI says about its end and the tail of its log.
+expect_running() {
+	local st
+	st=$(K status "$3")
+	[ "$(echo "$st" | jq -r .state)" = CONTAINER_RUNNING ] && return 0
+	fail "container $2 is not running: $(echo "$st" | jq -c '{state, exit_code, reason, message}'); log: $(tail -n 3 "$B/pods/$1-logs/$2.log" 2>/dev/null | tr '\n' ' ')"
+}
+
 remove_pod() {
 	local id
 	for id in $(K ps | awk -v p="$1" '$4 == p {print $1}'); do
@@ -175,6 +191,7 @@ t_exec_sync() {
 	local pod id
 	pod=$(run_pod exs)
 	id=$(run_ctr "$pod" exs c1 . sleep 1000)
+	expect_running exs c1 "$id"
 	expect_eq "ExecSync stdout" "in-exec 1000" "$(K exec "$id" -- sh -c 'echo in-exec $((999+1))')"
 	expect_rc "ExecSync exit code" 3 K exec "$id" -- sh -c 'exit 3'
 	remove_pod "$pod"
@@ -225,6 +242,8 @@ t_security_context() {
 	local pod id out
 	pod=$(run_pod sec)
 	id=$(run_ctr "$pod" sec c1 '.linux.security_context = {run_as_user: {value: 1000}, readonly_rootfs: true, capabilities: {drop_capabilities: ["ALL"]}}' sleep 1000)
+	sleep 0.5
+	expect_running sec c1 "$id"
 	out=$(K exec "$id" -- sh -c 'id -u; touch /x 2>&1 || true; grep -E "^Cap(Eff|Prm|Bnd)" /proc/self/status') || true
 	expect_match "runAsUser" '^1000$' "$(echo "$out" | head -n1)"
 	expect_match "readOnlyRootFilesystem" 'Read-only file system' "$out"
@@ -239,6 +258,8 @@ t_shared_netns() {
 	pod=$(run_pod net)
 	web=$(run_ctr "$pod" net web . httpd -f -p 8080 -h /var/www)
 	cli=$(run_ctr "$pod" net cli . sleep 1000)
+	expect_running net web "$web"
+	expect_running net cli "$cli"
 	wait_for 10 K exec "$cli" -- sh -c 'timeout 2 wget -qO- http://127.0.0.1:8080/' || true
 	out=$(K exec "$cli" -- sh -c 'timeout 5 wget -qO- http://127.0.0.1:8080/' 2>&1) || true
 	expect_eq "web page over the pod's loopback" "hello from remora engines test" "$out"
@@ -251,6 +272,7 @@ t_hostnet_sharedpid() {
 	local pod id out
 	pod=$(run_pod hnp '.linux.security_context.namespace_options = {network: "NODE", pid: "POD", ipc: "POD"} | del(.hostname)')
 	id=$(run_ctr "$pod" hnp c1 . sleep 1000)
+	expect_running hnp c1 "$id"
 	expect_eq "host network namespace" "$(readlink /proc/self/ns/net)" "$(K exec "$id" -- readlink /proc/self/ns/net)"
 	out=$(K exec "$id" -- ps -o pid,args)
 	expect_match "pause process visible (shared pid ns)" '/pause' "$out"

@@ -53,6 +53,7 @@ teardown() {
 		kill_tree "$p"
 	done
 	umount_under "$B"
+	run_entries_cleanup
 	cgroup_rmtree "${CGPARENT#/}"
 	ip link del "$NET_BRIDGE" 2>/dev/null
 	ip link del "$NET_COMPOSE" 2>/dev/null
@@ -61,6 +62,11 @@ teardown() {
 	rm -rf "$B/data" "$B/exec"
 }
 trap teardown EXIT
+
+on_fail() {
+	echo "--- dockerd log (errors), last lines:"
+	grep -E 'level=error' "$B/dockerd.log" | tail -n 8 | cut -c1-400
+}
 
 start_sleeper() {
 	DR -d --name "$1" "${@:2}" "$IMG" sh -c \

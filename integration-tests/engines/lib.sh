@@ -150,6 +150,10 @@ scenario() {
 	esac
 	printf '%s\t%s\t%s\t%s\n' "$ENGINE" "$name" "$status" "$note" >>"$RESULTS"
 	printf '%-4s %-11s %-28s %3ss %s\n' "$status" "$ENGINE" "$name" "$((SECONDS - start))" "$note"
+	# an engine may add what its daemon logged about the failure
+	if [ "$status" = FAIL ] && declare -F on_fail >/dev/null; then
+		on_fail >>"$SCEN_LOG" 2>&1 || true
+	fi
 	if [ "$status" = FAIL ] && [ -n "${VERBOSE:-}" ]; then
 		sed 's/^/    | /' "$SCEN_LOG" | tail -n 40
 	fi
@@ -198,6 +202,27 @@ cgroup_rmtree() {
 	done
 }
 
+# Engines drop state in fixed places whatever their config says (ctr's
+# default fifo dir and the shims' sockets under /run/containerd, dockerd's
+# /run/docker/plugins). run_entries lists them; an engine's teardown removes
+# the entries that were not there when it started.
+RUN_DIRS="/run/containerd /run/docker"
+run_entries() {
+	local d
+	for d in $RUN_DIRS; do
+		[ -e "$d" ] && find "$d" -maxdepth 3
+	done | sort
+}
+RUN_ENTRIES_BEFORE=$(run_entries)
+run_entries_cleanup() {
+	local e
+	run_entries | while read -r e; do
+		if ! grep -qxF -- "$e" <<<"$RUN_ENTRIES_BEFORE"; then
+			rm -rf -- "$e"
+		fi
+	done
+}
+
 # host_snapshot FILE: what must be identical before and after an engine.
 host_snapshot() {
 	{
@@ -206,6 +231,8 @@ host_snapshot() {
 		ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -Ev '^(veth|veth)' | sort || true
 		echo "veths: $(ip -o link show type veth 2>/dev/null | grep -c . || true)"
 		echo "netns: $(ls /run/netns 2>/dev/null | tr '\n' ' ')"
+		echo "engine run dirs:"
+		run_entries
 		echo "iptables filter:"
 		iptables -S 2>/dev/null | grep -E '^-N' | sort || true
 		echo "iptables nat:"
