@@ -1,7 +1,7 @@
 #!/bin/bash
 # Rewrites oci-validation/remora-baseline.txt from a run's results: every
-# test that passed. Run it twice in a row on two full runs and keep only
-# tests that passed both times, so a flaky test does not enter the baseline:
+# test that passed in every one of the given runs (give two or more, so a
+# flaky test does not enter the baseline) and is not in expected-failures.txt:
 #   oci-validation/update-baseline.sh .out/remora-1 .out/remora-2
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,7 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 {
 	sed -n '/^#/p' "$here/remora-baseline.txt"
 	for d in "$@"; do awk -F'\t' '$2 == "pass" { print $1 }' "$d/results.tsv" | sort -u; done |
-		sort | uniq -c | awk -v n=$# '$1 == n { print $2 }'
+		sort | uniq -c | awk -v n=$# '$1 == n { print $2 }' |
+		grep -vxF -f <(sed 's/#.*//' "$here/expected-failures.txt" | tr -s '[:space:]' '\n' | grep -v '^$')
 } >"$here/remora-baseline.txt.new"
 mv "$here/remora-baseline.txt.new" "$here/remora-baseline.txt"
 grep -vc '^#' "$here/remora-baseline.txt" | sed 's/$/ tests in the baseline/'

@@ -37,7 +37,9 @@ if [ -s "$workdir/mntns" ]; then
 			pids+=("${pid%%/*}")
 		done
 		[ ${#pids[@]} -eq 0 ] && break
-		echo "leftover processes in the test's mount namespace: ${pids[*]}: SIGKILL"
+		for pid in "${pids[@]}"; do
+			echo "leftover process in the test's mount namespace: $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)): SIGKILL"
+		done
 		kill -9 "${pids[@]}" 2>/dev/null
 		sleep 0.2
 	done
