@@ -24,6 +24,8 @@ pub enum Message {
     HooksDone,
     /// Init: the pty master of process.terminal (the fd is attached).
     ConsoleMaster,
+    /// Init: the seccomp NOTIFY listener (the fd is attached).
+    SeccompListener,
     /// Init: everything is set up; waiting for `start`.
     Ready,
     /// Either side: this failed; the message says what.

@@ -26,6 +26,7 @@ pub mod state;
 pub mod sys;
 pub mod terminal;
 pub mod timefmt;
+pub mod trace;
 
 /// The runtime-spec version remora implements.
 pub const OCI_VERSION: &str = "1.2.0";

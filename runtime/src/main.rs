@@ -61,6 +61,7 @@ fn create_options(c: &CreateArgs) -> CreateOptions {
         no_pivot: c.no_pivot,
         no_new_keyring: c.no_new_keyring,
         preserve_fds: c.preserve_fds,
+        pidfd_socket: c.pidfd_socket.clone(),
         foreground: false,
     }
 }
@@ -122,6 +123,7 @@ fn run(cli: Cli) -> Result<i32> {
                 detach: e.detach,
                 pid_file: e.pid_file.map(|p| std::path::absolute(&p).unwrap_or(p)),
                 console_socket: e.console_socket,
+                pidfd_socket: e.pidfd_socket,
                 preserve_fds: e.preserve_fds,
                 ignore_paused: e.ignore_paused,
             };

@@ -14,13 +14,15 @@ use crate::sys::process::{prctl, setgroups, setresid};
 /// runc's order: without no_new_privs, seccomp needs CAP_SYS_ADMIN to
 /// load, so it is loaded before the capabilities are dropped.
 pub fn seccomp_before_identity(a: &InitArgs<'_>) -> bool {
-    a.seccomp.is_some()
-        && !a
-            .spec
-            .process()
-            .as_ref()
-            .and_then(|p| p.no_new_privileges())
-            .unwrap_or(false)
+    // A listener must reach the parent before Ready: load early then too.
+    a.seccomp.is_some_and(|f| f.wants_listener)
+        || a.seccomp.is_some()
+            && !a
+                .spec
+                .process()
+                .as_ref()
+                .and_then(|p| p.no_new_privileges())
+                .unwrap_or(false)
 }
 
 /// Opens process.cwd inside the container's root with magic links

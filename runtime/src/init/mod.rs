@@ -345,9 +345,15 @@ fn find_program(spec: &Spec) -> Step<PathBuf> {
     crate::process::lookup::find_program(&args[0], &env)
 }
 
+/// Loads the seccomp filter; a NOTIFY listener fd goes to the parent,
+/// which sends it to linux.seccomp.listenerPath.
 fn load_seccomp(a: &InitArgs<'_>) -> Step {
     if let Some(f) = a.seccomp {
-        let _listener = f.load().map_err(|e| e.to_string())?;
+        if let Some(listener) = f.load().map_err(|e| e.to_string())? {
+            a.channel
+                .send_fd(&Message::SeccompListener, listener.as_fd())
+                .map_err(|e| format!("sync: sending the seccomp listener: {e}"))?;
+        }
     }
     Ok(())
 }

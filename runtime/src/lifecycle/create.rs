@@ -28,6 +28,8 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// AF_UNIX socket to send a pidfd of the init to.
+    pub pidfd_socket: Option<PathBuf>,
     /// `run` in the foreground: a terminal without a console socket is
     /// proxied by remora.
     pub foreground: bool,
@@ -45,9 +47,11 @@ pub struct Created {
 }
 
 pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
+    let mut trace = crate::trace::Trace::start("create");
     validate_id(&o.id)?;
-    let bundle = config::load(&o.bundle)?;
+    let mut bundle = config::load(&o.bundle)?;
     config::validate(&bundle.spec)?;
+    let preserve_fds = o.preserve_fds + forward_listen_fds(&mut bundle);
     check_terminal(&bundle, o)?;
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
@@ -72,6 +76,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         g.systemd_cgroup,
     )?;
 
+    trace.phase("config");
     let dir = ContainerDir::create(&g.root, &o.id)?;
     let mut undo = Undo {
         dir: Some(dir),
@@ -93,6 +98,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     } else {
         0
     };
+    trace.phase("cgroup");
     let forked = clone3(&CloneOptions {
         flags,
         want_pidfd: true,
@@ -117,7 +123,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
                 channel: init_end,
                 fifo: Some(&fifo),
                 no_pivot: o.no_pivot,
-                preserve_fds: o.preserve_fds,
+                preserve_fds,
                 seccomp: seccomp.as_ref(),
                 host_pid: 0,
             })
@@ -129,6 +135,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     if cgroup_fd.is_none() {
         cgroup.add_task(nix::unistd::Pid::from_raw(child))?;
     }
+    trace.phase("clone");
     let (pid, console_master) = converse(
         &parent_end,
         &bundle,
@@ -161,12 +168,21 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         own_pid_ns: plan.has(NamespaceKind::Pid),
     };
     let dir = undo.dir.take().expect("set");
+    trace.phase("init");
     if let Err(e) = dir.save(&state) {
         undo.dir = Some(dir);
         return Err(e);
     }
     if let Some(p) = &o.pid_file {
         if let Err(e) = write_pid_file(p, pid) {
+            undo.dir = Some(dir);
+            return Err(e);
+        }
+    }
+    trace.phase("state");
+    trace.finish();
+    if let Some(sock) = &o.pidfd_socket {
+        if let Err(e) = send_pidfd(sock, &pidfd) {
             undo.dir = Some(dir);
             return Err(e);
         }
@@ -197,6 +213,66 @@ fn resources_with_device_rules(
     rules.extend(remora_cgroups::allow_rules_for(&devices));
     res.set_devices(Some(rules));
     r
+}
+
+/// Socket activation (runc's behaviour): with LISTEN_FDS=N in remora's
+/// environment, fds 3..3+N pass into the container (before the
+/// --preserve-fds ones) and the process gets LISTEN_FDS=N, LISTEN_PID=1.
+fn forward_listen_fds(bundle: &mut Bundle) -> u32 {
+    let n: u32 = match std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(n) if n > 0 => n,
+        _ => return 0,
+    };
+    if let Some(p) = bundle.spec.process_mut().as_mut() {
+        let mut env = p.env().clone().unwrap_or_default();
+        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+        env.push(format!("LISTEN_FDS={n}"));
+        env.push("LISTEN_PID=1".into());
+        p.set_env(Some(env));
+    }
+    n
+}
+
+/// --pidfd-socket: the init's pidfd, sent with SCM_RIGHTS.
+pub fn send_pidfd(sock: &std::path::Path, pidfd: &OwnedFd) -> Result<()> {
+    let s = std::os::unix::net::UnixStream::connect(sock)
+        .map_err(|e| Error::io(format!("--pidfd-socket {}", sock.display()), e))?;
+    crate::channel::send_with_fd(s.as_fd(), b"pidfd", pidfd.as_fd())
+        .map_err(|e| Error::io(format!("--pidfd-socket {}: sending", sock.display()), e))
+}
+
+/// Sends the seccomp listener fd with the container process state to
+/// linux.seccomp.listenerPath (runc's format).
+fn send_seccomp_listener(bundle: &Bundle, id: &str, pid: i32, fd: Option<OwnedFd>) -> Result<()> {
+    let seccomp = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().clone())
+        .ok_or_else(|| Error::Init("seccomp listener without linux.seccomp".into()))?;
+    let path = seccomp
+        .listener_path()
+        .clone()
+        .ok_or_else(|| Error::config("linux.seccomp.listenerPath: required for SCMP_ACT_NOTIFY"))?;
+    let fd = fd.ok_or_else(|| Error::Init("seccomp listener: no fd received".into()))?;
+    let state: serde_json::Value = serde_json::from_str(&state_json(
+        id,
+        "creating",
+        pid,
+        &bundle.dir,
+        bundle.spec.annotations().as_ref(),
+    ))
+    .expect("json");
+    let msg = remora_seccomp::process_state_json(
+        crate::OCI_VERSION,
+        pid,
+        seccomp.listener_metadata().as_deref().unwrap_or(""),
+        &state,
+    );
+    Ok(remora_seccomp::send_listener(&path, fd.as_fd(), &msg)?)
 }
 
 /// terminal=true needs --console-socket and vice versa (runc's rules).
@@ -267,6 +343,13 @@ fn converse(
                 ch.send(&Message::IdMapsWritten).ctx(|| "sync".into())?;
             }
             Some(Message::InitPid(p)) => init_pid = p,
+            Some(Message::SeccompListener) => {
+                let r = send_seccomp_listener(bundle, id, init_pid, fd);
+                if let Err(e) = r {
+                    let _ = ch.send(&Message::Error(e.to_string()));
+                    return Err(e);
+                }
+            }
             Some(Message::CreateRuntimeHooks) => {
                 let json = state_json(
                     id,

@@ -36,6 +36,7 @@ pub struct ExecOptions {
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    pub pidfd_socket: Option<PathBuf>,
     pub preserve_fds: u32,
     pub ignore_paused: bool,
 }
@@ -206,6 +207,10 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     let _ = waitpid(Pid::from_raw(child), None);
     if let Some(p) = &o.pid_file {
         write_pid_file(p, pid)?;
+    }
+    if let Some(sock) = &o.pidfd_socket {
+        let fd = crate::sys::process::pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?;
+        super::create::send_pidfd(sock, &fd)?;
     }
     if o.detach {
         return Ok(0);

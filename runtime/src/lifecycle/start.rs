@@ -20,7 +20,9 @@ pub fn start(g: &Global, id: &str) -> Result<()> {
         Status::Running => return Err(Error::StartRunning),
         Status::Paused => return Err(Error::StartState("paused".into())),
     }
+    let mut trace = crate::trace::Trace::start("start");
     release_init(&dir, st.pid)?;
+    trace.phase("release+exec");
     if let Some(hooks) = st.hooks.as_ref().and_then(|h| h.poststart().clone()) {
         let json = super::state_json(id, "running", st.pid, &st.bundle, Some(&st.annotations));
         for (i, h) in hooks.iter().enumerate() {
@@ -29,6 +31,8 @@ pub fn start(g: &Global, id: &str) -> Result<()> {
             }
         }
     }
+    trace.phase("poststart");
+    trace.finish();
     Ok(())
 }
 
