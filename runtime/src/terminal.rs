@@ -94,3 +94,16 @@ pub fn send_to_console_socket(path: &Path, master: BorrowedFd<'_>) -> Result<(),
     crate::channel::send_with_fd(sock.as_fd(), b"/dev/ptmx", master)
         .map_err(|e| format!("--console-socket {}: sending the pty: {e}", path.display()))
 }
+
+/// In the parent: the pty master from the init goes to the console socket
+/// when there is one; otherwise remora keeps it to proxy the terminal.
+pub fn relay_master(
+    master: Option<OwnedFd>,
+    console_socket: Option<&Path>,
+) -> Result<Option<OwnedFd>, String> {
+    let master = master.ok_or("process.terminal: no pty master received")?;
+    match console_socket {
+        Some(sock) => send_to_console_socket(sock, master.as_fd()).map(|()| None),
+        None => Ok(Some(master)),
+    }
+}

@@ -104,20 +104,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     set_oom_score_adj(a.spec, &proc)?;
     apply_rlimits(a.spec)?;
     let program = find_program(a.spec)?;
-    // Everything remora itself needs happens before a seccomp filter is
-    // loaded (getcwd, close_range may be blocked by the profile).
-    let cwd = identity::open_cwd(a.spec)?;
-    let entered = identity::chdir_cwd(a.spec, &cwd, false)?;
-    mark_fds_cloexec(a.preserve_fds)?;
-    let early_seccomp = identity::seccomp_before_identity(a);
-    if early_seccomp {
-        load_seccomp(a)?;
-    }
-    identity::set_identity_and_capabilities(a.spec)?;
-    if !entered {
-        identity::chdir_cwd(a.spec, &cwd, true)?;
-    }
-    identity::set_no_new_privileges(a.spec)?;
+    let (cwd, early_seccomp) = become_the_process(a)?;
     report_ready(a)?;
     start::wait_for_start(&proc, &fifo)?;
     if !early_seccomp {
@@ -145,20 +132,7 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     apply_rlimits(a.spec)?;
     set_up_terminal(a, &Root::new(open_dir("/")?), false)?;
     let program = find_program(a.spec)?;
-    // Everything remora itself needs happens before a seccomp filter is
-    // loaded (getcwd, close_range may be blocked by the profile).
-    let cwd = identity::open_cwd(a.spec)?;
-    let entered = identity::chdir_cwd(a.spec, &cwd, false)?;
-    mark_fds_cloexec(a.preserve_fds)?;
-    let early_seccomp = identity::seccomp_before_identity(a);
-    if early_seccomp {
-        load_seccomp(a)?;
-    }
-    identity::set_identity_and_capabilities(a.spec)?;
-    if !entered {
-        identity::chdir_cwd(a.spec, &cwd, true)?;
-    }
-    identity::set_no_new_privileges(a.spec)?;
+    let (cwd, early_seccomp) = become_the_process(a)?;
     if !early_seccomp {
         load_seccomp(a)?;
     }
@@ -183,6 +157,27 @@ fn set_up_terminal(a: &InitArgs<'_>, root: &Root, bind_console: bool) -> Step {
     a.channel
         .send_fd(&Message::ConsoleMaster, master.as_fd())
         .map_err(|e| format!("sync: sending the pty master: {e}"))
+}
+
+/// cwd, close-on-exec fds, seccomp (early when it needs CAP_SYS_ADMIN),
+/// user, groups, capabilities, no_new_privs. Everything remora itself
+/// needs happens before a seccomp filter is loaded (getcwd, close_range
+/// may be blocked by the profile). Returns the cwd fd and whether seccomp
+/// is loaded already.
+fn become_the_process(a: &InitArgs<'_>) -> Step<(OwnedFd, bool)> {
+    let cwd = identity::open_cwd(a.spec)?;
+    let entered = identity::chdir_cwd(a.spec, &cwd, false)?;
+    mark_fds_cloexec(a.preserve_fds)?;
+    let early_seccomp = identity::seccomp_before_identity(a);
+    if early_seccomp {
+        load_seccomp(a)?;
+    }
+    identity::set_identity_and_capabilities(a.spec)?;
+    if !entered {
+        identity::chdir_cwd(a.spec, &cwd, true)?;
+    }
+    identity::set_no_new_privileges(a.spec)?;
+    Ok((cwd, early_seccomp))
 }
 
 fn wait_for_continue(a: &InitArgs<'_>) -> Step {

@@ -315,18 +315,12 @@ fn converse(
         };
         match msg {
             Some(Message::ConsoleMaster) => {
-                let Some(master) = fd else {
-                    let e = "process.terminal: no pty master received".to_string();
-                    let _ = ch.send(&Message::Error(e.clone()));
-                    return Err(Error::Init(e));
-                };
-                let Some(sock) = &o.console_socket else {
-                    kept_master = Some(master);
-                    continue;
-                };
-                if let Err(e) = crate::terminal::send_to_console_socket(sock, master.as_fd()) {
-                    let _ = ch.send(&Message::Error(e.clone()));
-                    return Err(Error::Init(e));
+                match crate::terminal::relay_master(fd, o.console_socket.as_deref()) {
+                    Ok(kept) => kept_master = kept.or(kept_master),
+                    Err(e) => {
+                        let _ = ch.send(&Message::Error(e.clone()));
+                        return Err(Error::Init(e));
+                    }
                 }
             }
             Some(Message::IdMapRequest) if userns => {

@@ -4,7 +4,6 @@
 //! the process settings from process.json or the container's own process
 //! with the flags applied. Failures of exec itself exit 255.
 
-use std::os::fd::AsFd;
 use std::path::PathBuf;
 
 use nix::sys::signal::Signal;
@@ -252,16 +251,9 @@ fn converse(
         };
         match msg {
             Some(Message::ConsoleMaster) => {
-                let Some(master) = fd else {
-                    return Err(Error::Init(
-                        "process.terminal: no pty master received".into(),
-                    ));
-                };
-                match console_socket {
-                    Some(sock) => crate::terminal::send_to_console_socket(sock, master.as_fd())
-                        .map_err(Error::Init)?,
-                    None => kept_master = Some(master),
-                }
+                kept_master = crate::terminal::relay_master(fd, console_socket)
+                    .map_err(Error::Init)?
+                    .or(kept_master);
             }
             Some(Message::InitPid(p)) => pid = p,
             Some(Message::Ready) => return Ok((pid, kept_master)),
