@@ -1,0 +1,1 @@
+"""remora's benchmark harness (bench/run.sh is the entry point)."""

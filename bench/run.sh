@@ -1,0 +1,23 @@
+#!/bin/bash
+# The benchmark (not a test): remora beside runc 1.1.5 and crun 1.8.1 from
+# Debian. Run as root from anywhere:   bench/run.sh [--reps N] [--par-reps N]
+# Installs what it needs, builds remora (release), measures in two views
+# (host and cgroup2, see docs/benchmarks.md), prints the tables and writes
+# docs/benchmarks.md. About 5 minutes on the 2-core test machine.
+set -eu
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+[ "$(id -u)" = 0 ] || { echo "bench/run.sh: run as root" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+pkgs="runc crun busybox-static strace util-linux jq gcc libc6-dev python3 golang-github-docker-docker-dev"
+if ! dpkg -s $pkgs >/dev/null 2>&1; then
+	apt-get update -q >/dev/null
+	apt-get install -y -q $pkgs >/dev/null
+fi
+cargo build --release -p remora
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+gcc -O2 -static -Wall -o "$work/runstat" bench/harness/runstat.c
+cd bench
+/usr/bin/python3 -m harness.bench --repo "$repo" --remora "$repo/target/release/remora" \
+	--runstat "$work/runstat" --out "$repo/docs/benchmarks.md" "$@"
