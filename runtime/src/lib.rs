@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod init;
 pub mod lifecycle;
 pub mod logging;
+pub mod notify;
 pub mod process;
 pub mod rootfs;
 pub mod signal;

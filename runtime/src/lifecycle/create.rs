@@ -52,6 +52,10 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     let mut bundle = config::load(&o.bundle)?;
     config::validate(&bundle.spec)?;
     let preserve_fds = o.preserve_fds + forward_listen_fds(&mut bundle);
+    let notify = crate::notify::host_socket().is_some();
+    if notify {
+        crate::notify::prepare(&mut bundle.spec, &g.root.join(&o.id))?;
+    }
     check_terminal(&bundle, o)?;
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
@@ -85,6 +89,9 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     };
     let dir_path = undo.dir.as_ref().expect("set").path.clone();
     let fifo = dir_path.join(crate::state::FIFO_FILE);
+    if notify {
+        crate::notify::make_dir(&dir_path)?;
+    }
     crate::sys::fs::mkfifo(&fifo, 0o622).ctx(|| format!("creating {}", fifo.display()))?;
 
     let resources = resources_with_device_rules(linux);

@@ -21,7 +21,14 @@ pub fn start(g: &Global, id: &str) -> Result<()> {
         Status::Paused => return Err(Error::StartState("paused".into())),
     }
     let mut trace = crate::trace::Trace::start("start");
+    let notify = match crate::notify::host_socket() {
+        Some(host) => crate::notify::listen(&dir.path)?.map(|s| (s, host)),
+        None => None,
+    };
     release_init(&dir, st.pid)?;
+    if let Some((sock, host)) = notify {
+        crate::notify::relay_ready(sock, &host, st.pid)?;
+    }
     trace.phase("release+exec");
     if let Some(hooks) = st.hooks.as_ref().and_then(|h| h.poststart().clone()) {
         let json = super::state_json(id, "running", st.pid, &st.bundle, Some(&st.annotations));
