@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: run as root" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
-pkgs="runc crun busybox-static strace util-linux jq gcc libc6-dev python3 golang-github-docker-docker-dev"
+pkgs="runc crun busybox-static strace linux-perf util-linux jq gcc libc6-dev python3 golang-github-docker-docker-dev"
 if ! dpkg -s $pkgs >/dev/null 2>&1; then
 	apt-get update -q >/dev/null
 	apt-get install -y -q $pkgs >/dev/null

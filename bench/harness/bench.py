@@ -74,6 +74,7 @@ def main():
     ap.add_argument("--runstat", required=True)
     ap.add_argument("--reps", type=int, default=100)
     ap.add_argument("--par-reps", type=int, default=5)
+    ap.add_argument("--perf-runs", type=int, default=10)
     ap.add_argument("--views", default="cgroup2,host")
     ap.add_argument("--out", help="markdown file to write (docs/benchmarks.md)")
     a = ap.parse_args()
@@ -91,7 +92,7 @@ def main():
             out = os.path.join(work, f"{view}.json")
             cmd = [sys.executable, "-m", "harness.view_main", "--view", view, "--remora", a.remora,
                    "--bundles", bpath, "--work", work, "--reps", str(a.reps),
-                   "--par-reps", str(a.par_reps), "--runstat", a.runstat, "--out", out]
+                   "--par-reps", str(a.par_reps), "--perf-runs", str(a.perf_runs), "--runstat", a.runstat, "--out", out]
             if view == "cgroup2":
                 cmd = ["unshare", "--mount", "--propagation", "private",
                        os.path.join(HERE, "view-cgroup2.sh"), *cmd]
@@ -155,6 +156,8 @@ def method(a, profile):
         "- System calls: `strace -f -c -w` attached (`-p`) to the create command, stopped before "
         "its execve; detached once the create command has exited (the init then waits for "
         "start). strace is not running during the timed workloads.",
+        f"- Where the time goes: `perf trace -s` around {a.perf_runs} `run`s per runtime (after "
+        "the timed workloads).",
     ]
 
 

@@ -131,6 +131,22 @@ def top_syscalls(view, rt, out, n=12):
         out.append(f"| {a[0]} | {a[1]} | | {b[0]} | {b[2] * 1000:.2f} |")
 
 
+def where_table(view, out, n=10):
+    cols = [rt for rt in view["runtimes"] if view["where"].get(rt)]
+    out.append("| | " + " | ".join(f"{rt}: syscall | calls | ms" for rt in cols) + " |")
+    out.append("|---|" + "---|---:|---:|" * len(cols))
+    for i in range(n):
+        cells = []
+        for rt in cols:
+            rows = view["where"][rt]
+            if i < len(rows):
+                sc, calls, ms, _ = rows[i]
+                cells.append(f"{sc} | {calls:.0f} | {ms:.2f}")
+            else:
+                cells.append(" | | ")
+        out.append(f"| {i + 1} | " + " | ".join(cells) + " |")
+
+
 def targets(views, out):
     h, c = views.get("host"), views.get("cgroup2")
     rows = []
@@ -220,6 +236,11 @@ def render(meta, views, notes):
                 "create, under strace, so slower than untraced; blocking calls such as a wait for "
                 "the child count their whole wait):", ""]
         top_syscalls(v, "remora", out)
+        if v.get("where"):
+            out += ["", "Where the time of a `run` goes (perf trace -s, summed over every process of "
+                    "the run; median ms per run over the runs; recvfrom/poll/read/epoll/wait calls "
+                    "are mostly one process waiting for the other):", ""]
+            where_table(v, out)
         if v.get("stderr_tail"):
             errs = [l for l in v["stderr_tail"] if "strace: Process" not in l]
             if errs:

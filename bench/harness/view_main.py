@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from . import measure, runtimes, syscalls, workloads
+from . import measure, runtimes, syscalls, where, workloads
 
 
 def main():
@@ -21,6 +21,7 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--reps", type=int, default=40)
     ap.add_argument("--par-reps", type=int, default=3)
+    ap.add_argument("--perf-runs", type=int, default=10)
     ap.add_argument("--runstat", required=True, help="the compiled runstat.c")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
@@ -63,6 +64,13 @@ def main():
         res["syscalls"]["floor"] = {"run": syscalls.count_run(
             sp, runtimes.floor_argv(b["rootfs"]), os.path.join(work, "strace-run-floor.txt"))}
         print(f"  [{a.view}] syscalls: {time.monotonic() - t:.1f} s", file=sys.stderr, flush=True)
+        t = time.monotonic()
+        res["where"] = {}
+        if where.available():
+            for rt in rts:
+                res["where"][rt.name] = where.profile(
+                    sp, lambda i, rt=rt: rt.run(b["true"], f"b-perf-{rt.name}-{i}"), a.perf_runs, work, rt.name)
+        print(f"  [{a.view}] perf trace: {time.monotonic() - t:.1f} s", file=sys.stderr, flush=True)
         res["debug_trace"] = debug_trace(sp, rts[0], b["true"], work)
     finally:
         cleanup(sp, rts)
