@@ -30,9 +30,12 @@ fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
     }
 }
 
+/// Where a receiver thread hands over the fd (and payload) it got.
+type FdReceiver = mpsc::Receiver<Option<(OwnedFd, Vec<u8>)>>;
+
 /// Receives one fd sent with SCM_RIGHTS on a connection accepted from
 /// `listener`, within 10 s; None if nobody sent one.
-fn spawn_fd_receiver(listener: UnixListener) -> mpsc::Receiver<Option<(OwnedFd, Vec<u8>)>> {
+fn spawn_fd_receiver(listener: UnixListener) -> FdReceiver {
     let (tx, rx) = mpsc::channel();
     listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
@@ -86,16 +89,13 @@ fn recv_fd(sock: RawFd) -> Option<(OwnedFd, Vec<u8>)> {
     }
 }
 
-fn console_socket(
-    env: &TestEnv,
-    name: &str,
-) -> (PathBuf, mpsc::Receiver<Option<(OwnedFd, Vec<u8>)>>) {
+fn console_socket(env: &TestEnv, name: &str) -> (PathBuf, FdReceiver) {
     let path = env.base.join(name);
     let l = UnixListener::bind(&path).unwrap();
     (path, spawn_fd_receiver(l))
 }
 
-fn received(rx: &mpsc::Receiver<Option<(OwnedFd, Vec<u8>)>>) -> OwnedFd {
+fn received(rx: &FdReceiver) -> OwnedFd {
     rx.recv_timeout(Duration::from_secs(15))
         .expect("receiver thread")
         .expect("no fd arrived on the console socket")
