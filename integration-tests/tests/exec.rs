@@ -635,7 +635,11 @@ fn bad_process_json_is_refused_and_nothing_joins() {
     let init = start_sleeper(&env, &mut b, &id);
     let before = pids_in_cgroup_of(init);
     let p = env.base.join("p.json");
-    fs::write(&p, r#"{"cwd": "/", "args": []}"#).unwrap();
+    fs::write(
+        &p,
+        r#"{"cwd": "/", "user": {"uid": 0, "gid": 0}, "args": []}"#,
+    )
+    .unwrap();
     let r = exec(&env, &["-p", p.to_str().unwrap()], &id, &[]);
     assert_eq!(r.code, 255, "{}", r.stderr);
     assert!(r.stderr.contains("args must not be empty"), "{}", r.stderr);

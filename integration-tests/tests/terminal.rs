@@ -628,7 +628,7 @@ fn notify_helper() {
     let path = std::env::var("NOTIFY_SOCKET").expect("NOTIFY_SOCKET inside the container");
     let s = UnixDatagram::unbound().unwrap();
     s.send_to(b"READY=1", &path)
-        .expect("sending to NOTIFY_SOCKET");
+        .unwrap_or_else(|e| panic!("sending to NOTIFY_SOCKET={path}: {e}"));
 }
 
 /// Copies this test binary to /helper in `rootfs`, with the shared
