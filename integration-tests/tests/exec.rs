@@ -732,6 +732,7 @@ fn a_joining_exec_exposes_neither_the_runtime_binary_nor_host_fds() {
     }
     let seen = fs::read_to_string(b.rootfs().join("tmp/seen")).unwrap_or_default();
     let attack = fs::read_to_string(b.rootfs().join("tmp/attack")).unwrap_or_default();
+    eprintln!("foreign executables the watcher opened: {seen:?}");
     assert!(
         attack.is_empty(),
         "the container could reopen a runtime binary for writing: {attack}\n(seen: {seen})"
