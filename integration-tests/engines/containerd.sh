@@ -130,14 +130,19 @@ t_detached_lifecycle() {
 t_kill_all() {
 	R -d "$IMG" kall sh -c 'trap "echo init >>/tmp/usr1" USR1; while :; do sleep 0.1; done' >/dev/null
 	wait_for 10 sh -c "ctr --address $B/containerd.sock -n $NS task ls | grep -q 'kall.*RUNNING'"
-	C task exec -d --exec-id side kall sh -c 'trap "echo side >>/tmp/usr1" USR1; while :; do sleep 0.1; done'
-	wait_for 10 sh -c "ctr --address $B/containerd.sock -n $NS task ps kall | grep -q side"
+	C task exec -d --exec-id side kall sh -c 'trap "echo side >>/tmp/usr1" USR1; touch /tmp/side-ready; while :; do sleep 0.1; done'
+	# the exec'd shell has set its trap once it made /tmp/side-ready
+	local i
+	for i in $(seq 50); do
+		C task exec --exec-id "rdy$i" kall test -e /tmp/side-ready && break
+		sleep 0.2
+	done
 	C task kill -a -s SIGUSR1 kall
 	sleep 0.5
 	local got
 	got=$(C task exec --exec-id rd kall sh -c 'sort /tmp/usr1 | tr "\n" " "')
 	expect_eq "processes that got SIGUSR1 from kill --all" "init side " "$got"
-	C task kill -a -s SIGKILL kall
+	C task kill -a -s SIGKILL kall || fail "ctr task kill -a -s SIGKILL failed; task: $(C task ls | grep kall)"
 	wait_for 10 sh -c "ctr --address $B/containerd.sock -n $NS task ls | grep -q 'kall.*STOPPED'" || fail "not stopped: $(C task ls)"
 	expect_eq "processes left in the cgroup" "" "$(cat /sys/fs/cgroup/pids/$NS/kall/cgroup.procs 2>/dev/null)"
 	cleanup_task kall

@@ -100,6 +100,8 @@ trap teardown EXIT
 on_fail() {
 	echo "--- containerd log (exits, errors), last lines:"
 	grep -E 'TaskExit|TaskOOM|level=error' "$B/containerd.log" | tail -n 8 | cut -c1-400
+	echo "--- tasks as containerd sees them (sandboxes included):"
+	C task ls 2>&1 | head -n 20
 }
 
 # pod_json NAME [EXTRA-JQ]: write a PodSandboxConfig, print its path.
