@@ -734,3 +734,63 @@ fn bad_console_sockets_fail_cleanly() {
     assert_eq!(pids.len(), 1, "a half-joined process is left: {pids:?}");
     env.remora(&["delete", "--force", &id]).ok();
 }
+
+/// Security item 7 (CVE-2025-52565 family): a rootfs whose /dev/console
+/// is a symlink (no tmpfs over /dev) must never get the pty bound onto the
+/// symlink's target. Refusing the rootfs is fine; binding at /dev/console
+/// itself is fine. runc 1.1.5 FAILS this (it predates the fix: the pty
+/// lands on /etc/target).
+#[test]
+fn dev_console_symlink_is_not_followed() {
+    let env = TestEnv::new("consolelink");
+    let mut b = terminal_bundle(
+        &env,
+        "b",
+        "stat -c %F /etc/target; if [ -f /etc/target ]; then cat /etc/target; fi; \
+         if [ \"$(stat -c %t:%T /dev/console)\" = \"$(stat -L -c %t:%T $(tty))\" ]; then echo console-is-tty; fi; echo end",
+    );
+    let mounts: Vec<serde_json::Value> = b.config["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["destination"] != "/dev")
+        .cloned()
+        .collect();
+    b.config["mounts"] = json!(mounts);
+    fs::write(b.rootfs().join("etc/target"), "untouched\n").unwrap();
+    std::os::unix::fs::symlink("/etc/target", b.rootfs().join("dev/console")).unwrap();
+    b.save();
+    let (sock, rx) = console_socket(&env, "console.sock");
+    let id = env.id("c");
+    let r = env.remora_detached(&[
+        "create",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "-b",
+        b.path(),
+        &id,
+    ]);
+    if r.code == 0 {
+        let master = received(&rx);
+        env.remora(&["start", &id]).ok();
+        let mut seen = String::new();
+        read_until(&master, &mut seen, "end");
+        let text = seen.replace('\r', "");
+        assert!(
+            text.starts_with("regular file\nuntouched\nconsole-is-tty\n"),
+            "the pty went through the symlink: {text}"
+        );
+        wait_for(|| state(&env, &id)["status"] == "stopped", "stopped");
+        env.remora(&["delete", &id]).ok();
+    } else {
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        env.remora(&["state", &id])
+            .fails_with("container does not exist");
+    }
+    let meta = fs::symlink_metadata(b.rootfs().join("etc/target")).unwrap();
+    assert!(meta.file_type().is_file());
+    assert_eq!(
+        fs::read_to_string(b.rootfs().join("etc/target")).unwrap(),
+        "untouched\n"
+    );
+}
