@@ -651,7 +651,9 @@ fn bad_process_json_is_refused_and_nothing_joins() {
     );
     assert_eq!(r.code, 255, "{}", r.stderr);
     assert!(
-        r.stderr.contains("no such file or directory"),
+        r.stderr
+            .to_lowercase()
+            .contains("no such file or directory"),
         "{}",
         r.stderr
     );
