@@ -745,3 +745,21 @@ fn a_joining_exec_exposes_neither_the_runtime_binary_nor_host_fds() {
     );
     env.remora(&["delete", "--force", &id]).ok();
 }
+
+/// Health checks exec short commands in a loop: every one must succeed
+/// and the container must stay running.
+#[test]
+fn many_short_execs_in_a_row_all_succeed() {
+    let env = TestEnv::new("execloop");
+    let mut b = env.bundle("b");
+    let id = env.id("c");
+    let init = start_sleeper(&env, &mut b, &id);
+    for i in 0..100 {
+        let r = exec(&env, &[], &id, &["true"]);
+        assert_eq!(r.code, 0, "exec #{i} failed: {}", r.stderr);
+    }
+    let st = state(&env, &id);
+    assert_eq!(st["status"], "running");
+    assert_eq!(st["pid"], json!(init));
+    env.remora(&["delete", "--force", &id]).ok();
+}
