@@ -107,7 +107,7 @@ def main():
             "versions": versions(a.repo, a.remora),
             "sizes": {"remora": lib_sizes(a.remora), "runc": lib_sizes("/usr/sbin/runc"),
                       "crun": lib_sizes("/usr/bin/crun")},
-            "debug_trace": views.get("host", views.get("cgroup2", {})).get("debug_trace"),
+            "debug_trace": views.get("cgroup2", views.get("host", {})).get("debug_trace"),
             "method": method(a, profile),
             "noise": noise(views),
         }

@@ -51,17 +51,18 @@ class Spawner:
         self.pending = {}  # pid -> (argv, start_ns, result pipe or None)
         self.done = {}  # pid -> Outcome
 
-    def spawn(self, argv, stdout=None):
+    def spawn(self, argv, stdout=None, stderr=None, env=None):
         out = self.null if stdout is None else stdout
         r, w = os.pipe2(os.O_CLOEXEC)
         actions = [
             (os.POSIX_SPAWN_DUP2, self.null, 0),
             (os.POSIX_SPAWN_DUP2, out, 1),
-            (os.POSIX_SPAWN_DUP2, self.err, 2),
+            (os.POSIX_SPAWN_DUP2, self.err if stderr is None else stderr, 2),
             (os.POSIX_SPAWN_DUP2, w, 3),
         ]
         start = time.perf_counter_ns()
-        pid = os.posix_spawn(self.runstat, [self.runstat, "3", *argv], ENV, file_actions=actions)
+        pid = os.posix_spawn(self.runstat, [self.runstat, "3", *argv], {**ENV, **(env or {})},
+                             file_actions=actions)
         os.close(w)
         self.pending[pid] = (argv, start, r)
         return pid
@@ -111,8 +112,8 @@ class Spawner:
             self._reap_one()
         return self.done.pop(pid)
 
-    def run(self, argv, stdout=None):
-        return self.wait(self.spawn(argv, stdout))
+    def run(self, argv, stdout=None, stderr=None, env=None):
+        return self.wait(self.spawn(argv, stdout, stderr, env))
 
     def wait_pid_exit(self, pid, timeout=10.0):
         """Waits until the (orphaned, reparented to us) process pid is gone."""

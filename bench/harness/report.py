@@ -241,15 +241,20 @@ def render(meta, views, notes):
                     "the run; median ms per run over the runs; recvfrom/poll/read/epoll/wait calls "
                     "are mostly one process waiting for the other):", ""]
             where_table(v, out)
-        if v.get("stderr_tail"):
-            errs = [l for l in v["stderr_tail"] if "strace: Process" not in l]
-            if errs:
-                out += ["", "Last runtime error messages in this view:", "", "```"] + errs[-12:] + ["```"]
+        if v.get("phases"):
+            out += ["", "remora's own phase trace (REMORA_TRACE=1, median µs over 20 create + start "
+                    "+ delete; untimed runs):", ""]
+            for op, ph in v["phases"].items():
+                out.append(f"- {op}: " + ", ".join(f"{p} {us:.0f}" for p, us in ph.items()))
+        if v.get("stderr_lines"):
+            out += ["", "What the runtimes printed on stderr in this view (count, line; the errors "
+                    "column counts failed commands):", "", "```"]
+            out += [f"{c:5d} {l[:300]}" for c, l in v["stderr_lines"]] + ["```"]
     out += ["", "## Binary size", "", "| runtime | file | with its non-glibc shared libraries |",
             "|---|---:|---:|"]
     for rt, (size, total) in meta["sizes"].items():
         out.append(f"| {rt} | {size / 1e6:.2f} MB | {total / 1e6:.2f} MB |")
-    out += ["", "## remora --debug phase trace (one create)", ""]
+    out += ["", "## remora --debug log of one create (cgroup2 view)", ""]
     trace = meta.get("debug_trace") or []
     if trace:
         out += ["```"] + trace[:80] + ["```"]

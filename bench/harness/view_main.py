@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from . import measure, runtimes, syscalls, where, workloads
+from . import measure, phases, runtimes, syscalls, where, workloads
 
 
 def main():
@@ -72,11 +72,12 @@ def main():
                     sp, lambda i, rt=rt: rt.run(b["true"], f"b-perf-{rt.name}-{i}"), a.perf_runs, work, rt.name)
         print(f"  [{a.view}] perf trace: {time.monotonic() - t:.1f} s", file=sys.stderr, flush=True)
         res["debug_trace"] = debug_trace(sp, rts[0], b["true"], work)
+        res["phases"] = phases.collect(sp, rts[0], b["true"], 20, work)
     finally:
         cleanup(sp, rts)
     res["load_after"] = os.getloadavg()
     res["finished"] = time.time()
-    res["stderr_tail"] = tail(sp.errlog, 40)
+    res["stderr_lines"] = error_lines(sp.errlog)
     with open(a.out, "w") as f:
         json.dump(res, f)
 
@@ -110,6 +111,16 @@ def cleanup(sp, rts):
             print(f"  {rt.name}: could not delete {left}", file=sys.stderr)
         else:
             shutil.rmtree(rt.root, ignore_errors=True)
+
+
+def error_lines(path, n=15):
+    """The runtimes' stderr over the whole view (strace's own chatter left
+    out): [(count, line)], most frequent first."""
+    counts = {}
+    for line in tail(path, 100000):
+        if line.strip() and not line.startswith("/usr/bin/strace: Process"):
+            counts[line] = counts.get(line, 0) + 1
+    return sorted(((c, l) for l, c in counts.items()), reverse=True)[:n]
 
 
 def tail(path, n):
