@@ -284,7 +284,7 @@ impl Cgroup {
                     msg: format!("processes {pids:?} survive SIGKILL"),
                 });
             }
-            sleep(Duration::from_millis(5));
+            sleep(Duration::from_millis(1));
         }
         for d in dirs.0.values() {
             remove_tree(d, deadline)?;
@@ -354,7 +354,7 @@ fn remove_tree(dir: &Path, deadline: Instant) -> Result<()> {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
-                sleep(Duration::from_millis(5));
+                sleep(Duration::from_millis(1));
             }
             Err(e) => return Err(CgroupError::io(dir, e)),
         }
