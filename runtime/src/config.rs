@@ -164,6 +164,12 @@ pub fn validate(spec: &Spec) -> Result<()> {
             )));
         }
     }
+    check_lsm(process)
+}
+
+/// A label or profile the host cannot apply is an error, never silently
+/// dropped (runc's rule): the process would run unconfined.
+pub fn check_lsm(process: &oci_spec::runtime::Process) -> Result<()> {
     if process
         .apparmor_profile()
         .as_ref()
@@ -172,6 +178,16 @@ pub fn validate(spec: &Spec) -> Result<()> {
     {
         return Err(Error::config(
             "process.apparmorProfile: apparmor profile specified but AppArmor is not enabled on this system",
+        ));
+    }
+    if process
+        .selinux_label()
+        .as_ref()
+        .is_some_and(|p| !p.is_empty())
+        && !Path::new("/sys/fs/selinux/enforce").exists()
+    {
+        return Err(Error::config(
+            "process.selinuxLabel: selinux label is specified in config, but selinux is disabled or not supported",
         ));
     }
     Ok(())

@@ -126,6 +126,9 @@ fn run(cli: Cli) -> Result<i32> {
                 pidfd_socket: e.pidfd_socket,
                 preserve_fds: e.preserve_fds,
                 ignore_paused: e.ignore_paused,
+                sub_cgroups: e.cgroup,
+                apparmor: e.apparmor,
+                process_label: e.process_label,
             };
             return match lifecycle::exec::exec(&g, &o) {
                 Ok(code) => Ok(code),

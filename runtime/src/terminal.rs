@@ -39,7 +39,11 @@ fn ioctl_ptr(fd: BorrowedFd<'_>, req: libc::c_ulong, arg: &mut libc::c_int) -> s
 }
 
 /// In the init, after pivot_root: returns the master for the parent.
-pub fn setup_pty(root: &Root, bind_console: bool) -> Result<OwnedFd, String> {
+pub fn setup_pty(
+    root: &Root,
+    bind_console: bool,
+    size: Option<(u16, u16)>,
+) -> Result<OwnedFd, String> {
     let ptmx = root
         .open(Path::new("/dev/pts/ptmx"), libc::O_RDWR | libc::O_NOCTTY)
         .map_err(|e| format!("process.terminal: opening /dev/pts/ptmx: {e}"))?;
@@ -57,7 +61,26 @@ pub fn setup_pty(root: &Root, bind_console: bool) -> Result<OwnedFd, String> {
     .map_err(|e| format!("TIOCGPTPEER: {e}"))?;
     // SAFETY: a new fd from the kernel, owned here.
     let peer = unsafe { OwnedFd::from_raw_fd(peer) };
+    if let Some((rows, cols)) = size {
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one winsize from a live struct.
+        if unsafe { libc::ioctl(ptmx.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
+            return Err(format!(
+                "process.consoleSize: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
     if bind_console {
+        // A symlink there would carry the bind elsewhere (CVE-2025-52565).
+        if root.lstat_mode(Path::new("/dev/console")).ok() == Some(libc::S_IFLNK) {
+            return Err("process.terminal: /dev/console in the rootfs is a symlink".into());
+        }
         let console = root
             .create_file(Path::new("/dev/console"))
             .map_err(|e| format!("creating /dev/console: {e}"))?;

@@ -106,11 +106,16 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let program = find_program(a.spec)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     report_ready(a)?;
-    start::wait_for_start(&proc, &fifo)?;
+    let mut started = start::wait_for_start(&proc, &fifo)?;
     if !early_seccomp {
         load_seccomp(a)?;
     }
-    start::run_start_container_hooks(a)?;
+    if let Err(e) = start::run_start_container_hooks(a) {
+        // `remora start` reads this before it sees the fifo close.
+        let _ = std::io::Write::write_all(&mut started, format!("E{e}").as_bytes());
+        return Err(e);
+    }
+    drop(started);
     drop((proc, fifo, root, new_root, cwd));
     start::exec(a.spec, &program)
 }
@@ -137,6 +142,9 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
         load_seccomp(a)?;
     }
     report_ready(a)?;
+    // The parent may still fail (console socket, pid file): exec only on
+    // its go.
+    wait_for_continue(a)?;
     drop(cwd);
     start::exec(a.spec, &program)
 }
@@ -153,7 +161,18 @@ fn set_up_terminal(a: &InitArgs<'_>, root: &Root, bind_console: bool) -> Step {
     {
         return Ok(());
     }
-    let master = crate::terminal::setup_pty(root, bind_console)?;
+    let size = a
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.console_size())
+        .map(|b| {
+            (
+                b.height().min(u16::MAX as u64) as u16,
+                b.width().min(u16::MAX as u64) as u16,
+            )
+        });
+    let master = crate::terminal::setup_pty(root, bind_console, size)?;
     a.channel
         .send_fd(&Message::ConsoleMaster, master.as_fd())
         .map_err(|e| format!("sync: sending the pty master: {e}"))

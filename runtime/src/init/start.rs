@@ -14,11 +14,14 @@ use crate::process::procfs::ProcFs;
 
 /// Blocks until `remora start` opens the fifo for reading, then writes one
 /// byte so start knows the init went on.
-pub fn wait_for_start(proc: &ProcFs, fifo: &OwnedFd) -> Step {
+pub fn wait_for_start(proc: &ProcFs, fifo: &OwnedFd) -> Step<std::fs::File> {
     let mut w = proc
         .reopen_fd(fifo.as_raw_fd(), libc::O_WRONLY | libc::O_CLOEXEC)
         .map_err(|e| format!("waiting for start on exec fifo: {e}"))?;
-    w.write_all(b"0").map_err(|e| format!("exec fifo: {e}"))
+    w.write_all(b"0").map_err(|e| format!("exec fifo: {e}"))?;
+    // Kept open (close-on-exec) so that start sees the execve happen, or
+    // reads why it did not.
+    Ok(w)
 }
 
 /// The state JSON handed to hooks run by the init.

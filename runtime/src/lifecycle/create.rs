@@ -86,6 +86,8 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         dir: Some(dir),
         cgroup: None,
         child: None,
+        init: None,
+        poststop: None,
     };
     let dir_path = undo.dir.as_ref().expect("set").path.clone();
     let fifo = dir_path.join(crate::state::FIFO_FILE);
@@ -139,6 +141,21 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     };
     drop(init_end);
     undo.child = Some(child);
+    if let Some(h) = bundle
+        .spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.poststop().clone())
+    {
+        let json = state_json(
+            &o.id,
+            "stopped",
+            0,
+            &bundle.dir,
+            bundle.spec.annotations().as_ref(),
+        );
+        undo.poststop = Some((h, json));
+    }
     if cgroup_fd.is_none() {
         cgroup.add_task(nix::unistd::Pid::from_raw(child))?;
     }
@@ -149,6 +166,8 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         o,
         child,
         plan.is_new(NamespaceKind::User),
+        !single && (plan.has(NamespaceKind::Pid) || plan.is_new(NamespaceKind::Time)),
+        &mut undo.init,
     )?;
     if pid != child {
         // The intermediate forked the init into its pid namespace; reap it.
@@ -196,6 +215,8 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     }
     undo.cgroup = None;
     undo.child = None;
+    undo.init = None;
+    undo.poststop = None;
     Ok(Created {
         pid,
         pidfd,
@@ -308,7 +329,10 @@ fn converse(
     o: &CreateOptions,
     child: i32,
     userns: bool,
+    expect_init_pid: bool,
+    init_seen: &mut Option<i32>,
 ) -> Result<(i32, Option<OwnedFd>)> {
+    let mut ready = false;
     let id = o.id.as_str();
     let mut kept_master = None;
     let linux = bundle.spec.linux().as_ref().expect("validated");
@@ -343,7 +367,15 @@ fn converse(
                 }
                 ch.send(&Message::IdMapsWritten).ctx(|| "sync".into())?;
             }
-            Some(Message::InitPid(p)) => init_pid = p,
+            Some(Message::InitPid(p)) => {
+                init_pid = p;
+                *init_seen = Some(p);
+                if ready {
+                    return Ok((init_pid, kept_master));
+                }
+            }
+            // The init's Ready can overtake its forker's InitPid: wait for both.
+            Some(Message::Ready) if expect_init_pid && init_seen.is_none() => ready = true,
             Some(Message::SeccompListener) => {
                 let r = send_seccomp_listener(bundle, id, init_pid, fd);
                 if let Err(e) = r {
@@ -396,11 +428,23 @@ fn converse(
 struct Undo {
     dir: Option<ContainerDir>,
     cgroup: Option<Cgroup>,
+    /// The cloned child and, in the staged path, the init it forked.
     child: Option<i32>,
+    init: Option<i32>,
+    /// poststop hooks and their state JSON: a create that fails once the
+    /// container exists is destroyed, and destroy runs them (spec
+    /// lifecycle step 12-13).
+    poststop: Option<(Vec<oci_spec::runtime::Hook>, String)>,
 }
 
 impl Drop for Undo {
     fn drop(&mut self) {
+        if let Some(pid) = self.init.take() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
         if let Some(pid) = self.child.take() {
             let p = nix::unistd::Pid::from_raw(pid);
             let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
@@ -411,6 +455,13 @@ impl Drop for Undo {
         }
         if let Some(dir) = self.dir.take() {
             let _ = dir.remove();
+        }
+        if let Some((hooks, json)) = self.poststop.take() {
+            for (i, h) in hooks.iter().enumerate() {
+                if let Err(e) = crate::hooks::run(h, &json) {
+                    crate::logging::warn(&format!("hooks.poststop[{i}] {:?}: {e}", h.path()));
+                }
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 //! the process settings from process.json or the container's own process
 //! with the flags applied. Failures of exec itself exit 255.
 
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 
 use nix::sys::signal::Signal;
@@ -38,6 +39,10 @@ pub struct ExecOptions {
     pub pidfd_socket: Option<PathBuf>,
     pub preserve_fds: u32,
     pub ignore_paused: bool,
+    pub apparmor: Option<String>,
+    pub process_label: Option<String>,
+    /// --cgroup [ctrl[,ctrl]:]sub-path, within the container's cgroup.
+    pub sub_cgroups: Vec<String>,
 }
 
 /// The process to run: process.json as is, or the container's process
@@ -101,6 +106,12 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
     if o.no_new_privs {
         v["noNewPrivileges"] = serde_json::json!(true);
     }
+    if let Some(p) = &o.apparmor {
+        v["apparmorProfile"] = serde_json::json!(p);
+    }
+    if let Some(l) = &o.process_label {
+        v["selinuxLabel"] = serde_json::json!(l);
+    }
     serde_json::from_value(v).map_err(|e| Error::config(format!("exec: invalid process: {e}")))
 }
 
@@ -118,6 +129,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     }
     let bundle_spec = crate::config::load(&st.bundle)?.spec;
     let process = process_for(o, &bundle_spec)?;
+    crate::config::check_lsm(&process)?;
     match (process.terminal().unwrap_or(false), &o.console_socket) {
         (true, None) if o.detach => {
             return Err(Error::config(
@@ -191,26 +203,46 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         let _ = waitpid(Pid::from_raw(pid), None);
     };
     let cg = Cgroup::from_saved(st.cgroup.clone());
-    if let Err(e) = cg.add_task(Pid::from_raw(child)) {
+    if let Err(e) = cg
+        .add_task(Pid::from_raw(child))
+        .map_err(Error::from)
+        .and_then(|()| join_sub_cgroups(&cg, child, &o.sub_cgroups))
+    {
         reap(child);
-        return Err(e.into());
+        return Err(e);
     }
     let sfd = super::wait::forwarded_signals()?;
-    let (pid, master) = match converse(&parent_end, o.console_socket.as_deref()) {
-        Ok(p) => p,
+    let mut pid = 0;
+    let handed_over =
+        converse(&parent_end, o.console_socket.as_deref(), &mut pid).and_then(|master| {
+            if let Some(p) = &o.pid_file {
+                write_pid_file(p, pid)?;
+            }
+            if let Some(sock) = &o.pidfd_socket {
+                let fd =
+                    crate::sys::process::pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?;
+                super::create::send_pidfd(sock, &fd)?;
+            }
+            if let Some(m) = &master {
+                // The caller's terminal size from the first instruction.
+                super::wait::copy_winsize(std::io::stdin().as_fd(), m.as_fd());
+            }
+            // Everything is in place: let the process exec.
+            parent_end.send(&Message::Continue).ctx(|| "sync".into())?;
+            Ok(master)
+        });
+    let master = match handed_over {
+        Ok(m) => m,
         Err(e) => {
+            // Nothing half-joined is left: the process and its forker.
+            if pid > 0 {
+                reap(pid);
+            }
             reap(child);
             return Err(e);
         }
     };
     let _ = waitpid(Pid::from_raw(child), None);
-    if let Some(p) = &o.pid_file {
-        write_pid_file(p, pid)?;
-    }
-    if let Some(sock) = &o.pidfd_socket {
-        let fd = crate::sys::process::pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?;
-        super::create::send_pidfd(sock, &fd)?;
-    }
     if o.detach {
         return Ok(0);
     }
@@ -237,13 +269,48 @@ fn container_may_ptrace(saved: &remora_cgroups::SavedCgroup) -> bool {
     })
 }
 
+/// `--cgroup [ctrl[,ctrl]:]path`: the process goes to that sub-cgroup of
+/// the container's (in the named controllers' hierarchies, or all).
+fn join_sub_cgroups(cg: &Cgroup, pid: i32, specs: &[String]) -> Result<()> {
+    for spec in specs {
+        let (ctrls, sub) = match spec.split_once(':') {
+            Some((c, p)) => (c.split(',').collect::<Vec<_>>(), p),
+            None => (Vec::new(), spec.as_str()),
+        };
+        let sub = sub.trim_start_matches('/');
+        if sub.split('/').any(|c| c == "..") {
+            return Err(Error::config(format!(
+                "--cgroup {spec:?}: must stay inside the container's cgroup"
+            )));
+        }
+        let mut joined = false;
+        for (key, dir) in cg.paths() {
+            let matches = ctrls.is_empty() || key.split(',').any(|k| ctrls.contains(&k));
+            if !matches {
+                continue;
+            }
+            let procs = dir.join(sub).join("cgroup.procs");
+            std::fs::write(&procs, pid.to_string())
+                .map_err(|e| Error::io(format!("--cgroup {spec:?}: {}", procs.display()), e))?;
+            joined = true;
+        }
+        if !joined {
+            return Err(Error::config(format!(
+                "--cgroup {spec:?}: no such controller in the container's cgroups"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn converse(
     ch: &Channel,
     console_socket: Option<&std::path::Path>,
-) -> Result<(i32, Option<std::os::fd::OwnedFd>)> {
+    pid: &mut i32,
+) -> Result<Option<std::os::fd::OwnedFd>> {
     ch.send(&Message::Continue).ctx(|| "sync".into())?;
-    let mut pid = 0;
     let mut kept_master = None;
+    let mut ready = false;
     loop {
         let (msg, fd) = match ch.recv_fd().ctx(|| "sync".into())? {
             Some((m, fd)) => (Some(m), fd),
@@ -255,8 +322,15 @@ fn converse(
                     .map_err(Error::Init)?
                     .or(kept_master);
             }
-            Some(Message::InitPid(p)) => pid = p,
-            Some(Message::Ready) => return Ok((pid, kept_master)),
+            Some(Message::InitPid(p)) => {
+                *pid = p;
+                if ready {
+                    return Ok(kept_master);
+                }
+            }
+            // The init's Ready can overtake its forker's InitPid: wait for both.
+            Some(Message::Ready) if *pid == 0 => ready = true,
+            Some(Message::Ready) => return Ok(kept_master),
             Some(Message::Error(e)) => return Err(Error::Init(e)),
             Some(other) => return Err(Error::Init(format!("sync: unexpected {other:?}"))),
             None => {

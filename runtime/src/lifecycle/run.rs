@@ -2,13 +2,15 @@
 //! init, wait for it, delete, and exit with its status (128+N for a
 //! signal).
 
+use std::os::fd::AsFd;
+
 use nix::sys::signal::Signal;
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
 use super::create::{create, CreateOptions};
 use super::delete::destroy;
-use super::start::release_init;
+use super::start::start_created;
 use super::Global;
 use crate::error::{Error, Result};
 use crate::state::ContainerDir;
@@ -17,7 +19,7 @@ use crate::state::ContainerDir;
 pub fn run(g: &Global, o: &CreateOptions, detach: bool, keep: bool) -> Result<i32> {
     let created = create(g, o)?;
     if detach {
-        if let Err(e) = release_init(&created.dir, created.pid) {
+        if let Err(e) = start_created(&created.dir, &created.state) {
             let _ = destroy(created.dir, &created.state);
             return Err(e);
         }
@@ -25,7 +27,11 @@ pub fn run(g: &Global, o: &CreateOptions, detach: bool, keep: bool) -> Result<i3
     }
     // Blocked before the container runs: no signal is lost.
     let sfd = super::wait::forwarded_signals()?;
-    if let Err(e) = release_init(&created.dir, created.pid) {
+    if let Some(m) = &created.console_master {
+        // The size is the caller's terminal's from the first instruction.
+        super::wait::copy_winsize(std::io::stdin().as_fd(), m.as_fd());
+    }
+    if let Err(e) = start_created(&created.dir, &created.state) {
         super::delete::kill_and_wait(&created.state);
         let _ = waitpid(Pid::from_raw(created.pid), None);
         let _ = destroy(created.dir, &created.state);

@@ -20,18 +20,25 @@ pub fn start(g: &Global, id: &str) -> Result<()> {
         Status::Running => return Err(Error::StartRunning),
         Status::Paused => return Err(Error::StartState("paused".into())),
     }
+    start_created(&dir, &st)
+}
+
+/// Starts a created container: the notify socket (if the caller has one),
+/// the init released to exec, READY relayed, then the poststart hooks
+/// (failures warn). `start` and `run` share it.
+pub fn start_created(dir: &ContainerDir, st: &crate::state::State) -> Result<()> {
     let mut trace = crate::trace::Trace::start("start");
     let notify = match crate::notify::host_socket() {
         Some(host) => crate::notify::listen(&dir.path)?.map(|s| (s, host)),
         None => None,
     };
-    release_init(&dir, st.pid)?;
+    release_init(dir, st.pid)?;
     if let Some((sock, host)) = notify {
         crate::notify::relay_ready(sock, &host, st.pid)?;
     }
     trace.phase("release+exec");
     if let Some(hooks) = st.hooks.as_ref().and_then(|h| h.poststart().clone()) {
-        let json = super::state_json(id, "running", st.pid, &st.bundle, Some(&st.annotations));
+        let json = super::state_json(&st.id, "running", st.pid, &st.bundle, Some(&st.annotations));
         for (i, h) in hooks.iter().enumerate() {
             if let Err(e) = crate::hooks::run(h, &json) {
                 crate::logging::warn(&format!("hooks.poststart[{i}] {:?}: {e}", h.path()));
@@ -83,28 +90,33 @@ pub fn release_init(dir: &ContainerDir, pid: i32) -> Result<()> {
     }
     std::fs::remove_file(&path)
         .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
-    wait_for_exec(&mut fifo);
-    Ok(())
+    let said = wait_for_exec(&mut fifo);
+    match said.strip_prefix('E') {
+        Some(msg) => Err(Error::Init(msg.to_string())),
+        None => Ok(()),
+    }
 }
 
 /// The init's end of the fifo is close-on-exec: EOF means the container's
 /// program has been executed (or the init died). Poststart hooks run only
 /// after that.
-fn wait_for_exec(fifo: &mut std::fs::File) {
-    let mut b = [0u8; 16];
+fn wait_for_exec(fifo: &mut std::fs::File) -> String {
+    let mut b = [0u8; 4096];
+    let mut said = Vec::new();
+    let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
     loop {
         let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(10_000u16)) {
-            Ok(0) => return, // do not hang start on a stuck init
+            Ok(0) => return text(&said), // do not hang start on a stuck init
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return,
+            Err(_) => return text(&said),
         }
         match fifo.read(&mut b) {
-            Ok(0) => return,
-            Ok(_) => continue,
+            Ok(0) => return text(&said),
+            Ok(n) => said.extend_from_slice(&b[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(_) => return,
+            Err(_) => return text(&said),
         }
     }
 }

@@ -34,7 +34,7 @@ pub fn forwarded_signals() -> Result<SignalFd> {
     SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(|e| Error::io("signalfd", e.into()))
 }
 
-fn copy_winsize(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
+pub fn copy_winsize(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
     // SAFETY: winsize is plain data; the ioctls read/write one struct.
     unsafe {
         let mut ws: libc::winsize = std::mem::zeroed();
