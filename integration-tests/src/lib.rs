@@ -182,7 +182,11 @@ impl TestEnv {
         let leaked: Vec<&str> = mounts.lines().filter(|l| l.contains(&base)).collect();
         assert!(leaked.is_empty(), "mounts left: {leaked:?}");
         let procs = processes_in(&self.base);
-        assert!(procs.is_empty(), "processes still run in {}: {procs:?}", self.base.display());
+        assert!(
+            procs.is_empty(),
+            "processes still run in {}: {procs:?}",
+            self.base.display()
+        );
         let cgroups = cgroup_dirs_named(&self.name);
         assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
     }

@@ -36,10 +36,14 @@ pub fn write_id_maps(
     deny_setgroups: bool,
 ) -> Result<(), IdMapError> {
     if uid_maps.is_empty() {
-        return Err(IdMapError::Empty { field: "uidMappings" });
+        return Err(IdMapError::Empty {
+            field: "uidMappings",
+        });
     }
     if gid_maps.is_empty() {
-        return Err(IdMapError::Empty { field: "gidMappings" });
+        return Err(IdMapError::Empty {
+            field: "gidMappings",
+        });
     }
     if deny_setgroups {
         write(pid, "setgroups", "gidMappings", "deny")?;

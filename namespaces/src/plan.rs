@@ -189,7 +189,8 @@ mod tests {
 
     #[test]
     fn relative_path_rejected() {
-        let err = NamespacePlan::from_spec(&[ns(LinuxNamespaceType::Uts, Some("x/y"))]).unwrap_err();
+        let err =
+            NamespacePlan::from_spec(&[ns(LinuxNamespaceType::Uts, Some("x/y"))]).unwrap_err();
         assert!(err.to_string().contains("linux.namespaces[0].path"));
     }
 }

@@ -5,7 +5,8 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// `ioctl(NS_GET_NSTYPE)`: the CLONE_NEW* type of a namespace fd.
 pub fn ns_get_nstype(fd: BorrowedFd<'_>) -> io::Result<i32> {
-    const NS_GET_NSTYPE: libc::c_ulong = 0xb703; // _IO(0xb7, 0x3)
+    // _IO(0xb7, 0x3)
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
     // SAFETY: the ioctl takes no argument and only reads the fd, which is
     // valid for the duration of the borrow.
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) };
