@@ -347,3 +347,27 @@ fn rootfs_propagation() {
     b.create(&env, &env.id("bad"))
         .fails_with("linux.rootfsPropagation \"sideways\"");
 }
+
+#[test]
+fn session_keyring_is_the_containers_own_unless_no_new_keyring() {
+    let env = TestEnv::new("keyring");
+    let mut b = env.bundle("b");
+    // /proc/keys is masked by default; unmask it for the check.
+    b.config["linux"]["maskedPaths"] = json!([]);
+    b.sh("cat /proc/keys");
+    b.save();
+    let id = env.id("own");
+    let own = env.remora(&["run", "-b", b.path(), &id]);
+    assert!(
+        own.ok().contains(&format!("keyring   _ses.{id}:")),
+        "{}",
+        own.stdout
+    );
+    let id2 = env.id("shared");
+    let shared = env.remora(&["run", "--no-new-keyring", "-b", b.path(), &id2]);
+    assert!(
+        !shared.ok().contains(&format!("_ses.{id2}")),
+        "{}",
+        shared.stdout
+    );
+}

@@ -35,6 +35,8 @@ pub struct InitArgs<'a> {
     /// The exec fifo for a create; None for `remora exec`.
     pub fifo: Option<&'a Path>,
     pub no_pivot: bool,
+    /// --no-new-keyring: keep the caller's session keyring.
+    pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub seccomp: Option<&'a remora_seccomp::Filter>,
     /// The init's PID as the host sees it (known after the pid namespace
@@ -76,6 +78,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     namespaces::enter_cgroup_namespace(a)?;
     a.host_pid = host_pid();
     set_hostname(a.spec)?;
+    join_session_keyring(a)?;
     let proc = ProcFs::open()?;
     let fifo = open_fifo(a.fifo.expect("create has a fifo"))?;
     request_create_runtime_hooks(a)?;
@@ -226,6 +229,20 @@ fn host_pid() -> i32 {
         .ok()
         .and_then(|p| p.to_str().and_then(|s| s.parse().ok()))
         .unwrap_or(0)
+}
+
+/// A session keyring of the container's own (as runc), so that keys are
+/// not shared with the host's session; kernels without keyrings (ENOSYS)
+/// or a keyring quota in a user namespace (EDQUOT) are tolerated.
+fn join_session_keyring(a: &InitArgs<'_>) -> Step {
+    if a.no_new_keyring {
+        return Ok(());
+    }
+    match crate::sys::process::join_session_keyring(&format!("_ses.{}", a.id)) {
+        Ok(()) => Ok(()),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EDQUOT)) => Ok(()),
+        Err(e) => Err(format!("joining a new session keyring: {e}")),
+    }
 }
 
 fn set_hostname(spec: &Spec) -> Step {

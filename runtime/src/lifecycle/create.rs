@@ -132,6 +132,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
                 channel: init_end,
                 fifo: Some(&fifo),
                 no_pivot: o.no_pivot,
+                no_new_keyring: o.no_new_keyring,
                 preserve_fds,
                 seccomp: seccomp.as_ref(),
                 host_pid: 0,

@@ -190,6 +190,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
                 channel: init_end,
                 fifo: None,
                 no_pivot: false,
+                no_new_keyring: true,
                 preserve_fds: o.preserve_fds,
                 seccomp: seccomp.as_ref(),
                 host_pid: 0,

@@ -51,6 +51,15 @@ pub fn prctl(option: i32, arg2: libc::c_ulong) -> io::Result<()> {
     Ok(())
 }
 
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring.
+pub fn join_session_keyring(name: &str) -> io::Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_int = 1;
+    let n = std::ffi::CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: NUL-terminated name; the kernel only reads it.
+    check(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, n.as_ptr()) })?;
+    Ok(())
+}
+
 /// sethostname / setdomainname.
 pub fn set_hostname(name: &str, domain: bool) -> io::Result<()> {
     let p = name.as_ptr() as *const libc::c_char;
