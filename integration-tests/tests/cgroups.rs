@@ -414,12 +414,21 @@ fn hugetlb_limit_on_this_host() {
     );
     let o = b.create();
     assert!(o.status.success(), "create: {}", b.output());
-    let p = if pure_v2() {
-        Path::new("/sys/fs/cgroup").join(b.cgroup.trim_start_matches('/'))
+    let rel = b.cgroup.trim_start_matches('/');
+    let v1 = Path::new("/sys/fs/cgroup/hugetlb");
+    let file = if pure_v2() {
+        Path::new("/sys/fs/cgroup")
+            .join(rel)
+            .join("hugetlb.2MB.max")
+    } else if v1.is_dir() {
+        v1.join(rel).join("hugetlb.2MB.limit_in_bytes")
     } else {
-        Path::new("/sys/fs/cgroup/unified").join(b.cgroup.trim_start_matches('/'))
+        // Hybrid host without v1 hugetlb: the cgroup2 mount carries it.
+        Path::new("/sys/fs/cgroup/unified")
+            .join(rel)
+            .join("hugetlb.2MB.max")
     };
-    let v = fs::read_to_string(p.join("hugetlb.2MB.max")).unwrap();
+    let v = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     assert_eq!(v.trim(), "2097152");
 }
 

@@ -19,7 +19,17 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs -o mode=0755 tmpfs /run
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
+[ -f /env ] && . /env
+if [ "${REMORA_VM_LAYOUT:-v2}" = v1 ]; then
+	# Pure cgroup v1: a tmpfs with one hierarchy per controller.
+	mount -t tmpfs -o mode=0755 cgroup /sys/fs/cgroup
+	for c in cpu cpuacct cpuset memory devices freezer blkio pids hugetlb net_cls net_prio perf_event rdma; do
+		mkdir -p /sys/fs/cgroup/$c
+		mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c || rmdir /sys/fs/cgroup/$c
+	done
+else
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup
+fi
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
 # Modules: configfs + null_blk give the tests a block device (nullb0);
 # overlay for container rootfs.
@@ -29,9 +39,8 @@ done
 ip link set lo up 2>/dev/null
 hostname cgroupv2-vm
 echo "REMORA-VM: kernel $(uname -r), cgroup root: $(stat -f -c %T /sys/fs/cgroup)"
-echo "REMORA-VM: controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+echo "REMORA-VM: controllers: $(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null || ls /sys/fs/cgroup | tr '\n' ' ')"
 export RUST_BACKTRACE=1 HOME=/root TMPDIR=/tmp
-[ -f /env ] && . /env
 cd /
 for t in /tests/*; do
 	name=$(basename "$t")

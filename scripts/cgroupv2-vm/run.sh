@@ -6,6 +6,7 @@
 #
 #   sudo scripts/cgroupv2-vm/run.sh            # builds the tests first
 #   CGV2_TESTS="path/to/bin ..." run.sh        # run these test binaries
+#   CGV2_LAYOUT=v1 run.sh                      # pure cgroup v1 instead
 #
 # By default: remora-cgroups' tests, and when target/debug/remora exists,
 # the container-level tests (integration-tests/tests/cgroups.rs) with that
@@ -48,6 +49,8 @@ if [ -x "$remora" ]; then
 	copy_libs "$stage" "$remora"
 	echo "export REMORA_BIN=/bin/remora" >"$stage/env"
 fi
+layout=${CGV2_LAYOUT:-v2}
+echo "export REMORA_VM_LAYOUT=$layout" >>"$stage/env"
 for t in $CGV2_TESTS; do
 	cp "$t" "$stage/tests/$(basename "$t")"
 	copy_libs "$stage" "$t"
@@ -55,5 +58,10 @@ done
 initrd=$CACHE/initrd.gz
 (cd "$stage" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$initrd"
 
-boot "$initrd" "$CACHE/console.log" "${CGV2_TIMEOUT:-540}" "rdinit=/init cgroup_no_v1=all"
-report "$CACHE/console.log.txt"
+if [ "$layout" = v1 ]; then
+	boot "$initrd" "$CACHE/console-v1.log" "${CGV2_TIMEOUT:-540}" "rdinit=/init"
+	report "$CACHE/console-v1.log.txt"
+else
+	boot "$initrd" "$CACHE/console.log" "${CGV2_TIMEOUT:-540}" "rdinit=/init cgroup_no_v1=all"
+	report "$CACHE/console.log.txt"
+fi

@@ -1,7 +1,8 @@
 #!/bin/bash
 # remora-cgroups (issue #3): unit tests and real-cgroup tests on this host
-# (hybrid v1 here), then the same tests on a pure cgroup v2 kernel booted
-# under qemu (scripts/cgroupv2-vm/run.sh), the systemd driver on a
+# (hybrid v1 here), then the same tests on Debian's kernel booted under
+# qemu with pure cgroup v2 and with pure v1 (scripts/cgroupv2-vm/run.sh), the
+# systemd driver on a
 # systemd-booted Debian under qemu (run-systemd.sh), the container-level tests
 # driving the remora binary (integration-tests/tests/cgroups.rs). Needs root.
 set -u
@@ -27,6 +28,8 @@ echo "$out" | summary
 cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; rc=1; }
 echo "--- pure cgroup v2 (qemu): scripts/cgroupv2-vm/run.sh"
 scripts/cgroupv2-vm/run.sh || rc=1
+echo "--- pure cgroup v1 (qemu): CGV2_LAYOUT=v1 scripts/cgroupv2-vm/run.sh"
+CGV2_LAYOUT=v1 scripts/cgroupv2-vm/run.sh || rc=1
 echo "--- systemd driver (qemu, debootstrap'ed Debian, systemd PID 1): scripts/cgroupv2-vm/run-systemd.sh"
 scripts/cgroupv2-vm/run-systemd.sh || rc=1
 if [ -x target/debug/remora ]; then
