@@ -101,14 +101,17 @@ pub fn events(g: &Global, id: &str, interval: Duration, once: bool) -> Result<()
     }
     let mut ooms = cg.oom_kill_count().unwrap_or(0);
     loop {
-        if !super::init_alive(&st) {
-            return Ok(());
-        }
+        // The count first: the OOM killer may have killed the init itself.
+        let alive = super::init_alive(&st);
         let n = cg.oom_kill_count().unwrap_or(ooms);
         if n > ooms {
             ooms = n;
             writeln!(out, "{}", serde_json::json!({"type": "oom", "id": id}))
                 .map_err(|e| Error::io("stdout", e))?;
+            let _ = out.flush();
+        }
+        if !alive {
+            return Ok(());
         }
         writeln!(out, "{}", stats_line(&cg)?).map_err(|e| Error::io("stdout", e))?;
         let _ = out.flush();

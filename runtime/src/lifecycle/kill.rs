@@ -30,11 +30,12 @@ pub fn kill(g: &Global, id: &str, signal: &str, all: bool) -> Result<()> {
     }
     let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
     if all {
-        for pid in cg.pids().unwrap_or_default() {
-            if let Ok(fd) = pidfd_open(pid.as_raw()) {
-                let _ = pidfd_send_signal(fd.as_fd(), sig);
-            }
-        }
+        // Every process of the cgroup (thawed for SIGKILL); the init may
+        // be among the first to go, which is success, not "not running".
+        let signal = nix::sys::signal::Signal::try_from(sig)
+            .map_err(|_| Error::UnknownSignal(signal.to_string()))?;
+        cg.signal_all(signal)?;
+        return Ok(());
     }
     let fd = init_pidfd(&st).ok_or(Error::NotRunning)?;
     match pidfd_send_signal(fd.as_fd(), sig) {
