@@ -99,7 +99,9 @@ pub fn events(g: &Global, id: &str, interval: Duration, once: bool) -> Result<()
         writeln!(out, "{}", stats_line(&cg)?).map_err(|e| Error::io("stdout", e))?;
         return Ok(());
     }
-    let mut ooms = cg.oom_kill_count().unwrap_or(0);
+    // Counted from the container's start: an OOM kill that happened before
+    // `events` was started (a slow start, a fast OOM) is still reported.
+    let mut ooms = 0;
     loop {
         // The count first: the OOM killer may have killed the init itself.
         let alive = super::init_alive(&st);
