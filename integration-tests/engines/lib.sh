@@ -214,13 +214,26 @@ run_entries() {
 	done | sort
 }
 RUN_ENTRIES_BEFORE=$(run_entries)
+# Another engine run may share these dirs (two suites on one machine), so
+# only what nobody uses goes: sockets nobody listens on, fifos nobody holds
+# open, then directories left empty.
 run_entries_cleanup() {
-	local e
-	run_entries | while read -r e; do
-		if ! grep -qxF -- "$e" <<<"$RUN_ENTRIES_BEFORE"; then
-			rm -rf -- "$e"
+	local e listening held
+	listening=$(ss -xl 2>/dev/null | awk '{ print $5 }')
+	held=$(find /proc/[0-9]*/fd -maxdepth 1 -type l -printf '%l\n' 2>/dev/null | grep '^/run/' | sort -u)
+	run_entries | sort -r | while read -r e; do
+		grep -qxF -- "$e" <<<"$RUN_ENTRIES_BEFORE" && continue
+		if [ -S "$e" ]; then
+			grep -qxF -- "$e" <<<"$listening" || rm -f -- "$e"
+		elif [ -p "$e" ]; then
+			grep -qxF -- "$e" <<<"$held" || rm -f -- "$e"
+		elif [ -d "$e" ]; then
+			rmdir -- "$e" 2>/dev/null
+		else
+			rm -f -- "$e"
 		fi
 	done
+	return 0
 }
 
 # host_snapshot FILE: what must be identical before and after an engine.
