@@ -232,7 +232,27 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
 fn resources_with_device_rules(
     linux: &oci_spec::runtime::Linux,
 ) -> Option<oci_spec::runtime::LinuxResources> {
-    let devices = linux.devices().clone().unwrap_or_default();
+    // Only block and character devices have cgroup rules (a fifo has none).
+    let devices: Vec<_> = linux
+        .devices()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| {
+            matches!(
+                d.typ(),
+                oci_spec::runtime::LinuxDeviceType::B
+                    | oci_spec::runtime::LinuxDeviceType::C
+                    | oci_spec::runtime::LinuxDeviceType::U
+            )
+        })
+        .map(|mut d| {
+            if d.typ() == oci_spec::runtime::LinuxDeviceType::U {
+                d.set_typ(oci_spec::runtime::LinuxDeviceType::C);
+            }
+            d
+        })
+        .collect();
     let mut r = linux.resources().clone();
     if devices.is_empty() {
         return r;
