@@ -12,11 +12,30 @@ use remora::lifecycle::{self, create::CreateOptions, Global};
 use remora::logging::{self, LogConfig};
 
 fn main() {
-    let cli = match Cli::try_parse_from(normalize_args(std::env::args())) {
+    let args = normalize_args(std::env::args());
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
-            // --help and usage errors: clap's own text and exit codes.
-            e.exit();
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // A usage error is a failure like any other: exit 1, one error
+            // line in --log (containerd and podman read it there).
+            logging::init(log_config_from_args(&args));
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
+            logging::fatal(first);
+            std::process::exit(1);
         }
     };
     logging::init(LogConfig {
@@ -31,6 +50,30 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// --log and --log-format read straight from the arguments, for errors
+/// found before they could be parsed.
+fn log_config_from_args(args: &[String]) -> LogConfig {
+    let mut cfg = LogConfig {
+        file: None,
+        json: false,
+        debug: false,
+    };
+    let mut it = args.iter().peekable();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (a.as_str(), None),
+        };
+        let mut value = || inline.clone().or_else(|| it.peek().map(|s| s.to_string()));
+        match flag {
+            "--log" => cfg.file = value().map(PathBuf::from),
+            "--log-format" => cfg.json = value().as_deref() == Some("json"),
+            _ => {}
+        }
+    }
+    cfg
 }
 
 fn state_root(cli: &Cli) -> Result<PathBuf> {

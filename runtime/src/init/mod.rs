@@ -32,8 +32,9 @@ pub struct InitArgs<'a> {
     /// The clone already made every new namespace.
     pub single_clone: bool,
     pub channel: Channel,
-    /// The exec fifo for a create; None for `remora exec`.
-    pub fifo: Option<&'a Path>,
+    /// The exec fifo (opened O_PATH by the parent, so that no identity
+    /// or namespace of the init's matters) for a create; None for exec.
+    pub fifo: Option<&'a OwnedFd>,
     pub no_pivot: bool,
     /// --no-new-keyring: keep the caller's session keyring.
     pub no_new_keyring: bool,
@@ -80,7 +81,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     set_hostname(a.spec)?;
     join_session_keyring(a)?;
     let proc = ProcFs::open()?;
-    let fifo = open_fifo(a.fifo.expect("create has a fifo"))?;
+    let fifo = a.fifo.expect("create has a fifo");
     request_create_runtime_hooks(a)?;
     let prop = rootfs::propagation_of(a.spec).map_err(|e| e.to_string())?;
     // Without a mount namespace of its own the container shares its
@@ -109,7 +110,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let program = find_program(a.spec)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     report_ready(a)?;
-    let mut started = start::wait_for_start(&proc, &fifo)?;
+    let mut started = start::wait_for_start(&proc, fifo)?;
     if !early_seccomp {
         load_seccomp(a)?;
     }
@@ -119,7 +120,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
         return Err(e);
     }
     drop(started);
-    drop((proc, fifo, root, new_root, cwd));
+    drop((proc, root, new_root, cwd));
     start::exec(a.spec, &program)
 }
 
@@ -253,16 +254,6 @@ fn set_hostname(spec: &Spec) -> Step {
         crate::sys::process::set_hostname(d, true).map_err(|e| format!("domainname {d:?}: {e}"))?;
     }
     Ok(())
-}
-
-/// The exec fifo as an O_PATH fd (reopened for writing after setup).
-fn open_fifo(path: &Path) -> Step<OwnedFd> {
-    let f = std::fs::File::options()
-        .read(true)
-        .custom_flags_path()
-        .open(path)
-        .map_err(|e| format!("opening exec fifo {}: {e}", path.display()))?;
-    Ok(f.into())
 }
 
 trait PathOpen {

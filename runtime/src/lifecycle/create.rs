@@ -95,6 +95,17 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         crate::notify::make_dir(&dir_path)?;
     }
     crate::sys::fs::mkfifo(&fifo, 0o622).ctx(|| format!("creating {}", fifo.display()))?;
+    // Opened here, by path, as the caller: the init reopens it through its
+    // own fd, whatever user or namespace it is in by then.
+    let fifo_fd: OwnedFd = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::File::options()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+            .open(&fifo)
+            .ctx(|| format!("opening {}", fifo.display()))?
+            .into()
+    };
 
     let resources = resources_with_device_rules(linux);
     let cgroup_fd = cgroup.prepare(resources.as_ref())?;
@@ -130,7 +141,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
                 joined: &joined,
                 single_clone: single,
                 channel: init_end,
-                fifo: Some(&fifo),
+                fifo: Some(&fifo_fd),
                 no_pivot: o.no_pivot,
                 no_new_keyring: o.no_new_keyring,
                 preserve_fds,
