@@ -1,0 +1,268 @@
+//! Seccomp in real containers: the engines' default profile (podman's, as
+//! Debian's containers-common ships it), a MASKED_EQ rule, and a NOTIFY
+//! rule answered by a listener in the test. The in-container prober is
+//! this test binary itself (with its shared libraries), run as the
+//! ignored `probe` test.
+
+use std::fs;
+use std::io::IoSliceMut;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use remora_integration_tests::TestEnv;
+use serde_json::{json, Value};
+
+const PODMAN_PROFILE: &str = "/usr/share/containers/seccomp.json";
+
+fn errno_of(r: libc::c_long) -> String {
+    if r < 0 {
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(-1)
+            .to_string()
+    } else {
+        "ok".into()
+    }
+}
+
+/// Inside the container: makes the syscalls and prints what they gave.
+#[test]
+#[ignore]
+fn probe() {
+    if std::env::var_os("REMORA_SECCOMP_PROBE").is_none() {
+        return;
+    }
+    // SAFETY: plain syscalls with integer arguments; a clone child exits at once.
+    unsafe {
+        println!(
+            "unshare={}",
+            errno_of(libc::syscall(libc::SYS_unshare, libc::CLONE_NEWUTS))
+        );
+        let r = libc::syscall(
+            libc::SYS_clone,
+            libc::CLONE_NEWNS | libc::SIGCHLD,
+            0,
+            0,
+            0,
+            0,
+        );
+        if r == 0 {
+            libc::_exit(0);
+        }
+        if r > 0 {
+            libc::waitpid(r as i32, std::ptr::null_mut(), 0);
+        }
+        println!("clone_newns={}", errno_of(r));
+        let mut args = [0u64; 11];
+        args[4] = libc::SIGCHLD as u64;
+        let r = libc::syscall(
+            libc::SYS_clone3,
+            args.as_mut_ptr(),
+            std::mem::size_of_val(&args),
+        );
+        if r == 0 {
+            libc::_exit(0);
+        }
+        println!("clone3={}", errno_of(r));
+        println!("getpid={}", errno_of(libc::syscall(libc::SYS_getpid)));
+        println!(
+            "personality31={}",
+            errno_of(libc::syscall(libc::SYS_personality, 0x31))
+        );
+        println!(
+            "personality41={}",
+            errno_of(libc::syscall(libc::SYS_personality, 0x41))
+        );
+    }
+}
+
+/// Copies this test binary to /helper in `rootfs`, with its libraries.
+fn install_self(rootfs: &Path) {
+    let me = std::env::current_exe().unwrap();
+    fs::copy(&me, rootfs.join("helper")).unwrap();
+    let ldd = Command::new("ldd").arg(&me).output().unwrap();
+    for l in String::from_utf8_lossy(&ldd.stdout).lines() {
+        if let Some(p) = l
+            .split_whitespace()
+            .find(|w| w.starts_with('/'))
+            .map(PathBuf::from)
+        {
+            let dst = rootfs.join(p.strip_prefix("/").unwrap());
+            fs::create_dir_all(dst.parent().unwrap()).unwrap();
+            fs::copy(&p, &dst).unwrap();
+        }
+    }
+}
+
+fn probe_under(env: &TestEnv, name: &str, profile: Value) -> Vec<String> {
+    let mut b = env.bundle(name);
+    install_self(&b.rootfs());
+    b.config["linux"]["seccomp"] = profile;
+    b.config["process"]["env"] = json!(["PATH=/bin", "REMORA_SECCOMP_PROBE=1"]);
+    b.config["process"]["args"] = json!([
+        "/helper",
+        "--ignored",
+        "--exact",
+        "probe",
+        "--nocapture",
+        "--test-threads=1",
+        "-q"
+    ]);
+    let r = b.run(env, &env.id(name));
+    r.ok()
+        .lines()
+        .filter(|l| l.contains('='))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn engines_default_profile_blocks_namespaces_and_stubs_clone3() {
+    let env = TestEnv::new("scdefault");
+    let profile: Value = serde_json::from_slice(
+        &fs::read(PODMAN_PROFILE).expect("podman's profile (golang-github-containers-common)"),
+    )
+    .unwrap();
+    let out = probe_under(&env, "p", profile.clone());
+    let eperm = libc::EPERM.to_string();
+    assert!(out.contains(&format!("unshare={eperm}")), "{out:?}");
+    assert!(out.contains(&format!("clone_newns={eperm}")), "{out:?}");
+    // personality(0x31) is outside the profile's allowed arguments: the
+    // default errno (podman's is ENOSYS).
+    assert!(
+        out.contains(&format!("personality31={}", libc::ENOSYS)),
+        "{out:?}"
+    );
+    // podman's profile allows clone3 itself.
+    assert!(out.contains(&"clone3=ok".to_string()), "{out:?}");
+    assert!(out.contains(&"getpid=ok".to_string()), "{out:?}");
+    // Without clone3 in the profile (Docker's denies it without
+    // CAP_SYS_ADMIN), it gets ENOSYS, so that glibc falls back to clone.
+    let mut no_clone3 = profile;
+    for rule in no_clone3["syscalls"].as_array_mut().unwrap() {
+        if let Some(names) = rule["names"].as_array_mut() {
+            names.retain(|n| n != "clone3");
+        }
+    }
+    no_clone3["syscalls"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| !r["names"].as_array().unwrap().is_empty());
+    let out = probe_under(&env, "noclone3", no_clone3);
+    assert!(out.contains(&format!("clone3={}", libc::ENOSYS)), "{out:?}");
+    assert!(out.contains(&format!("unshare={eperm}")), "{out:?}");
+    // The same probe without a profile: every call is allowed (the test
+    // can fail).
+    let free = probe_under(&env, "free", Value::Null);
+    assert!(free.contains(&"personality31=ok".to_string()), "{free:?}");
+}
+
+#[test]
+fn masked_eq_compares_the_masked_argument() {
+    let env = TestEnv::new("scmasked");
+    let profile = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{
+            "names": ["personality"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": 42,
+            // value is the mask, valueTwo the datum: (arg0 & 0xf0) == 0x30
+            "args": [{"index": 0, "value": 240, "valueTwo": 48, "op": "SCMP_CMP_MASKED_EQ"}]
+        }]
+    });
+    let out = probe_under(&env, "m", profile);
+    assert!(out.contains(&"personality31=42".to_string()), "{out:?}");
+    assert!(out.contains(&"personality41=ok".to_string()), "{out:?}");
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct Notif {
+    id: u64,
+    pid: u32,
+    flags: u32,
+    nr: i32,
+    arch: u32,
+    ip: u64,
+    args: [u64; 6],
+}
+
+#[repr(C)]
+struct NotifResp {
+    id: u64,
+    val: i64,
+    error: i32,
+    flags: u32,
+}
+
+const NOTIF_RECV: libc::c_ulong = 0xc050_2100;
+const NOTIF_SEND: libc::c_ulong = 0xc018_2101;
+
+fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (OwnedFd, Vec<u8>) {
+    let mut buf = vec![0u8; 8192];
+    let mut cbuf = [0u64; 8];
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    // SAFETY: msghdr is plain data; every pointer refers to live locals.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = std::mem::size_of_val(&cbuf) as _;
+    // SAFETY: as above.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    assert!(n > 0, "recvmsg: {}", std::io::Error::last_os_error());
+    // SAFETY: the kernel filled the control buffer with one SCM_RIGHTS fd.
+    let fd = unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        assert!(!cmsg.is_null(), "no fd attached");
+        OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const i32))
+    };
+    buf.truncate(n as usize);
+    (fd, buf)
+}
+
+#[test]
+fn notify_rule_reaches_a_listener() {
+    let env = TestEnv::new("scnotify");
+    let sock = env.base.join("agent.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let id = env.id("n");
+    let agent = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let (fd, data) = recv_fd(&conn);
+        let state: Value = serde_json::from_slice(&data).unwrap();
+        let mut n = Notif::default();
+        // SAFETY: NOTIF_RECV fills a struct seccomp_notif.
+        let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_RECV, &mut n as *mut Notif) };
+        assert_eq!(rc, 0, "NOTIF_RECV: {}", std::io::Error::last_os_error());
+        assert_eq!(n.nr as libc::c_long, libc::SYS_getppid);
+        let mut resp = NotifResp {
+            id: n.id,
+            val: 4242,
+            error: 0,
+            flags: 0,
+        };
+        // SAFETY: NOTIF_SEND reads a struct seccomp_notif_resp.
+        let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_SEND, &mut resp as *mut NotifResp) };
+        assert_eq!(rc, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
+        state
+    });
+    let mut b = env.bundle("b");
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": sock,
+        "listenerMetadata": "from-the-test",
+        "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    // busybox sh reads $PPID with getppid() at start-up.
+    b.sh("echo ppid=$PPID");
+    let out = b.run(&env, &id);
+    assert_eq!(out.ok(), "ppid=4242\n");
+    let state = agent.join().unwrap();
+    assert_eq!(state["fds"], json!(["seccompFd"]));
+    assert_eq!(state["metadata"], "from-the-test");
+    assert_eq!(state["state"]["id"], json!(id));
+    assert!(state["pid"].as_i64().unwrap() > 0, "{state}");
+}
