@@ -9,6 +9,8 @@ from .runtimes import floor_argv
 
 
 def _rounds(reps, runtimes):
+    if not runtimes:
+        return
     for i in range(reps):
         k = i % len(runtimes)
         yield i, runtimes[k:] + runtimes[:k]
@@ -83,21 +85,25 @@ def exec_true(sp, runtimes, bundles, reps, work):
                 for rt in runtimes if rt not in able})
     cids = {}
     try:
-        for rt in able:
+        for rt in list(able):
             cid = f"b-exec-{rt.name}"
             pidfile = os.path.join(work, f"{cid}.pid")
             if not sp.run(rt.create(bundles["sleep"], cid, pidfile)).ok:
-                raise RuntimeError(f"{rt.name}: create of the exec target failed (see {sp.errlog})")
+                res[rt.name] = {"skipped": "the running container to exec into could not be created"}
+                able.remove(rt)
+                continue
             cids[rt.name] = (cid, _read_pid(pidfile))
             if not sp.run(rt.start(cid)).ok:
-                raise RuntimeError(f"{rt.name}: start of the exec target failed (see {sp.errlog})")
+                res[rt.name] = {"skipped": "the container to exec into could not be started"}
+                able.remove(rt)
+                continue
             sp.run(rt.exec(cid, "/bin/true"))  # warm-up
         for _, order in _rounds(reps, able):
             for rt in order:
                 _record(res[rt.name], [sp.run(rt.exec(cids[rt.name][0], "/bin/true"))])
             sp.drain()
     finally:
-        for rt in able:
+        for rt in runtimes:
             if rt.name in cids:
                 cid, pid = cids[rt.name]
                 sp.run(rt.cmd("kill", cid, "KILL"))
