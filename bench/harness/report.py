@@ -123,12 +123,12 @@ def top_syscalls(view, rt, out, n=12):
     rows = x["create"][1]
     by_count = sorted(rows, key=lambda r: -r[1])[:n]
     by_time = sorted(rows, key=lambda r: -r[2])[:n]
-    out.append(f"| {rt}: most frequent | calls | | longest (wall, all processes) | ms |")
-    out.append("|---|---:|---|---|---:|")
+    out.append(f"| {rt}: most frequent | calls | longest in total (wall, all processes) | ms |")
+    out.append("|---|---:|---|---:|")
     for i in range(max(len(by_count), len(by_time))):
         a = by_count[i] if i < len(by_count) else ("", "", 0)
         b = by_time[i] if i < len(by_time) else ("", 0, 0)
-        out.append(f"| {a[0]} | {a[1]} | | {b[0]} | {b[2] * 1000:.2f} |")
+        out.append(f"| {a[0]} | {a[1]} | {b[0]} | {b[2] * 1000:.2f} |")
 
 
 def where_table(view, out, n=10):
