@@ -53,13 +53,15 @@ pub fn start_created(dir: &ContainerDir, st: &crate::state::State) -> Result<()>
 /// Opens the exec fifo for reading (which unblocks the init's open for
 /// writing) and waits for its byte, or for the init to die.
 pub fn release_init(dir: &ContainerDir, pid: i32) -> Result<()> {
+    // The pidfd first: once the fifo is open the init may exec, exit and
+    // be reaped (by a subreaper) before we look.
+    let pidfd = pidfd_open(pid).map_err(|e| Error::io("opening init pidfd", e))?;
     let path = dir.fifo();
     let mut fifo = std::fs::File::options()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(&path)
         .map_err(|e| Error::io(format!("opening exec fifo {}", path.display()), e))?;
-    let pidfd = pidfd_open(pid).map_err(|e| Error::io("opening init pidfd", e))?;
     loop {
         let mut fds = [
             PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
