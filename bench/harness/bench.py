@@ -138,8 +138,8 @@ def method(a, profile):
         "cgroup2 mounted at /sys/fs/cgroup: remora and runc make a cgroup2 cgroup; crun runs with "
         "`--cgroup-manager=disabled`, so it makes no cgroup at all).",
         f"- Interleaved runs: A B C A B C ..., the order rotated every round; {a.reps} timed runs "
-        "per runtime and workload after one warm-up each; parallel waves: "
-        f"{a.par_reps} rounds of 50, {3 * a.par_reps} rounds of 10. Figures are medians; IQR = 25th-75th percentile.",
+        "per runtime and workload after one warm-up each; parallel: "
+        f"{a.par_reps} rounds, each with three waves of 10 and one of 50 per runtime, back to back. Figures are medians; IQR = 25th-75th percentile.",
         "- Each command is started by a tiny static helper (bench/harness/runstat.c: fork, execv, "
         "wait4) that reports wall time (fork to reaped), CPU time (user+system of the command and "
         "every child it reaped) and peak RSS (ru_maxrss, as GNU time's %M). The harness is a "

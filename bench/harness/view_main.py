@@ -48,10 +48,12 @@ def main():
         step("exec", lambda: workloads.exec_true(sp, rts, b, a.reps, work))
         step("run-seccomp", lambda: workloads.run(sp, rts, b["seccomp"], a.reps, "runsc"))
         for variant, tag in (("true", "par"), ("seccomp", "parsc")):
-            for n in (10, 50):
-                # small waves are short and noisy: three times the rounds
-                reps = a.par_reps * (3 if n == 10 else 1)
-                step(f"{tag}-{n}", lambda: workloads.parallel(sp, rts, b[variant], n, reps, f"{tag}{n}"))
+            # small waves are short and noisy: three of 10 per one of 50
+            t = time.monotonic()
+            waves = workloads.parallel(sp, rts, b[variant], [(10, 3), (50, 1)], a.par_reps, tag)
+            for n, r in waves.items():
+                W[f"{tag}-{n}"] = r
+            print(f"  [{a.view}] {tag} 10+50: {time.monotonic() - t:.1f} s", file=sys.stderr, flush=True)
         t = time.monotonic()
         for rt in rts:
             creates = [syscalls.count_create(sp, rt, b["true"], f"b-sys-{rt.name}-{k}",

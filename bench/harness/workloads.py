@@ -114,28 +114,37 @@ def exec_true(sp, runtimes, bundles, reps, work):
     return res
 
 
-def parallel(sp, runtimes, bundle, n, reps, tag):
-    """n creates spawned at once, waited for; then n deletes at once. The
-    wall time of each wave is first spawn to last exit."""
-    res = {rt.name: {"create": [], "delete": [], "cpu": [], "rss": [], "errors": 0, "left": 0}
-           for rt in runtimes}
-    for r, order in _rounds(reps, runtimes):
+def parallel(sp, runtimes, bundle, plan, rounds, tag):
+    """Waves of n creates spawned at once, waited for, then n deletes at
+    once; the wall time of a wave is first spawn to last exit. plan is
+    [(n, waves per round)]: every round runs each size's waves for each
+    runtime back to back, so the sizes see the same machine and their
+    ratio (the growth) does not drift. Returns {n: {runtime: figures}}."""
+    res = {n: {rt.name: {"create": [], "delete": [], "cpu": [], "rss": [], "errors": 0, "left": 0}
+               for rt in runtimes} for n, _ in plan}
+    for r, order in _rounds(rounds, runtimes):
         for rt in order:
-            ids = [f"b-{tag}-{rt.name}-{r}-{k}" for k in range(n)]
-            creates = _wave(sp, [rt.cmd("create", "--bundle", bundle, c) for c in ids])
-            deletes = _wave(sp, [rt.delete(c) for c in ids])
-            slot = res[rt.name]
-            slot["create"].append(creates[0])
-            slot["delete"].append(deletes[0])
-            slot["cpu"].append(sum(o.cpu_ms for o in creates[1]) / n)
-            slot["rss"].append(max(o.maxrss_kb for o in creates[1]))
-            slot["errors"] += sum(not o.ok for o in creates[1] + deletes[1])
-            for c in ids:  # a failed delete must not leave anything behind
-                if os.path.exists(os.path.join(rt.root, c)):
-                    slot["left"] += 1
-                    sp.run(rt.delete(c, force=True))
-            sp.drain()
+            for n, waves in plan:
+                for w in range(waves):
+                    _one_wave(sp, rt, bundle, [f"b-{tag}{n}-{rt.name}-{r}-{w}-{k}" for k in range(n)],
+                              res[n][rt.name])
     return res
+
+
+def _one_wave(sp, rt, bundle, ids, slot):
+    n = len(ids)
+    creates = _wave(sp, [rt.cmd("create", "--bundle", bundle, c) for c in ids])
+    deletes = _wave(sp, [rt.delete(c) for c in ids])
+    slot["create"].append(creates[0])
+    slot["delete"].append(deletes[0])
+    slot["cpu"].append(sum(o.cpu_ms for o in creates[1]) / n)
+    slot["rss"].append(max(o.maxrss_kb for o in creates[1]))
+    slot["errors"] += sum(not o.ok for o in creates[1] + deletes[1])
+    for c in ids:  # a failed delete must not leave anything behind
+        if os.path.exists(os.path.join(rt.root, c)):
+            slot["left"] += 1
+            sp.run(rt.delete(c, force=True))
+    sp.drain()
 
 
 def _wave(sp, argvs):
