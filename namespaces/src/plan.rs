@@ -135,6 +135,14 @@ impl NamespacePlan {
         self.join.iter().find(|(k, _)| *k == kind).map(|(_, p)| p)
     }
 
+    /// Opens every namespace to join (checking each one's type).
+    pub fn open_joined(&self) -> Result<Vec<crate::JoinedNamespace>, crate::JoinError> {
+        self.join
+            .iter()
+            .map(|(k, p)| crate::JoinedNamespace::open(*k, p))
+            .collect()
+    }
+
     /// CLONE_NEW* flags of every new namespace.
     pub fn new_flags(&self) -> i32 {
         self.new.iter().fold(0, |f, k| f | k.clone_flag())

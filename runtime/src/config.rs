@@ -193,6 +193,15 @@ pub fn check_lsm(process: &oci_spec::runtime::Process) -> Result<()> {
     Ok(())
 }
 
+/// linux.seccomp compiled (in the parent, before anything exists).
+pub fn compile_seccomp(linux: &oci_spec::runtime::Linux) -> Result<Option<remora_seccomp::Filter>> {
+    Ok(linux
+        .seccomp()
+        .as_ref()
+        .map(remora_seccomp::compile)
+        .transpose()?)
+}
+
 /// Only namespaced sysctls, and only when the container has the namespace.
 fn validate_sysctl(spec: &Spec, key: &str) -> Result<()> {
     const IPC: &[&str] = &[

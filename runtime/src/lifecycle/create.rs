@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use remora_cgroups::Cgroup;
-use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan};
+use remora_namespaces::{NamespaceKind, NamespacePlan};
 
 use super::{proc_stat, state_json, Global};
 use crate::channel::{Channel, Message};
@@ -59,15 +59,8 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     check_terminal(&bundle, o)?;
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
-    let joined = plan
-        .join
-        .iter()
-        .map(|(k, p)| JoinedNamespace::open(*k, p))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let seccomp = match linux.seccomp() {
-        Some(s) => Some(remora_seccomp::compile(s)?),
-        None => None,
-    };
+    let joined = plan.open_joined()?;
+    let seccomp = crate::config::compile_seccomp(linux)?;
     if !plan.is_new(NamespaceKind::Pid) {
         // Processes of a shared (or the host's) pid namespace can see the
         // init before it execs: run from a sealed copy of the binary

@@ -12,7 +12,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::{Process, Spec};
 use remora_cgroups::Cgroup;
-use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan};
+use remora_namespaces::{NamespaceKind, NamespacePlan};
 
 use super::{status_of, Global, Status};
 use crate::channel::{Channel, Message};
@@ -157,15 +157,8 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
             ));
         }
     }
-    let joined = plan
-        .join
-        .iter()
-        .map(|(k, p)| JoinedNamespace::open(*k, p))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let seccomp = match linux.seccomp() {
-        Some(s) => Some(remora_seccomp::compile(s)?),
-        None => None,
-    };
+    let joined = plan.open_joined()?;
+    let seccomp = crate::config::compile_seccomp(&linux)?;
     // The container sees this process while it joins. Non-dumpable (set
     // in the child) keeps /proc/PID/exe closed to it unless a process of
     // the container holds CAP_SYS_PTRACE over the host's user namespace:
