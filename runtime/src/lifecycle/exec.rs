@@ -223,7 +223,13 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
             }
             // Everything is in place: let the process exec.
             parent_end.send(&Message::Continue).ctx(|| "sync".into())?;
-            Ok(master)
+            // Its end of the channel is close-on-exec: EOF means the
+            // program runs (as runc, exec returns once it does); an error
+            // means execve itself failed.
+            match parent_end.recv() {
+                Ok(Some(Message::Error(e))) => Err(Error::Init(e)),
+                _ => Ok(master),
+            }
         });
     let master = match handed_over {
         Ok(m) => m,
