@@ -90,7 +90,7 @@ t_exit_code() {
 
 t_tty() {
 	local out
-	out=$(in_script "timeout -k 5 60 ctr --address $B/containerd.sock -n $NS run --runc-binary $RUNTIME --runc-root $B/runc -t --rm $IMG tty1 tty" </dev/null 2>&1 | tr -d '\r\000') || true
+	out=$(in_script "ctr --address $B/containerd.sock -n $NS run --runc-binary $RUNTIME --runc-root $B/runc -t --rm $IMG tty1 tty" </dev/null 2>&1 | tr -d '\r\000') || true
 	expect_match "ctr run -t: tty" '/dev/pts/[0-9]+$' "$out"
 }
 

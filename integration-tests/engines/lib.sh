@@ -270,7 +270,8 @@ iptables_drop_chains() {
 }
 
 # in_script CMD: run CMD with a pseudo-terminal on its stdin/stdout (for
-# -t / -it), passing our stdin through; returns CMD's exit status.
+# -t / -it), passing our stdin through (its end is not typed as ^D); returns
+# CMD's exit status, 124 (and a line saying so) if it still runs after 40s.
 in_script() {
-	script -qefc "$*" /dev/null
+	python3 "$(dirname "${BASH_SOURCE[0]}")/pty_run.py" 40 "$*"
 }
