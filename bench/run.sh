@@ -19,5 +19,5 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -static -Wall -o "$work/runstat" bench/harness/runstat.c
 cd bench
-/usr/bin/python3 -m harness.bench --repo "$repo" --remora "$repo/target/release/remora" \
+/usr/bin/python3 -m harness.bench --repo "$repo" --remora "$("$repo/scripts/remora-bin.sh" release)" \
 	--runstat "$work/runstat" --out "$repo/docs/benchmarks.md" "$@"

@@ -3,10 +3,10 @@
 # runs the suite against each (crun without the cgroup2 mount, as it needs
 # on this host) into oci-validation/.out/{remora,runc,crun} and prints the
 # markdown table with the totals (the runs' output: .out/<runtime>.log).
-#   oci-validation/compare-all.sh [REMORA_BINARY]   (default target/release/remora)
+#   oci-validation/compare-all.sh [REMORA_BINARY]   (default: the release build, scripts/remora-bin.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-remora=${1:-$here/../target/release/remora}
+remora=${1:-$("$here/../scripts/remora-bin.sh" release)}
 out=$here/.out
 mkdir -p "$out"
 "$here/run.sh" --runtime "$remora" --out "$out/remora" >"$out/remora.log" 2>&1 || true

@@ -5,7 +5,7 @@
 # made non-interactive (process.terminal=false).
 set -eu
 dir=$1
-remora=${2:-$(dirname "$0")/../target/release/remora}
+remora=${2:-$("$(dirname "$0")/remora-bin.sh" release)}
 [ -x /bin/busybox ] || { echo "make-bundle: /bin/busybox missing (apt-get install busybox-static)" >&2; exit 1; }
 mkdir -p "$dir/rootfs"
 root=$dir/rootfs

@@ -5,13 +5,15 @@
 set -eu
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-if ! dpkg -s busybox-static >/dev/null 2>&1; then
+# libc6-dev: glibc's static libraries (remora is linked statically)
+if ! dpkg -s busybox-static libc6-dev >/dev/null 2>&1; then
 	apt-get update -q >/dev/null
-	apt-get install -y -q busybox-static >/dev/null
+	apt-get install -y -q busybox-static libc6-dev >/dev/null
 fi
 cargo build --release -p remora
 rm -rf bundle
-scripts/make-bundle.sh bundle target/release/remora
+remora=$(scripts/remora-bin.sh release)
+scripts/make-bundle.sh bundle "$remora"
 # Print from inside: the hostname and pid namespace are the container's.
 sed -i 's|"sh"$|"sh", "-c", "echo \\"hello from $(hostname), I am pid $$ in my own pid namespace\\""|' bundle/config.json
-target/release/remora run -b bundle quickstart-$$
+"$remora" run -b bundle quickstart-$$

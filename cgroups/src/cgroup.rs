@@ -1,7 +1,6 @@
 //! The container's cgroup handle and its operations.
 
 use std::collections::BTreeMap;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::sleep;
@@ -14,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dirs::Dirs;
 use crate::error::{CgroupError, Result};
+use crate::placement::Placement;
 use crate::{apply_v1, apply_v2, devices, devices_bpf, devices_v1, freezer, fsutil, layout, path};
 use crate::{stats, systemd, validate};
 
@@ -100,36 +100,37 @@ impl Cgroup {
 
     /// Creates the cgroup and applies `resources` (device rules always: a
     /// deny-all base, runc's default devices, then resources.devices).
-    /// Returns the cgroup v2 directory's fd on pure v2 hosts, for
-    /// clone3(CLONE_INTO_CGROUP); None otherwise. On failure nothing is
-    /// left behind.
-    pub fn prepare(&self, resources: Option<&LinuxResources>) -> Result<Option<OwnedFd>> {
+    /// Returns how the new init enters it (see `Placement`); empty with
+    /// the systemd driver, where `add_task` starts the scope after the
+    /// clone. On failure nothing is left behind.
+    pub fn prepare(&self, resources: Option<&LinuxResources>) -> Result<Placement> {
         if let Some(r) = resources {
             validate::validate(r)?;
         }
         if self.saved.systemd {
             systemd::check(&self.saved.path, &self.saved.id)?;
             *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = resources.cloned();
-            return Ok(None);
+            return Ok(Placement::default());
         }
         let dirs = self.dirs();
         let mut created = Vec::new();
         let res = self.create_dirs(&dirs, &mut created).and_then(|_| {
             let empty = LinuxResources::default();
-            apply(&dirs, resources.unwrap_or(&empty), true)
+            apply(&dirs, resources.unwrap_or(&empty), true)?;
+            Placement::open(&dirs.0)
         });
-        if let Err(e) = res {
+        if res.is_err() {
             for d in created.iter().rev() {
                 let _ = std::fs::remove_dir(d);
             }
-            return Err(e);
         }
-        if dirs.is_v2() {
-            let d = dirs.unified().unwrap_or(Path::new("/"));
-            let f = std::fs::File::open(d).map_err(|e| CgroupError::io(d, e))?;
-            return Ok(Some(f.into()));
-        }
-        Ok(None)
+        res
+    }
+
+    /// Whether the systemd driver manages the cgroup (the init is placed
+    /// by `add_task` after the clone).
+    pub fn is_systemd(&self) -> bool {
+        self.saved.systemd
     }
 
     fn create_dirs(&self, dirs: &Dirs, created: &mut Vec<PathBuf>) -> Result<()> {
@@ -155,7 +156,9 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Puts `pid` in every hierarchy it is not already in (after the clone).
+    /// Puts `pid` in every hierarchy it is not already in: the systemd
+    /// scope is started with it; with cgroupfs the process is migrated (a
+    /// new process enters through `prepare`'s `Placement` instead).
     pub fn add_task(&self, pid: Pid) -> Result<()> {
         if self.saved.systemd {
             let r = self

@@ -3,9 +3,10 @@
 //! Lifecycle as the runtime uses it:
 //! - `create`: `Cgroup::new(..)` (pure: computes and checks the paths,
 //!   touches nothing), then `cg.prepare(resources)` before the init is
-//!   cloned (on pure v2 it returns the cgroup's dir fd for
-//!   clone3(CLONE_INTO_CGROUP)), then `cg.add_task(pid)` right after the
-//!   clone and before `remora create` returns; on any later failure of
+//!   cloned: it returns the `Placement` the init enters its cgroup through
+//!   (clone3(CLONE_INTO_CGROUP) for cgroup2, a self-join of each v1
+//!   hierarchy by the child); with the systemd driver `cg.add_task(pid)`
+//!   right after the clone starts the scope. On any later failure of
 //!   create, `cg.destroy()`.
 //! - The runtime stores `cg.to_saved()` in the container's state.json and
 //!   rebuilds the handle with `Cgroup::from_saved` for later commands.
@@ -26,6 +27,7 @@ mod freezer;
 mod fsutil;
 mod layout;
 mod path;
+mod placement;
 mod stats;
 mod systemd;
 mod validate;
@@ -34,5 +36,6 @@ pub use cgroup::{Cgroup, SavedCgroup};
 pub use devices::allow_rules_for;
 pub use error::{CgroupError, Result};
 pub use layout::{features, layout, Features, Layout};
+pub use placement::Placement;
 pub use stats::Stats;
 pub use validate::validate;

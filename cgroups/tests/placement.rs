@@ -127,31 +127,49 @@ fn layout_is_detected() {
 }
 
 #[test]
-fn prepare_returns_a_clone_into_cgroup_fd_only_on_v2() {
+fn a_new_process_enters_through_the_placement_without_a_migration() {
     require_root();
-    let path = unique("fd");
-    let cg = Guard(Cgroup::new(Some(&path), "fd", false).unwrap());
-    let fd = cg.prepare(None).unwrap();
-    assert_eq!(fd.is_some(), v2());
-    if let Some(fd) = fd {
-        let pid = clone_into(&fd, "/bin/busybox", &["busybox", "sleep", "30"]);
-        let pc = proc_cgroup(pid);
-        assert_eq!(pc.trim(), format!("0::{path}"));
-        cg.add_task(pid).expect("add_task when already placed");
-        cg.destroy().unwrap();
-        let st = nix::sys::wait::waitpid(pid, None).unwrap();
-        assert!(matches!(
-            st,
-            nix::sys::wait::WaitStatus::Signaled(_, nix::sys::signal::SIGKILL, _)
-        ));
-    } else {
-        cg.destroy().unwrap();
+    let path = unique("place");
+    let cg = Guard(Cgroup::new(Some(&path), "place", false).unwrap());
+    let placement = cg.prepare(None).unwrap();
+    // A cgroup2 hierarchy (pure v2, or hybrid's unified) is entered by the
+    // clone itself; v1 hierarchies by the child writing "0" to `tasks`.
+    assert_eq!(
+        placement.clone_into().is_some(),
+        cg.paths().contains_key("unified")
+    );
+    assert_eq!(placement.needs_self_join(), !v2());
+    let pid = clone_into(&placement, "/bin/busybox", &["busybox", "sleep", "30"]);
+    // The child joins before it execs: wait for the exec.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default() != "busybox\n" {
+        assert!(std::time::Instant::now() < deadline, "child never exec'd");
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    let pc = proc_cgroup(pid);
+    assert_eq!(pc.lines().count(), cg.paths().len(), "{pc}");
+    for l in pc.lines() {
+        assert!(l.ends_with(&format!(":{path}")), "{l} not in {path}: {pc}");
+    }
+    assert_eq!(cg.pids().unwrap(), vec![pid]);
+    cg.add_task(pid).expect("add_task when already placed");
+    cg.destroy().unwrap();
+    let st = nix::sys::wait::waitpid(pid, None).unwrap();
+    assert!(matches!(
+        st,
+        nix::sys::wait::WaitStatus::Signaled(_, nix::sys::signal::SIGKILL, _)
+    ));
     assert_gone(&cg);
 }
 
-/// clone3(CLONE_INTO_CGROUP) then execv, as the runtime does on v2.
-fn clone_into(fd: &std::os::fd::OwnedFd, prog: &str, argv: &[&str]) -> nix::unistd::Pid {
+/// clone3 (with CLONE_INTO_CGROUP when the placement has a cgroup2
+/// directory), the child joins its v1 hierarchies, then execv: as the
+/// runtime does.
+fn clone_into(
+    placement: &remora_cgroups::Placement,
+    prog: &str,
+    argv: &[&str],
+) -> nix::unistd::Pid {
     use std::ffi::CString;
     use std::os::fd::AsRawFd;
     #[repr(C)]
@@ -175,13 +193,16 @@ fn clone_into(fd: &std::os::fd::OwnedFd, prog: &str, argv: &[&str]) -> nix::unis
     let mut ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
     let mut ca = CloneArgs {
-        flags: CLONE_INTO_CGROUP,
         exit_signal: libc::SIGCHLD as u64,
-        cgroup: fd.as_raw_fd() as u64,
         ..Default::default()
     };
-    // SAFETY: clone3 without CLONE_VM forks; the child only calls execv and
-    // _exit with pointers prepared before the call.
+    if let Some(fd) = placement.clone_into() {
+        ca.flags = CLONE_INTO_CGROUP;
+        ca.cgroup = fd.as_raw_fd() as u64;
+    }
+    // SAFETY: clone3 without CLONE_VM forks; the child only writes to the
+    // placement's open files and calls execv and _exit with pointers
+    // prepared before the call.
     let r = unsafe {
         libc::syscall(
             libc::SYS_clone3,
@@ -191,6 +212,10 @@ fn clone_into(fd: &std::os::fd::OwnedFd, prog: &str, argv: &[&str]) -> nix::unis
     };
     assert!(r >= 0, "clone3: {}", std::io::Error::last_os_error());
     if r == 0 {
+        if placement.join_self().is_err() {
+            // SAFETY: _exit is async-signal-safe.
+            unsafe { libc::_exit(126) };
+        }
         // SAFETY: see above; only async-signal-safe calls in the child.
         unsafe {
             libc::execv(prog.as_ptr(), ptrs.as_ptr());

@@ -5,7 +5,7 @@
 #   run.sh [--runtime PATH]... [--engine podman|containerd|cri|docker|all]...
 #          [--only REGEX] [-v]
 #
-# --runtime defaults to the repository's target/release/remora; give it
+# --runtime defaults to the repository's release build (scripts/remora-bin.sh); give it
 # several times (e.g. remora and /usr/sbin/runc) to get one column each in the
 # final table, so a failure can be told apart: the runtime's or the machine's.
 # Every scenario prints PASS/FAIL/SKIP; every engine runs with private state
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
 	*) echo "unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
-[ ${#runtimes[@]} -gt 0 ] || runtimes=("${RUNTIME:-$repo/target/release/remora}")
+[ ${#runtimes[@]} -gt 0 ] || runtimes=("${RUNTIME:-$("$repo/scripts/remora-bin.sh" release)}")
 if [ ${#engines[@]} -eq 0 ] || [[ " ${engines[*]} " == *" all "* ]]; then
 	engines=(podman containerd cri docker)
 fi

@@ -14,16 +14,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{json, Value};
 
-/// The remora binary under test: $REMORA_BIN, else the workspace's
-/// target/debug/remora.
+/// The remora binary under test: $REMORA_BIN, else the one cargo built
+/// beside this test (the test is <profile dir>/deps/NAME; the binary is
+/// <profile dir>/remora).
 pub fn remora_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("REMORA_BIN") {
         return p.into();
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let p = target.join("debug/remora");
+    let exe = std::env::current_exe().expect("current_exe");
+    let p = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("remora"))
+        .expect("test binary in <profile>/deps");
     assert!(p.exists(), "{} missing: cargo build -p remora", p.display());
     p
 }

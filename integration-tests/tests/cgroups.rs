@@ -2,7 +2,7 @@
 //! whose config.json carries linux.resources; each test checks the host's
 //! cgroup files and what the container itself observes. Run as root:
 //!   cargo build -p remora && cargo test -p remora-integration-tests --test cgroups
-//! REMORA_BIN overrides the binary (default: the workspace's target/debug).
+//! REMORA_BIN overrides the binary (default: the one built beside the test).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,17 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-fn remora_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("REMORA_BIN") {
-        return p.into();
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let p = target.join("debug/remora");
-    assert!(p.exists(), "{} missing: cargo build -p remora", p.display());
-    p
-}
+use remora_integration_tests::remora_bin;
 
 fn busybox() -> &'static str {
     "/bin/busybox"
@@ -242,6 +232,62 @@ fn init_is_in_its_cgroup_when_create_returns() {
     let o = b.remora(&["delete", "--force", &b.id]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(b.cgroup_gone(), "delete left the cgroup");
+}
+
+/// The init enters its cgroups itself (v1) or through the clone (cgroup2);
+/// an exec'd process too, and `exec --cgroup SUB` puts it in a sub-cgroup.
+#[test]
+fn exec_enters_the_containers_cgroup_and_a_sub_cgroup() {
+    let b = Bundle::new("execcg", &["sleep", "30"], json!({}));
+    b.start();
+    let o = b.remora(&["exec", &b.id, "cat", "/proc/self/cgroup"]);
+    assert!(
+        o.status.success(),
+        "exec: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let pc = String::from_utf8_lossy(&o.stdout).to_string();
+    let lines: Vec<&str> = pc.lines().collect();
+    assert_eq!(lines.len(), all_dirs(&b.cgroup).len(), "{pc}");
+    for line in &lines {
+        assert!(line.ends_with(&b.cgroup), "{line} is not {}", b.cgroup);
+    }
+    // A sub-cgroup in every hierarchy, then exec into it.
+    let subs: Vec<PathBuf> = all_dirs(&b.cgroup).iter().map(|d| d.join("sub")).collect();
+    for d in &subs {
+        fs::create_dir(d).unwrap();
+        // A new v1 cpuset starts empty: nothing can join it until it has
+        // cpus and mems (the user's job, as with runc).
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            if d.join(f).exists() {
+                let v = fs::read_to_string(d.parent().unwrap().join(f)).unwrap();
+                fs::write(d.join(f), v.trim()).unwrap();
+            }
+        }
+    }
+    let o = b.remora(&["exec", "--cgroup", "sub", &b.id, "cat", "/proc/self/cgroup"]);
+    let pc = String::from_utf8_lossy(&o.stdout).to_string();
+    for d in &subs {
+        let _ = fs::remove_dir(d);
+    }
+    assert!(
+        o.status.success(),
+        "exec --cgroup: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let want = format!("{}/sub", b.cgroup);
+    for line in pc.lines() {
+        assert!(line.ends_with(&want), "{line} is not {want}");
+    }
+    // A sub-cgroup that does not exist: a clear error, nothing started.
+    let o = b.remora(&["exec", "--cgroup", "nosuch", &b.id, "true"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--cgroup \"nosuch\"") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert_eq!(procs(&b).len(), 1, "only the init is left");
 }
 
 #[test]

@@ -41,11 +41,6 @@ executables() {
 		grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | sort -u | tr '\n' ' '
 }
 
-target_dir() {
-	cargo metadata --format-version 1 --no-deps 2>/dev/null |
-		grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4
-}
-
 # boot INITRD LOG TIMEOUT [EXTRA-KERNEL-ARGS]: runs the VM to poweroff.
 # KVM only where the CPU exposes vmx/svm and /dev/kvm answers; else TCG.
 boot() {

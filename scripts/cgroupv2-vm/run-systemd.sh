@@ -39,7 +39,7 @@ fi
 # The systemd tests only from the crate (the rest run in run.sh's VM from
 # the root cgroup; here the runner sits in a non-delegated service leaf),
 # and the container-level tests with remora when it is built.
-remora=${REMORA_BIN:-$(target_dir)/debug/remora}
+remora=${REMORA_BIN:-$(scripts/remora-bin.sh debug)}
 if [ -z "${CGV2_TESTS:-}" ]; then
 	CGV2_TESTS=$(executables -p remora-cgroups --test systemd)
 	if [ -x "$remora" ]; then

@@ -23,7 +23,7 @@ export DEBIAN_FRONTEND=noninteractive
 ensure_pkgs qemu-system-x86 busybox-static cpio
 fetch_kernel
 
-remora=${REMORA_BIN:-$(target_dir)/debug/remora}
+remora=${REMORA_BIN:-$(scripts/remora-bin.sh debug)}
 if [ -z "${CGV2_TESTS:-}" ]; then
 	CGV2_TESTS=$(executables -p remora-cgroups)
 	if [ -x "$remora" ]; then

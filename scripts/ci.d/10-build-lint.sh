@@ -3,7 +3,8 @@
 # the unit tests of the runtime and namespaces crates.
 set -u
 cd "$(dirname "$0")/../.."
-pkgs=(busybox-static)
+# libc6-dev: glibc's static libraries (remora is linked statically)
+pkgs=(busybox-static libc6-dev)
 dpkg -s "${pkgs[@]}" >/dev/null 2>&1 ||
 	apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null || exit 1
 rc=0

@@ -1,7 +1,7 @@
 #!/bin/bash
 # exec, terminals/stdio, hooks and features (issue #5): the integration
 # tests integration-tests/tests/{exec,terminal,hooks,features}.rs against
-# the built remora (target/debug/remora, or $REMORA_BIN), then a sweep that
+# the built remora (the debug build, or $REMORA_BIN), then a sweep that
 # nothing is left on the host. Nothing is skipped: a failing test fails the
 # step, and the failing tests are listed with their panic messages.
 set -u

@@ -32,7 +32,7 @@ echo "--- pure cgroup v1 (qemu): CGV2_LAYOUT=v1 scripts/cgroupv2-vm/run.sh"
 CGV2_LAYOUT=v1 scripts/cgroupv2-vm/run.sh || rc=1
 echo "--- systemd driver (qemu, debootstrap'ed Debian, systemd PID 1): scripts/cgroupv2-vm/run-systemd.sh"
 scripts/cgroupv2-vm/run-systemd.sh || rc=1
-if [ -x target/debug/remora ]; then
+if [ -x "$(scripts/remora-bin.sh debug)" ]; then
 	echo "--- container level on this host (remora binary): integration-tests/tests/cgroups.rs"
 	out=$(cargo test -p remora-integration-tests --test cgroups -- --test-threads=2 2>&1) || {
 		rc=1

@@ -11,5 +11,5 @@ cd "$(dirname "$0")/../.."
 oci-validation/lib/install-deps.sh
 cargo build --release -p remora
 target=${CARGO_TARGET_DIR:-target}
-exec oci-validation/run.sh --runtime "$target/release/remora" --out "$target/conformance" \
+exec oci-validation/run.sh --runtime "$(scripts/remora-bin.sh release)" --out "$target/conformance" \
 	--timeout 40 --budget 240 --check

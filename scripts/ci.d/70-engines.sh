@@ -22,7 +22,7 @@ fi
 cargo build --release -p remora || exit 1
 runtimes=()
 for r in ${ENGINES_RUNTIMES:-remora /usr/sbin/runc}; do
-	[ "$r" = remora ] && r=$(realpath "${CARGO_TARGET_DIR:-target}")/release/remora
+	[ "$r" = remora ] && r=$(scripts/remora-bin.sh release)
 	runtimes+=(--runtime "$r")
 done
 VERBOSE=1 exec integration-tests/engines/run.sh "${runtimes[@]}" --engine all

@@ -40,6 +40,9 @@ pub struct InitArgs<'a> {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub seccomp: Option<&'a remora_seccomp::Filter>,
+    /// How the process joins its cgroups itself (v1 hierarchies; the
+    /// cgroup2 one was joined by the clone).
+    pub cgroup: Option<&'a remora_cgroups::Placement>,
     /// The init's PID as the host sees it (known after the pid namespace
     /// step; for hooks' state).
     pub host_pid: i32,
@@ -66,6 +69,7 @@ pub fn run(mut a: InitArgs<'_>) -> ! {
 type Step<T = ()> = Result<T, String>;
 
 fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
+    join_cgroups(a)?;
     if !a.plan.is_new(NamespaceKind::Pid) {
         // Visible to other processes before execve: not dumpable.
         crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
@@ -129,6 +133,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
 /// process settings, and execs. The mount namespace's root is the
 /// container's rootfs already.
 fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
+    join_cgroups(a)?;
     // Not dumpable while a container may see this process (ptrace,
     // /proc/PID/{mem,exe}); execve resets it.
     crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
@@ -151,6 +156,16 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     wait_for_continue(a)?;
     drop(cwd);
     start::exec(a.spec, &program)
+}
+
+/// The first step: the process enters its v1 cgroups itself (cheaper
+/// than its parent moving it; see remora_cgroups::Placement), before it
+/// forks, so that everything it starts is in them.
+fn join_cgroups(a: &InitArgs<'_>) -> Step {
+    match a.cgroup {
+        Some(p) => p.join_self().map_err(|e| e.to_string()),
+        None => Ok(()),
+    }
 }
 
 /// process.terminal: a pty from the container's devpts as stdio and

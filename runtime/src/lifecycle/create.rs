@@ -101,7 +101,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     };
 
     let resources = resources_with_device_rules(linux);
-    let cgroup_fd = cgroup.prepare(resources.as_ref())?;
+    let placement = cgroup.prepare(resources.as_ref())?;
     undo.cgroup = Some(cgroup.clone());
 
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
@@ -116,7 +116,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         flags,
         want_pidfd: true,
         parent: false,
-        cgroup: cgroup_fd.as_ref().map(|f| f.as_fd()),
+        cgroup: placement.clone_into(),
     })
     .ctx(|| format!("clone3 into new namespaces (flags {flags:#x})"))?;
     let (child, child_pidfd) = match forked {
@@ -139,6 +139,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
                 no_new_keyring: o.no_new_keyring,
                 preserve_fds,
                 seccomp: seccomp.as_ref(),
+                cgroup: Some(&placement),
                 host_pid: 0,
             })
         }
@@ -161,7 +162,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         );
         undo.poststop = Some((h, json));
     }
-    if cgroup_fd.is_none() {
+    if cgroup.is_systemd() {
         cgroup.add_task(nix::unistd::Pid::from_raw(child))?;
     }
     trace.phase("clone");

@@ -4,6 +4,7 @@
 //! the process settings from process.json or the container's own process
 //! with the flags applied. Failures of exec itself exit 255.
 
+use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 
@@ -11,7 +12,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::{Process, Spec};
-use remora_cgroups::Cgroup;
+use remora_cgroups::{Cgroup, Placement};
 use remora_namespaces::{NamespaceKind, NamespacePlan};
 
 use super::{status_of, Global, Status};
@@ -167,8 +168,14 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         crate::sys::sealed::reexec_sealed().ctx(|| "re-executing from a sealed copy".into())?;
     }
     drop(dir);
+    let cg = Cgroup::from_saved(st.cgroup.clone());
+    let placement = Placement::open(&exec_cgroup_dirs(&cg, &o.sub_cgroups)?)?;
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
-    let forked = clone3(&CloneOptions::default()).ctx(|| "clone3".into())?;
+    let forked = clone3(&CloneOptions {
+        cgroup: placement.clone_into(),
+        ..Default::default()
+    })
+    .ctx(|| "clone3 into the container's cgroup".into())?;
     let child = match forked {
         Forked::Child => {
             drop(parent_end);
@@ -186,6 +193,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
                 no_new_keyring: true,
                 preserve_fds: o.preserve_fds,
                 seccomp: seccomp.as_ref(),
+                cgroup: Some(&placement),
                 host_pid: 0,
             })
         }
@@ -196,15 +204,6 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
         let _ = waitpid(Pid::from_raw(pid), None);
     };
-    let cg = Cgroup::from_saved(st.cgroup.clone());
-    if let Err(e) = cg
-        .add_task(Pid::from_raw(child))
-        .map_err(Error::from)
-        .and_then(|()| join_sub_cgroups(&cg, child, &o.sub_cgroups))
-    {
-        reap(child);
-        return Err(e);
-    }
     let sfd = super::wait::forwarded_signals()?;
     let mut pid = 0;
     let handed_over =
@@ -269,9 +268,11 @@ fn container_may_ptrace(saved: &remora_cgroups::SavedCgroup) -> bool {
     })
 }
 
-/// `--cgroup [ctrl[,ctrl]:]path`: the process goes to that sub-cgroup of
-/// the container's (in the named controllers' hierarchies, or all).
-fn join_sub_cgroups(cg: &Cgroup, pid: i32, specs: &[String]) -> Result<()> {
+/// The directory the process goes to in each hierarchy: the container's,
+/// or with `--cgroup [ctrl[,ctrl]:]path` that sub-cgroup of it (in the
+/// named controllers' hierarchies, or all).
+fn exec_cgroup_dirs(cg: &Cgroup, specs: &[String]) -> Result<BTreeMap<String, PathBuf>> {
+    let mut dirs = cg.paths().clone();
     for spec in specs {
         let (ctrls, sub) = match spec.split_once(':') {
             Some((c, p)) => (c.split(',').collect::<Vec<_>>(), p),
@@ -289,9 +290,14 @@ fn join_sub_cgroups(cg: &Cgroup, pid: i32, specs: &[String]) -> Result<()> {
             if !matches {
                 continue;
             }
-            let procs = dir.join(sub).join("cgroup.procs");
-            std::fs::write(&procs, pid.to_string())
-                .map_err(|e| Error::io(format!("--cgroup {spec:?}: {}", procs.display()), e))?;
+            let target = dir.join(sub);
+            if !target.is_dir() {
+                return Err(Error::config(format!(
+                    "--cgroup {spec:?}: {} does not exist",
+                    target.display()
+                )));
+            }
+            dirs.insert(key.clone(), target);
             joined = true;
         }
         if !joined {
@@ -300,7 +306,7 @@ fn join_sub_cgroups(cg: &Cgroup, pid: i32, specs: &[String]) -> Result<()> {
             )));
         }
     }
-    Ok(())
+    Ok(dirs)
 }
 
 fn converse(
