@@ -102,8 +102,38 @@ impl Cgroup {
     /// deny-all base, runc's default devices, then resources.devices).
     /// Returns how the new init enters it (see `Placement`); empty with
     /// the systemd driver, where `add_task` starts the scope after the
-    /// clone. On failure nothing is left behind.
+    /// clone. On failure nothing is left behind. (`make` + `apply_initial`.)
     pub fn prepare(&self, resources: Option<&LinuxResources>) -> Result<Placement> {
+        let mut created = Vec::new();
+        let res = self
+            .make_recording(resources, &mut created)
+            .and_then(|p| self.apply_initial(resources).map(|()| p));
+        if res.is_err() {
+            remove_created(&created);
+        }
+        res
+    }
+
+    /// The first half of `prepare`: checks `resources`, creates the
+    /// directories and opens the `Placement`. A caller may clone the init
+    /// now and call `apply_initial` while the init sets itself up (the
+    /// limits and device rules must be in force before the container's
+    /// process runs, not before the clone). On failure nothing is left.
+    pub fn make(&self, resources: Option<&LinuxResources>) -> Result<Placement> {
+        let mut created = Vec::new();
+        let res = self.make_recording(resources, &mut created);
+        if res.is_err() {
+            remove_created(&created);
+        }
+        res
+    }
+
+    /// `make`, recording the directories it created in `created`.
+    fn make_recording(
+        &self,
+        resources: Option<&LinuxResources>,
+        created: &mut Vec<PathBuf>,
+    ) -> Result<Placement> {
         if let Some(r) = resources {
             validate::validate(r)?;
         }
@@ -113,18 +143,31 @@ impl Cgroup {
             return Ok(Placement::default());
         }
         let dirs = self.dirs();
-        let mut created = Vec::new();
-        let res = self.create_dirs(&dirs, &mut created).and_then(|_| {
-            let empty = LinuxResources::default();
-            apply(&dirs, resources.unwrap_or(&empty), true)?;
-            Placement::open(&dirs.0)
-        });
-        if res.is_err() {
-            for d in created.iter().rev() {
-                let _ = std::fs::remove_dir(d);
-            }
+        self.create_dirs(&dirs, created)?;
+        // v1 device rules are a sequence of writes (deny all, then allow
+        // each): in place before the init exists, so that its mknod of an
+        // allowed device never meets the moment between the two. (The v2
+        // eBPF program is attached at once, in `apply_initial`.)
+        if let (false, Some(d)) = (dirs.is_v2(), dirs.v1("devices")) {
+            let r = resources.cloned().unwrap_or_default();
+            devices_v1::apply(d, &initial_device_rules(&r))?;
         }
-        res
+        Placement::open(&dirs.0)
+    }
+
+    /// The second half of `prepare`: applies `resources` and the device
+    /// rules to the cgroup `make` created (systemd: nothing here, the
+    /// scope gets them in `add_task`).
+    pub fn apply_initial(&self, resources: Option<&LinuxResources>) -> Result<()> {
+        if self.saved.systemd {
+            return Ok(());
+        }
+        let empty = LinuxResources::default();
+        apply(
+            &self.dirs(),
+            resources.unwrap_or(&empty),
+            Devices::InitialV2Only,
+        )
     }
 
     /// Whether the systemd driver manages the cgroup (the init is placed
@@ -202,7 +245,7 @@ impl Cgroup {
         if self.saved.systemd {
             return systemd::update(&self.saved.path, &self.saved.id, resources);
         }
-        apply(&self.dirs(), resources, false)
+        apply(&self.dirs(), resources, Devices::IfGiven)
     }
 
     /// Every process in the cgroup and its descendants (host PIDs, sorted).
@@ -329,9 +372,27 @@ fn enable_controllers(dir: &Path) {
     }
 }
 
-fn apply(dirs: &Dirs, r: &LinuxResources, initial: bool) -> Result<()> {
-    let rules = (initial || r.devices().is_some())
-        .then(|| devices::effective_rules(r.devices().as_deref().unwrap_or(&[])));
+/// Which device rules `apply` writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Devices {
+    /// A new cgroup's: defaults plus resources.devices, on v2 (v1's were
+    /// written by `make`).
+    InitialV2Only,
+    /// An update's: only when resources.devices is given.
+    IfGiven,
+}
+
+/// The rules of a new cgroup: a deny-all base, runc's default devices,
+/// then resources.devices.
+fn initial_device_rules(r: &LinuxResources) -> Vec<devices::Rule> {
+    devices::effective_rules(r.devices().as_deref().unwrap_or(&[]))
+}
+
+fn apply(dirs: &Dirs, r: &LinuxResources, which: Devices) -> Result<()> {
+    let rules = match which {
+        Devices::InitialV2Only => Some(initial_device_rules(r)),
+        Devices::IfGiven => r.devices().is_some().then(|| initial_device_rules(r)),
+    };
     if dirs.is_v2() {
         let d = dirs.unified().unwrap_or(Path::new("/"));
         apply_v2::apply(d, r)?;
@@ -340,11 +401,19 @@ fn apply(dirs: &Dirs, r: &LinuxResources, initial: bool) -> Result<()> {
         }
     } else {
         apply_v1::apply(dirs, r)?;
+        let rules = rules.filter(|_| which == Devices::IfGiven);
         if let (Some(rules), Some(d)) = (rules, dirs.v1("devices")) {
             devices_v1::apply(d, &rules)?;
         }
     }
     Ok(())
+}
+
+/// Removes the directories a failed `prepare`/`make` created, deepest first.
+fn remove_created(created: &[PathBuf]) {
+    for d in created.iter().rev() {
+        let _ = std::fs::remove_dir(d);
+    }
 }
 
 /// rmdir `dir` after its sub-cgroups; retries while dying tasks keep it busy.

@@ -432,6 +432,14 @@ fn bad_cgroup_input_fails_create_and_creates_nothing() {
             json!({"unified": {"bogus.key": "1"}}),
             "linux.resources.unified",
         ),
+        // Well-formed, refused by the kernel when applied: after the init
+        // was cloned (the limits are written while it sets itself up).
+        (
+            "cpus",
+            None,
+            json!({"cpu": {"cpus": "999"}}),
+            "linux.resources.cpu.cpus",
+        ),
     ] {
         let b = Bundle::new(name, &["true"], resources);
         if let Some(p) = path {
@@ -444,6 +452,11 @@ fn bad_cgroup_input_fails_create_and_creates_nothing() {
         assert!(!o.status.success(), "{name}: create succeeded");
         assert!(b.output().contains(want), "{name}: {}", b.output());
         assert!(b.cgroup_gone(), "{name}: cgroup created");
+        assert!(
+            !b.output().contains("(os error 34): Numerical"),
+            "{name}: the cause twice: {}",
+            b.output()
+        );
         assert!(
             b.remora(&["state", &b.id]).status.code() != Some(0),
             "{name}: state left"

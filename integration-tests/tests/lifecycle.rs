@@ -182,6 +182,9 @@ fn a_recycled_pid_is_never_taken_for_the_container() {
     let id = env.id("c");
     b.create(&env, &id).ok();
     // Stand-in for a recycled PID: a host process put where the init was.
+    // A start time is kept in clock ticks (10 ms): a recycled PID's
+    // process starts in a later tick than the init did, as this one must.
+    std::thread::sleep(std::time::Duration::from_millis(30));
     let mut victim = std::process::Command::new("sleep")
         .arg("1000")
         .spawn()

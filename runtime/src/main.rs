@@ -46,10 +46,26 @@ fn main() {
     match run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            logging::fatal(&format!("{e:#}"));
+            logging::fatal(&message(&*e));
             std::process::exit(1);
         }
     }
+}
+
+/// An error and its causes, each cause once: the library errors name
+/// their cause in their own message already.
+fn message(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let t = c.to_string();
+        if !text.contains(&t) {
+            text.push_str(": ");
+            text.push_str(&t);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// --log and --log-format read straight from the arguments, for errors
@@ -177,7 +193,7 @@ fn run(cli: Cli) -> Result<i32> {
                 Ok(code) => Ok(code),
                 Err(err) => {
                     // A failure of exec itself: 255, as runc.
-                    logging::fatal(&format!("{err:#}"));
+                    logging::fatal(&message(&err));
                     Ok(255)
                 }
             };

@@ -26,9 +26,10 @@ fetch_kernel() {
 	kernel_pkg=$kpkg
 }
 
-# copy_libs STAGE BINARY: the binary's shared libraries into STAGE.
+# copy_libs STAGE BINARY: the binary's shared libraries into STAGE (none
+# for a static binary: ldd then fails and prints no path).
 copy_libs() {
-	ldd "$2" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+	{ ldd "$2" 2>/dev/null || true; } | { grep -o '/[^ ]*' || true; } | while read -r lib; do
 		[ -e "$lib" ] || continue
 		mkdir -p "$1$(dirname "$lib")"
 		cp -L -n "$lib" "$1$lib"

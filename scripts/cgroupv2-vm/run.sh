@@ -11,7 +11,7 @@
 # By default: remora-cgroups' tests, and when target/debug/remora exists,
 # the container-level tests (integration-tests/tests/cgroups.rs) with that
 # binary as /bin/remora in the guest. KVM when it works, else TCG.
-set -euo pipefail
+set -Eeuo pipefail
 trap 'echo "run.sh: failed at line $LINENO: $BASH_COMMAND"' ERR
 cd "$(dirname "$0")/../.."
 ROOT=$PWD

@@ -101,7 +101,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     };
 
     let resources = resources_with_device_rules(linux);
-    let placement = cgroup.prepare(resources.as_ref())?;
+    let placement = cgroup.make(resources.as_ref())?;
     undo.cgroup = Some(cgroup.clone());
 
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
@@ -166,6 +166,13 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         cgroup.add_task(nix::unistd::Pid::from_raw(child))?;
     }
     trace.phase("clone");
+    parent_end
+        .send(&Message::Continue)
+        .ctx(|| "sync: sending continue".into())?;
+    // While the init sets itself up: the limits and device rules, in force
+    // before `Ready` (so before any process of the container's runs).
+    cgroup.apply_initial(resources.as_ref())?;
+    trace.phase("resources");
     let (pid, console_master) = converse(
         &parent_end,
         &bundle,
@@ -362,8 +369,6 @@ fn converse(
     let id = o.id.as_str();
     let mut kept_master = None;
     let linux = bundle.spec.linux().as_ref().expect("validated");
-    ch.send(&Message::Continue)
-        .ctx(|| "sync: sending continue".into())?;
     let mut init_pid = child;
     loop {
         let (msg, fd) = match ch.recv_fd().ctx(|| "sync: receiving from init".into())? {

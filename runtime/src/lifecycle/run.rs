@@ -17,7 +17,9 @@ use crate::state::ContainerDir;
 
 /// Runs a container; returns the exit code for remora to exit with.
 pub fn run(g: &Global, o: &CreateOptions, detach: bool, keep: bool) -> Result<i32> {
+    let mut trace = crate::trace::Trace::start("run");
     let created = create(g, o)?;
+    trace.phase("create");
     if detach {
         if let Err(e) = start_created(&created.dir, &created.state) {
             let _ = destroy(created.dir, &created.state);
@@ -40,7 +42,9 @@ pub fn run(g: &Global, o: &CreateOptions, detach: bool, keep: bool) -> Result<i3
     // Other commands (state, kill, delete) may act on the container while
     // it runs: do not hold its lock while waiting.
     drop(created.dir);
+    trace.phase("start");
     let code = super::wait::wait_child(created.pid, sfd, created.console_master)?;
+    trace.phase("wait");
     if !keep {
         match ContainerDir::open(&g.root, &o.id) {
             Ok(dir) => {
@@ -52,6 +56,8 @@ pub fn run(g: &Global, o: &CreateOptions, detach: bool, keep: bool) -> Result<i3
             Err(Error::NotExist) => {}
             Err(e) => return Err(e),
         }
+        trace.phase("delete");
     }
+    trace.finish();
     Ok(code)
 }
