@@ -73,3 +73,85 @@ impl ProcFs {
             .map_err(|e| format!("linux.sysctl {key:?}: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHILD: &str = "REMORA_PROCFS_ATTACK_CHILD";
+
+    /// security.md item 8 played: a plain file bind-mounted over
+    /// /proc/sys/kernel/domainname, once before the handle is taken and
+    /// once after (a racing mount), must not receive the init's procfs
+    /// write; procfs must. Runs in its own mount and UTS namespaces (a
+    /// child copy of this test binary under unshare(1)), as root.
+    #[test]
+    fn a_mount_over_a_procfs_file_does_not_redirect_the_write() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new("unshare")
+            .args(["--mount", "--uts", "--propagation", "private"])
+            .arg(exe)
+            .args(["--exact", "process::procfs::tests::attack_child"])
+            .args(["--ignored", "--test-threads=1", "--nocapture"])
+            .env(CHILD, "1")
+            .output()
+            .expect("unshare(1) from util-linux");
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "the child did not run: {text}");
+    }
+
+    #[test]
+    #[ignore = "run by a_mount_over_a_procfs_file_does_not_redirect_the_write"]
+    fn attack_child() {
+        if std::env::var_os(CHILD).is_none() {
+            return;
+        }
+        use nix::mount::{mount, umount, MsFlags};
+        let target = "/proc/sys/kernel/domainname";
+        let decoy =
+            std::env::temp_dir().join(format!("remora-procfs-decoy-{}", std::process::id()));
+        std::fs::write(&decoy, "decoy").unwrap();
+        let domainname = || {
+            nix::sys::utsname::uname()
+                .unwrap()
+                .domainname()
+                .to_string_lossy()
+                .to_string()
+        };
+        let bind = || {
+            mount(
+                Some(&decoy),
+                target,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .unwrap()
+        };
+        // The mount is there before the handle is taken.
+        bind();
+        let proc = ProcFs::open().unwrap();
+        proc.sysctl("kernel.domainname", "via-procfs-1").unwrap();
+        assert_eq!(std::fs::read_to_string(&decoy).unwrap(), "decoy");
+        assert_eq!(domainname(), "via-procfs-1");
+        umount(target).unwrap();
+        // The mount appears after the handle was taken.
+        let proc = ProcFs::open().unwrap();
+        bind();
+        proc.sysctl("kernel.domainname", "via-procfs-2").unwrap();
+        assert_eq!(std::fs::read_to_string(&decoy).unwrap(), "decoy");
+        assert_eq!(domainname(), "via-procfs-2");
+        // What a write through the path would have done.
+        std::fs::write(target, "via-path").unwrap();
+        assert_eq!(std::fs::read_to_string(&decoy).unwrap(), "via-path");
+        assert_eq!(domainname(), "via-procfs-2");
+        umount(target).unwrap();
+        std::fs::remove_file(&decoy).unwrap();
+    }
+}
