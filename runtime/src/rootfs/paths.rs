@@ -2,7 +2,7 @@
 //! by binding a /dev/null that was verified to be the 1:3 character device
 //! (CVE-2025-31133); directories by an empty read-only tmpfs.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use super::resolve::Root;
@@ -29,17 +29,35 @@ fn not_found(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR))
 }
 
-pub fn mask(root: &Root, path: &Path, dev_null: BorrowedFd<'_>) -> Result<(), RootfsError> {
-    let err = |what: &str, source: std::io::Error| RootfsError::Path {
-        field: "linux.maskedPaths",
+/// An error about `path` of the config list `field`.
+fn path_err(field: &'static str, path: &Path, what: &str, source: std::io::Error) -> RootfsError {
+    RootfsError::Path {
+        field,
         path: path.into(),
         what: what.into(),
         source,
-    };
-    let target = match root.open(path, libc::O_PATH) {
-        Ok(fd) => fd,
-        Err(e) if not_found(&e) => return Ok(()),
-        Err(e) => return Err(err("opening", e)),
+    }
+}
+
+/// Opens an entry of maskedPaths/readonlyPaths (O_PATH, inside the root);
+/// None when it does not exist: skipped, as runc does.
+fn open_entry(
+    root: &Root,
+    path: &Path,
+    field: &'static str,
+) -> Result<Option<OwnedFd>, RootfsError> {
+    match root.open(path, libc::O_PATH) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(path_err(field, path, "opening", e)),
+    }
+}
+
+pub fn mask(root: &Root, path: &Path, dev_null: BorrowedFd<'_>) -> Result<(), RootfsError> {
+    const FIELD: &str = "linux.maskedPaths";
+    let err = |what: &str, source| path_err(FIELD, path, what, source);
+    let Some(target) = open_entry(root, path, FIELD)? else {
+        return Ok(());
     };
     let st = fstat(target.as_fd()).map_err(|e| err("stat", e))?;
     let tree = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
@@ -54,16 +72,10 @@ pub fn mask(root: &Root, path: &Path, dev_null: BorrowedFd<'_>) -> Result<(), Ro
 }
 
 pub fn make_readonly(root: &Root, path: &Path) -> Result<(), RootfsError> {
-    let err = |what: &str, source: std::io::Error| RootfsError::Path {
-        field: "linux.readonlyPaths",
-        path: path.into(),
-        what: what.into(),
-        source,
-    };
-    let target = match root.open(path, libc::O_PATH) {
-        Ok(fd) => fd,
-        Err(e) if not_found(&e) => return Ok(()),
-        Err(e) => return Err(err("opening", e)),
+    const FIELD: &str = "linux.readonlyPaths";
+    let err = |what: &str, source| path_err(FIELD, path, what, source);
+    let Some(target) = open_entry(root, path, FIELD)? else {
+        return Ok(());
     };
     let tree = open_tree_clone(target.as_fd(), true).map_err(|e| err("cloning", e))?;
     mount_setattr(tree.as_fd(), true, MOUNT_ATTR_RDONLY, 0, 0).map_err(|e| err("ro", e))?;
