@@ -290,6 +290,44 @@ fn exec_enters_the_containers_cgroup_and_a_sub_cgroup() {
     assert_eq!(procs(&b).len(), 1, "only the init is left");
 }
 
+/// A container whose init moved itself to a sub-cgroup and handed a
+/// controller down (systemd or a nested runtime inside does this): no
+/// process may live in the container's cgroup2 directory any more, so
+/// `exec` joins the init's cgroup instead (as runc).
+#[test]
+fn exec_joins_the_inits_cgroup_when_the_containers_has_sub_cgroups() {
+    let b = Bundle::new("execsub", &["sleep", "30"], json!({}));
+    b.start();
+    let pid = b.state()["pid"].as_i64().unwrap();
+    let Some(dir) = all_dirs(&b.cgroup)
+        .into_iter()
+        .find(|d| d.join("cgroup.subtree_control").exists())
+    else {
+        eprintln!("no cgroup2 hierarchy on this host: nothing to check");
+        return;
+    };
+    let ctrls = fs::read_to_string(dir.join("cgroup.controllers")).unwrap();
+    let Some(ctrl) = ctrls.split_whitespace().next() else {
+        panic!(
+            "no controller in {}: the kernel's rule cannot be played",
+            dir.display()
+        );
+    };
+    let sub = dir.join("init");
+    fs::create_dir(&sub).unwrap();
+    fs::write(sub.join("cgroup.procs"), pid.to_string()).unwrap();
+    fs::write(dir.join("cgroup.subtree_control"), format!("+{ctrl}")).unwrap();
+    let o = b.remora(&["exec", &b.id, "cat", "/proc/self/cgroup"]);
+    assert!(
+        o.status.success(),
+        "exec: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let pc = String::from_utf8_lossy(&o.stdout).to_string();
+    let want = format!("0::{}/init", b.cgroup);
+    assert!(pc.lines().any(|l| l == want), "{pc} lacks {want}");
+}
+
 #[test]
 fn memory_limit_kills_an_allocation_beyond_it() {
     let b = Bundle::new(

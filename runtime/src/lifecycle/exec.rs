@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
 use nix::sys::wait::waitpid;
@@ -169,13 +169,32 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     }
     drop(dir);
     let cg = Cgroup::from_saved(st.cgroup.clone());
-    let placement = Placement::open(&exec_cgroup_dirs(&cg, &o.sub_cgroups)?)?;
+    let mut dirs = exec_cgroup_dirs(&cg, &o.sub_cgroups)?;
+    let mut placement = Placement::open(&dirs)?;
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
-    let forked = clone3(&CloneOptions {
-        cgroup: placement.clone_into(),
-        ..Default::default()
-    })
-    .ctx(|| "clone3 into the container's cgroup".into())?;
+    let clone = |p: &Placement| {
+        clone3(&CloneOptions {
+            cgroup: p.clone_into(),
+            ..Default::default()
+        })
+    };
+    let mut forked = clone(&placement);
+    let busy = matches!(&forked, Err(e) if e.raw_os_error() == Some(libc::EBUSY));
+    if busy && o.sub_cgroups.is_empty() {
+        // The container's cgroup2 directory hands controllers down to
+        // sub-cgroups (systemd or a nested runtime inside moved its
+        // processes there): the kernel lets no process live in it. As
+        // runc, join the cgroup the init is in now instead.
+        if let Some(d) = dirs
+            .get("unified")
+            .and_then(|d| init_cgroup2_dir(d, st.pid))
+        {
+            dirs.insert("unified".into(), d);
+            placement = Placement::open(&dirs)?;
+            forked = clone(&placement);
+        }
+    }
+    let forked = forked.ctx(|| "clone3 into the container's cgroup".into())?;
     let child = match forked {
         Forked::Child => {
             drop(parent_end);
@@ -265,6 +284,23 @@ fn container_may_ptrace(saved: &remora_cgroups::SavedCgroup) -> bool {
                     .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
             })
             .is_none_or(|bnd| bnd & (1 << CAP_SYS_PTRACE) != 0)
+    })
+}
+
+/// The cgroup2 directory the init of the container whose cgroup2
+/// directory is `container_dir` is in now: /proc/PID/cgroup names it from
+/// our (the host's) cgroup root, and starts with the container's own path,
+/// which `container_dir` ends with.
+fn init_cgroup2_dir(container_dir: &Path, pid: i32) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let path = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    (1..=comps.len()).rev().find_map(|n| {
+        let own: PathBuf = comps[..n].iter().collect();
+        let below: PathBuf = comps[n..].iter().collect();
+        container_dir
+            .ends_with(&own)
+            .then(|| container_dir.join(below))
     })
 }
 
