@@ -358,3 +358,74 @@ fn list_shows_containers() {
     assert_eq!(json[0]["id"], json!(id));
     assert_eq!(env.remora(&["list", "-q"]).ok(), format!("{id}\n"));
 }
+
+/// The phase trace (issue #7): with REMORA_TRACE=1 a `run` says on stderr
+/// how long each phase of create took, the init's own steps included, and
+/// with --debug the same line goes to the log at debug level.
+#[test]
+fn the_phase_trace_names_every_phase_of_a_create() {
+    let env = TestEnv::new("trace");
+    let mut b = env.bundle("b");
+    b.sh("true");
+    let id = env.id("c");
+    b.save();
+    let o = env
+        .command(&["run", "-b", b.path(), &id])
+        .env("REMORA_TRACE", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("create phases:"))
+        .unwrap_or_else(|| panic!("no create trace in {err:?}"));
+    for phase in [
+        " config=",
+        " seccomp=",
+        " cgroup=",
+        " clone=",
+        " resources=",
+        " init=",
+        " state=",
+        " total=",
+        "; init:",
+        " namespaces=",
+        " mounts=",
+        " devices=",
+        " pivot_root=",
+        " paths=",
+        " process=",
+    ] {
+        assert!(line.contains(phase), "{phase:?} missing from {line:?}");
+    }
+    assert!(
+        err.lines().any(|l| l.starts_with("start phases:")),
+        "{err:?}"
+    );
+    assert!(err.lines().any(|l| l.starts_with("run phases:")), "{err:?}");
+    // --debug: into the log, not onto stderr.
+    let log = env.base.join("debug.log");
+    let o = env
+        .command(&[
+            "--debug",
+            "--log",
+            log.to_str().unwrap(),
+            "run",
+            "-b",
+            b.path(),
+            &id,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("phases:"));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged
+            .lines()
+            .any(|l| l.contains("level=debug") && l.contains("create phases: config=")),
+        "{logged}"
+    );
+    env.assert_nothing_left();
+}

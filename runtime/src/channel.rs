@@ -26,6 +26,9 @@ pub enum Message {
     ConsoleMaster,
     /// Init: the seccomp NOTIFY listener (the fd is attached).
     SeccompListener,
+    /// Init (with the phase trace on, just before `Ready`): how long each
+    /// of its steps took, (name, µs).
+    InitPhases(Vec<(String, u64)>),
     /// Init: everything is set up; waiting for `start`.
     Ready,
     /// Either side: this failed; the message says what.

@@ -1,7 +1,10 @@
 //! The phase trace: with --debug (or REMORA_TRACE=1) remora logs how long
 //! each phase of create/start/exec took, so a user sees where a slow start
 //! goes. One debug line per traced operation:
-//! `create phases: config=85µs cgroup=410µs clone=95µs init=2310µs state=40µs total=2940µs`.
+//! `create phases: config=85µs cgroup=410µs clone=95µs resources=300µs
+//! init=900µs state=40µs total=1830µs; init: namespaces=.. rootfs=..
+//! mounts=.. devices=.. hooks=.. pivot_root=.. paths=.. process=..` (the
+//! second part measured by the init itself, sent before it reports ready).
 
 use std::time::Instant;
 
@@ -15,6 +18,8 @@ pub struct Trace {
     start: Instant,
     last: Instant,
     phases: Vec<(&'static str, u128)>,
+    /// Phases another process measured (the init's), logged after ours.
+    detail: Vec<(String, u64)>,
     on: bool,
 }
 
@@ -26,6 +31,7 @@ impl Trace {
             start: now,
             last: now,
             phases: Vec::new(),
+            detail: Vec::new(),
             on: enabled(),
         }
     }
@@ -40,6 +46,24 @@ impl Trace {
         self.last = now;
     }
 
+    /// The phases so far as (name, µs): what the init sends its parent.
+    pub fn phases(&self) -> Vec<(String, u64)> {
+        self.phases
+            .iter()
+            .map(|(p, us)| (p.to_string(), *us as u64))
+            .collect()
+    }
+
+    /// Whether tracing is on for this operation.
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
+    /// Adds the phases the init measured (logged as `init: a=..µs ...`).
+    pub fn add_detail(&mut self, phases: Vec<(String, u64)>) {
+        self.detail.extend(phases);
+    }
+
     /// Logs the phases (at debug level, or on stderr with REMORA_TRACE=1).
     pub fn finish(self) {
         if !self.on {
@@ -50,6 +74,12 @@ impl Trace {
             line.push_str(&format!(" {p}={us}µs"));
         }
         line.push_str(&format!(" total={}µs", self.start.elapsed().as_micros()));
+        if !self.detail.is_empty() {
+            line.push_str("; init:");
+            for (p, us) in &self.detail {
+                line.push_str(&format!(" {p}={us}µs"));
+            }
+        }
         if crate::logging::debug_enabled() {
             crate::logging::debug(&line);
         } else {

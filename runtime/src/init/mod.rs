@@ -69,6 +69,7 @@ pub fn run(mut a: InitArgs<'_>) -> ! {
 type Step<T = ()> = Result<T, String>;
 
 fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
+    let mut trace = crate::trace::Trace::start("init");
     join_cgroups(a)?;
     if !a.plan.is_new(NamespaceKind::Pid) {
         // Visible to other processes before execve: not dumpable.
@@ -76,6 +77,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
             .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
     }
     wait_for_continue(a)?;
+    trace.phase("cgroup+go");
     let cgroup_paths = read_own_cgroups()?;
     namespaces::join_by_path(a)?;
     namespaces::enter_new(a)?;
@@ -86,7 +88,9 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     join_session_keyring(a)?;
     let proc = ProcFs::open()?;
     let fifo = a.fifo.expect("create has a fifo");
+    trace.phase("namespaces");
     request_create_runtime_hooks(a)?;
+    trace.phase("createRuntime");
     let prop = rootfs::propagation_of(a.spec).map_err(|e| e.to_string())?;
     // Without a mount namespace of its own the container shares its
     // caller's: never change that one's propagation or pivot it (runc
@@ -98,21 +102,29 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     } else {
         Root::new(open_dir(&a.rootfs.to_string_lossy())?)
     };
+    trace.phase("rootfs");
     mount_config_mounts(a, &root, &cgroup_paths)?;
+    trace.phase("mounts");
     rootfs::create_devices(&root, a.spec, a.plan.is_new(NamespaceKind::User))
         .map_err(|e| e.to_string())?;
     create_cwd(a, &root)?;
+    trace.phase("devices");
     run_create_container_hooks(a)?;
+    trace.phase("createContainer");
     rootfs::pivot(&root, a.no_pivot, own_mount_ns).map_err(|e| e.to_string())?;
+    trace.phase("pivot_root");
     let new_root = Root::new(open_dir("/")?);
     rootfs::mask_and_readonly(&new_root, a.spec).map_err(|e| e.to_string())?;
     rootfs::finish(a.spec, prop.filter(|_| own_mount_ns)).map_err(|e| e.to_string())?;
+    trace.phase("paths");
     set_up_terminal(a, &new_root, true)?;
     apply_sysctls(a.spec, &proc)?;
     set_oom_score_adj(a.spec, &proc)?;
     apply_rlimits(a.spec)?;
     let program = find_program(a.spec)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
+    trace.phase("process");
+    report_phases(a, &trace)?;
     report_ready(a)?;
     let mut started = start::wait_for_start(&proc, fifo)?;
     if !early_seccomp {
@@ -133,16 +145,19 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
 /// process settings, and execs. The mount namespace's root is the
 /// container's rootfs already.
 fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
+    let mut trace = crate::trace::Trace::start("exec");
     join_cgroups(a)?;
     // Not dumpable while a container may see this process (ptrace,
     // /proc/PID/{mem,exe}); execve resets it.
     crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
         .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
     wait_for_continue(a)?;
+    trace.phase("cgroup+go");
     // Written through the host's procfs, before joining: inherited.
     set_oom_score_adj(a.spec, &ProcFs::open()?)?;
     namespaces::join_by_path(a)?;
     namespaces::fork_into_pid_namespace(a)?;
+    trace.phase("namespaces");
     apply_rlimits(a.spec)?;
     set_up_terminal(a, &Root::new(open_dir("/")?), false)?;
     let program = find_program(a.spec)?;
@@ -150,6 +165,8 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     if !early_seccomp {
         load_seccomp(a)?;
     }
+    trace.phase("process");
+    report_phases(a, &trace)?;
     report_ready(a)?;
     // The parent may still fail (console socket, pid file): exec only on
     // its go.
@@ -404,6 +421,16 @@ fn mark_fds_cloexec(preserve: u32) -> Step {
             .map_err(|e| format!("--preserve-fds: fd {fd}: {e}"))?;
     }
     Ok(())
+}
+
+/// With the phase trace on: the init's own phases, for the parent's line.
+fn report_phases(a: &InitArgs<'_>, trace: &crate::trace::Trace) -> Step {
+    if !trace.is_on() {
+        return Ok(());
+    }
+    a.channel
+        .send(&Message::InitPhases(trace.phases()))
+        .map_err(|e| format!("sync: {e}"))
 }
 
 fn report_ready(a: &InitArgs<'_>) -> Step {

@@ -60,7 +60,6 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
     let joined = plan.open_joined()?;
-    let seccomp = crate::config::compile_seccomp(linux)?;
     if !plan.is_new(NamespaceKind::Pid) {
         // Processes of a shared (or the host's) pid namespace can see the
         // init before it execs: run from a sealed copy of the binary
@@ -72,8 +71,9 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         &o.id,
         g.systemd_cgroup,
     )?;
-
     trace.phase("config");
+    let seccomp = crate::config::compile_seccomp(linux)?;
+    trace.phase("seccomp");
     let dir = ContainerDir::create(&g.root, &o.id)?;
     let mut undo = Undo {
         dir: Some(dir),
@@ -173,7 +173,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     // before `Ready` (so before any process of the container's runs).
     cgroup.apply_initial(resources.as_ref())?;
     trace.phase("resources");
-    let (pid, console_master) = converse(
+    let (pid, console_master, init_phases) = converse(
         &parent_end,
         &bundle,
         o,
@@ -208,6 +208,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     };
     let dir = undo.dir.take().expect("set");
     trace.phase("init");
+    trace.add_detail(init_phases);
     if let Err(e) = dir.save(&state) {
         undo.dir = Some(dir);
         return Err(e);
@@ -355,7 +356,11 @@ fn check_terminal(bundle: &Bundle, o: &CreateOptions) -> Result<()> {
     }
 }
 
-/// The parent's side of the conversation; returns the init's PID.
+/// The init's own phase trace: (step, µs).
+type InitPhases = Vec<(String, u64)>;
+
+/// The parent's side of the conversation; returns the init's PID, the pty
+/// master remora keeps (if any) and the init's phase trace.
 fn converse(
     ch: &Channel,
     bundle: &Bundle,
@@ -364,8 +369,9 @@ fn converse(
     userns: bool,
     expect_init_pid: bool,
     init_seen: &mut Option<i32>,
-) -> Result<(i32, Option<OwnedFd>)> {
+) -> Result<(i32, Option<OwnedFd>, InitPhases)> {
     let mut ready = false;
+    let mut phases = InitPhases::new();
     let id = o.id.as_str();
     let mut kept_master = None;
     let linux = bundle.spec.linux().as_ref().expect("validated");
@@ -402,7 +408,7 @@ fn converse(
                 init_pid = p;
                 *init_seen = Some(p);
                 if ready {
-                    return Ok((init_pid, kept_master));
+                    return Ok((init_pid, kept_master, phases));
                 }
             }
             // The init's Ready can overtake its forker's InitPid: wait for both.
@@ -443,7 +449,8 @@ fn converse(
                     }
                 }
             }
-            Some(Message::Ready) => return Ok((init_pid, kept_master)),
+            Some(Message::InitPhases(p)) => phases = p,
+            Some(Message::Ready) => return Ok((init_pid, kept_master, phases)),
             Some(Message::Error(e)) => return Err(Error::Init(e)),
             Some(other) => return Err(Error::Init(format!("sync: unexpected {other:?}"))),
             None => {

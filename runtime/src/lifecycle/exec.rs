@@ -119,6 +119,7 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
 /// Runs exec; returns the exit code for remora (the process's status in
 /// the foreground, 0 detached).
 pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
+    let mut trace = crate::trace::Trace::start("exec");
     let dir = ContainerDir::open(&g.root, &o.id)?;
     let st = dir.load()?;
     match status_of(&st, &dir) {
@@ -168,6 +169,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         crate::sys::sealed::reexec_sealed().ctx(|| "re-executing from a sealed copy".into())?;
     }
     drop(dir);
+    trace.phase("config");
     let cg = Cgroup::from_saved(st.cgroup.clone());
     let mut dirs = exec_cgroup_dirs(&cg, &o.sub_cgroups)?;
     let mut placement = Placement::open(&dirs)?;
@@ -223,32 +225,43 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
         let _ = waitpid(Pid::from_raw(pid), None);
     };
+    trace.phase("clone");
     let sfd = super::wait::forwarded_signals()?;
     let mut pid = 0;
-    let handed_over =
-        converse(&parent_end, o.console_socket.as_deref(), &mut pid).and_then(|master| {
-            if let Some(p) = &o.pid_file {
-                write_pid_file(p, pid)?;
-            }
-            if let Some(sock) = &o.pidfd_socket {
-                let fd =
-                    crate::sys::process::pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?;
-                super::create::send_pidfd(sock, &fd)?;
-            }
-            if let Some(m) = &master {
-                // The caller's terminal size from the first instruction.
-                super::wait::copy_winsize(std::io::stdin().as_fd(), m.as_fd());
-            }
-            // Everything is in place: let the process exec.
-            parent_end.send(&Message::Continue).ctx(|| "sync".into())?;
-            // Its end of the channel is close-on-exec: EOF means the
-            // program runs (as runc, exec returns once it does); an error
-            // means execve itself failed.
-            match parent_end.recv() {
-                Ok(Some(Message::Error(e))) => Err(Error::Init(e)),
-                _ => Ok(master),
-            }
-        });
+    let mut phases = Vec::new();
+    let handed_over = converse(
+        &parent_end,
+        o.console_socket.as_deref(),
+        &mut pid,
+        &mut phases,
+    )
+    .and_then(|master| {
+        trace.phase("init");
+        if let Some(p) = &o.pid_file {
+            write_pid_file(p, pid)?;
+        }
+        if let Some(sock) = &o.pidfd_socket {
+            let fd = crate::sys::process::pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?;
+            super::create::send_pidfd(sock, &fd)?;
+        }
+        if let Some(m) = &master {
+            // The caller's terminal size from the first instruction.
+            super::wait::copy_winsize(std::io::stdin().as_fd(), m.as_fd());
+        }
+        // Everything is in place: let the process exec.
+        parent_end.send(&Message::Continue).ctx(|| "sync".into())?;
+        // Its end of the channel is close-on-exec: EOF means the
+        // program runs (as runc, exec returns once it does); an error
+        // means execve itself failed.
+        let r = match parent_end.recv() {
+            Ok(Some(Message::Error(e))) => Err(Error::Init(e)),
+            _ => Ok(master),
+        };
+        trace.phase("execve");
+        r
+    });
+    trace.add_detail(phases);
+    trace.finish();
     let master = match handed_over {
         Ok(m) => m,
         Err(e) => {
@@ -349,6 +362,7 @@ fn converse(
     ch: &Channel,
     console_socket: Option<&std::path::Path>,
     pid: &mut i32,
+    phases: &mut Vec<(String, u64)>,
 ) -> Result<Option<std::os::fd::OwnedFd>> {
     ch.send(&Message::Continue).ctx(|| "sync".into())?;
     let mut kept_master = None;
@@ -370,6 +384,7 @@ fn converse(
                     return Ok(kept_master);
                 }
             }
+            Some(Message::InitPhases(p)) => *phases = p,
             // The init's Ready can overtake its forker's InitPid: wait for both.
             Some(Message::Ready) if *pid == 0 => ready = true,
             Some(Message::Ready) => return Ok(kept_master),
