@@ -1,12 +1,13 @@
 """remora's own phase trace (REMORA_TRACE=1: one line per operation on
-stderr, `create phases: config=85µs cgroup=410µs ... total=2940µs`),
+stderr, `create phases: config=85µs cgroup=410µs ... total=2940µs; init:
+mounts=300µs ...`, the part after `init:` measured by the init itself),
 collected over a series of create + start + delete and reduced to medians."""
 
 import os
 import re
 import statistics
 
-LINE = re.compile(r"(\w+) phases:((?: [\w+.-]+=\d+µs)+)")
+LINE = re.compile(r"(\w+) phases:((?: [\w+.-]+=\d+µs)+)(?:; init:((?: [\w+.-]+=\d+µs)+))?")
 
 
 def collect(sp, remora, bundle, n, work):
@@ -36,7 +37,12 @@ def collect(sp, remora, bundle, n, work):
             m = LINE.search(line)
             if not m:
                 continue
-            op = seen.setdefault(m.group(1), {})
-            for name, us in re.findall(r"([\w+.-]+)=(\d+)µs", m.group(2)):
-                op.setdefault(name, []).append(int(us))
+            parts = [(m.group(1), m.group(2))]
+            if m.group(3):
+                # the init's own steps, measured by the init
+                parts.append((f"{m.group(1)}, the init's steps", m.group(3)))
+            for opname, text in parts:
+                op = seen.setdefault(opname, {})
+                for name, us in re.findall(r"([\w+.-]+)=(\d+)µs", text):
+                    op.setdefault(name, []).append(int(us))
     return {op: {p: statistics.median(v) for p, v in ph.items()} for op, ph in seen.items()}
