@@ -149,8 +149,7 @@ impl Cgroup {
         // allowed device never meets the moment between the two. (The v2
         // eBPF program is attached at once, in `apply_initial`.)
         if let (false, Some(d)) = (dirs.is_v2(), dirs.v1("devices")) {
-            let r = resources.cloned().unwrap_or_default();
-            devices_v1::apply(d, &initial_device_rules(&r))?;
+            devices_v1::apply(d, &initial_device_rules(resources))?;
         }
         Placement::open(&dirs.0)
     }
@@ -162,12 +161,11 @@ impl Cgroup {
         if self.saved.systemd {
             return Ok(());
         }
+        let dirs = self.dirs();
+        // v1's device rules were written by `make`.
+        let rules = dirs.is_v2().then(|| initial_device_rules(resources));
         let empty = LinuxResources::default();
-        apply(
-            &self.dirs(),
-            resources.unwrap_or(&empty),
-            Devices::InitialV2Only,
-        )
+        apply(&dirs, resources.unwrap_or(&empty), rules)
     }
 
     /// Whether the systemd driver manages the cgroup (the init is placed
@@ -212,8 +210,7 @@ impl Cgroup {
                 .unwrap_or_default();
             systemd::start(&self.saved.path, &self.saved.id, pid, &r)?;
             if let Some(d) = self.dirs().unified() {
-                let rules = devices::effective_rules(r.devices().as_deref().unwrap_or(&[]));
-                devices_bpf::apply(d, &rules)?;
+                devices_bpf::apply(d, &initial_device_rules(Some(&r)))?;
             }
             return Ok(());
         }
@@ -245,7 +242,11 @@ impl Cgroup {
         if self.saved.systemd {
             return systemd::update(&self.saved.path, &self.saved.id, resources);
         }
-        apply(&self.dirs(), resources, Devices::IfGiven)
+        let rules = resources
+            .devices()
+            .is_some()
+            .then(|| initial_device_rules(Some(resources)));
+        apply(&self.dirs(), resources, rules)
     }
 
     /// Every process in the cgroup and its descendants (host PIDs, sorted).
@@ -372,27 +373,14 @@ fn enable_controllers(dir: &Path) {
     }
 }
 
-/// Which device rules `apply` writes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Devices {
-    /// A new cgroup's: defaults plus resources.devices, on v2 (v1's were
-    /// written by `make`).
-    InitialV2Only,
-    /// An update's: only when resources.devices is given.
-    IfGiven,
+/// The rules of a cgroup: a deny-all base, runc's default devices, then
+/// resources.devices.
+fn initial_device_rules(r: Option<&LinuxResources>) -> Vec<devices::Rule> {
+    devices::effective_rules(r.and_then(|r| r.devices().as_deref()).unwrap_or(&[]))
 }
 
-/// The rules of a new cgroup: a deny-all base, runc's default devices,
-/// then resources.devices.
-fn initial_device_rules(r: &LinuxResources) -> Vec<devices::Rule> {
-    devices::effective_rules(r.devices().as_deref().unwrap_or(&[]))
-}
-
-fn apply(dirs: &Dirs, r: &LinuxResources, which: Devices) -> Result<()> {
-    let rules = match which {
-        Devices::InitialV2Only => Some(initial_device_rules(r)),
-        Devices::IfGiven => r.devices().is_some().then(|| initial_device_rules(r)),
-    };
+/// Writes `r` and, when given, the device `rules` to the cgroup.
+fn apply(dirs: &Dirs, r: &LinuxResources, rules: Option<Vec<devices::Rule>>) -> Result<()> {
     if dirs.is_v2() {
         let d = dirs.unified().unwrap_or(Path::new("/"));
         apply_v2::apply(d, r)?;
@@ -401,7 +389,6 @@ fn apply(dirs: &Dirs, r: &LinuxResources, which: Devices) -> Result<()> {
         }
     } else {
         apply_v1::apply(dirs, r)?;
-        let rules = rules.filter(|_| which == Devices::IfGiven);
         if let (Some(rules), Some(d)) = (rules, dirs.v1("devices")) {
             devices_v1::apply(d, &rules)?;
         }

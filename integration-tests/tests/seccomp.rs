@@ -5,8 +5,7 @@
 //! ignored `probe` test.
 
 use std::fs;
-use std::io::IoSliceMut;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -177,52 +176,6 @@ fn masked_eq_compares_the_masked_argument() {
     assert!(out.contains(&"personality41=ok".to_string()), "{out:?}");
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct Notif {
-    id: u64,
-    pid: u32,
-    flags: u32,
-    nr: i32,
-    arch: u32,
-    ip: u64,
-    args: [u64; 6],
-}
-
-#[repr(C)]
-struct NotifResp {
-    id: u64,
-    val: i64,
-    error: i32,
-    flags: u32,
-}
-
-const NOTIF_RECV: libc::c_ulong = 0xc050_2100;
-const NOTIF_SEND: libc::c_ulong = 0xc018_2101;
-
-fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (OwnedFd, Vec<u8>) {
-    let mut buf = vec![0u8; 8192];
-    let mut cbuf = [0u64; 8];
-    let mut iov = [IoSliceMut::new(&mut buf)];
-    // SAFETY: msghdr is plain data; every pointer refers to live locals.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = iov.as_mut_ptr() as *mut libc::iovec;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
-    msg.msg_controllen = std::mem::size_of_val(&cbuf) as _;
-    // SAFETY: as above.
-    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    assert!(n > 0, "recvmsg: {}", std::io::Error::last_os_error());
-    // SAFETY: the kernel filled the control buffer with one SCM_RIGHTS fd.
-    let fd = unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        assert!(!cmsg.is_null(), "no fd attached");
-        OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const i32))
-    };
-    buf.truncate(n as usize);
-    (fd, buf)
-}
-
 #[test]
 fn notify_rule_reaches_a_listener() {
     let env = TestEnv::new("scnotify");
@@ -231,22 +184,11 @@ fn notify_rule_reaches_a_listener() {
     let id = env.id("n");
     let agent = std::thread::spawn(move || {
         let (conn, _) = listener.accept().unwrap();
-        let (fd, data) = recv_fd(&conn);
+        let (fd, data) = remora_seccomp::recv_listener(&conn).expect("receiving the listener");
         let state: Value = serde_json::from_slice(&data).unwrap();
-        let mut n = Notif::default();
-        // SAFETY: NOTIF_RECV fills a struct seccomp_notif.
-        let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_RECV, &mut n as *mut Notif) };
-        assert_eq!(rc, 0, "NOTIF_RECV: {}", std::io::Error::last_os_error());
+        let n = remora_seccomp::receive_notification(fd.as_fd()).expect("NOTIF_RECV");
         assert_eq!(n.nr as libc::c_long, libc::SYS_getppid);
-        let mut resp = NotifResp {
-            id: n.id,
-            val: 4242,
-            error: 0,
-            flags: 0,
-        };
-        // SAFETY: NOTIF_SEND reads a struct seccomp_notif_resp.
-        let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_SEND, &mut resp as *mut NotifResp) };
-        assert_eq!(rc, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
+        remora_seccomp::respond(fd.as_fd(), n.id, 4242, 0).expect("NOTIF_SEND");
         state
     });
     let mut b = env.bundle("b");

@@ -28,7 +28,7 @@ pub enum Message {
     SeccompListener,
     /// Init (with the phase trace on, just before `Ready`): how long each
     /// of its steps took, (name, µs).
-    InitPhases(Vec<(String, u64)>),
+    InitPhases(crate::trace::Phases),
     /// Init: everything is set up; waiting for `start`.
     Ready,
     /// Either side: this failed; the message says what.

@@ -13,13 +13,16 @@ pub fn enabled() -> bool {
     crate::logging::debug_enabled() || std::env::var_os("REMORA_TRACE").is_some_and(|v| v == "1")
 }
 
+/// Measured phases as (name, µs), as the init sends them to its parent.
+pub type Phases = Vec<(String, u64)>;
+
 pub struct Trace {
     name: &'static str,
     start: Instant,
     last: Instant,
     phases: Vec<(&'static str, u128)>,
     /// Phases another process measured (the init's), logged after ours.
-    detail: Vec<(String, u64)>,
+    detail: Phases,
     on: bool,
 }
 
@@ -47,7 +50,7 @@ impl Trace {
     }
 
     /// The phases so far as (name, µs): what the init sends its parent.
-    pub fn phases(&self) -> Vec<(String, u64)> {
+    pub fn phases(&self) -> Phases {
         self.phases
             .iter()
             .map(|(p, us)| (p.to_string(), *us as u64))
@@ -60,7 +63,7 @@ impl Trace {
     }
 
     /// Adds the phases the init measured (logged as `init: a=..µs ...`).
-    pub fn add_detail(&mut self, phases: Vec<(String, u64)>) {
+    pub fn add_detail(&mut self, phases: Phases) {
         self.detail.extend(phases);
     }
 

@@ -37,7 +37,9 @@ pub use action::{
 pub use arch::Arch;
 pub use error::{Result, SeccompError};
 pub use features::{actions, archs, known_flags, operators, supported_flags};
-pub use listener::{process_state_json, send_listener};
+pub use listener::{
+    process_state_json, receive_notification, recv_listener, respond, send_listener, Notification,
+};
 pub use raw::parse_profile;
 pub use tables::{emitted as emitted_syscalls, names as syscall_names, resolve as resolve_syscall};
 

@@ -6,8 +6,7 @@
 
 mod common;
 
-use std::io::IoSliceMut;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixListener;
 
 use common::engine;
@@ -109,53 +108,6 @@ fn docker_checks() -> i32 {
     0
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct Notif {
-    id: u64,
-    pid: u32,
-    flags: u32,
-    nr: i32,
-    arch: u32,
-    ip: u64,
-    args: [u64; 6],
-}
-
-#[repr(C)]
-struct NotifResp {
-    id: u64,
-    val: i64,
-    error: i32,
-    flags: u32,
-}
-
-const NOTIF_RECV: libc::c_ulong = 0xc050_2100;
-const NOTIF_SEND: libc::c_ulong = 0xc018_2101;
-
-fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (OwnedFd, Vec<u8>) {
-    let mut buf = vec![0u8; 4096];
-    let mut cbuf = [0u64; 8];
-    let mut iov = [IoSliceMut::new(&mut buf)];
-    // SAFETY: msghdr is plain data; every pointer refers to live locals.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = iov.as_mut_ptr() as *mut libc::iovec;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
-    msg.msg_controllen = std::mem::size_of_val(&cbuf) as _;
-    // SAFETY: as above.
-    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    assert!(n > 0, "recvmsg: {}", std::io::Error::last_os_error());
-    // SAFETY: the kernel filled the control buffer; we read one SCM_RIGHTS int.
-    let fd = unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        assert!(!cmsg.is_null(), "no fd attached");
-        assert_eq!((*cmsg).cmsg_type, libc::SCM_RIGHTS);
-        OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const i32))
-    };
-    buf.truncate(n as usize);
-    (fd, buf)
-}
-
 fn notify_roundtrip() {
     let dir = std::env::temp_dir().join(format!("remora-seccomp-notify-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -200,29 +152,18 @@ fn notify_roundtrip() {
         unsafe { libc::_exit(code) };
     }
     let (conn, _) = listener.accept().unwrap();
-    let (fd, data) = recv_fd(&conn);
+    let (fd, data) = remora_seccomp::recv_listener(&conn).expect("receiving the listener");
     let v: serde_json::Value = serde_json::from_slice(&data).unwrap();
     assert_eq!(v["fds"], json!(["seccompFd"]));
     assert_eq!(v["metadata"], "meta");
-    let mut n = Notif::default();
-    // SAFETY: NOTIF_RECV fills a struct seccomp_notif (80 bytes) = Notif.
-    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_RECV, &mut n as *mut Notif) };
-    assert_eq!(rc, 0, "NOTIF_RECV: {}", std::io::Error::last_os_error());
+    let n = remora_seccomp::receive_notification(fd.as_fd()).expect("NOTIF_RECV");
     assert_eq!(
         n.nr as libc::c_long,
         libc::SYS_getppid,
         "the notification is for getppid"
     );
     assert_eq!(n.pid as i32, pid);
-    let mut resp = NotifResp {
-        id: n.id,
-        val: 4242,
-        error: 0,
-        flags: 0,
-    };
-    // SAFETY: NOTIF_SEND reads a struct seccomp_notif_resp (24 bytes).
-    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_SEND, &mut resp as *mut NotifResp) };
-    assert_eq!(rc, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
+    remora_seccomp::respond(fd.as_fd(), n.id, 4242, 0).expect("NOTIF_SEND");
     let mut status = 0;
     // SAFETY: waiting for our own child.
     assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);

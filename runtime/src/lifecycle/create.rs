@@ -356,9 +356,6 @@ fn check_terminal(bundle: &Bundle, o: &CreateOptions) -> Result<()> {
     }
 }
 
-/// The init's own phase trace: (step, µs).
-type InitPhases = Vec<(String, u64)>;
-
 /// The parent's side of the conversation; returns the init's PID, the pty
 /// master remora keeps (if any) and the init's phase trace.
 fn converse(
@@ -369,9 +366,9 @@ fn converse(
     userns: bool,
     expect_init_pid: bool,
     init_seen: &mut Option<i32>,
-) -> Result<(i32, Option<OwnedFd>, InitPhases)> {
+) -> Result<(i32, Option<OwnedFd>, crate::trace::Phases)> {
     let mut ready = false;
-    let mut phases = InitPhases::new();
+    let mut phases = crate::trace::Phases::new();
     let id = o.id.as_str();
     let mut kept_master = None;
     let linux = bundle.spec.linux().as_ref().expect("validated");

@@ -362,7 +362,7 @@ fn converse(
     ch: &Channel,
     console_socket: Option<&std::path::Path>,
     pid: &mut i32,
-    phases: &mut Vec<(String, u64)>,
+    phases: &mut crate::trace::Phases,
 ) -> Result<Option<std::os::fd::OwnedFd>> {
     ch.send(&Message::Continue).ctx(|| "sync".into())?;
     let mut kept_master = None;
