@@ -27,17 +27,7 @@ for t in exec terminal hooks features; do
 	summary+=("$t: $(echo "$out" | grep -E '^test result' | tail -1 || echo "no result (rc $trc)")")
 done
 echo "--- leftovers"
-left=0
-if grep -q 'remora-it-' /proc/self/mountinfo; then echo "mounts left:"; grep 'remora-it-' /proc/self/mountinfo; left=1; fi
-if ls -d /tmp/remora-it-* 2>/dev/null; then echo "test dirs left"; left=1; fi
-for d in /sys/fs/cgroup/*/remora/it-* /sys/fs/cgroup/*/remora/it-*/* /sys/fs/cgroup/remora/it-*; do
-	[ -e "$d" ] && { echo "cgroup left: $d"; left=1; }
-done
-for p in /proc/[0-9]*; do
-	r=$(readlink "$p/root" 2>/dev/null) || continue
-	case $r in /tmp/remora-it-*) echo "process left: ${p#/proc/} in $r"; left=1 ;; esac
-done
-[ $left -eq 0 ] && echo "nothing left" || rc=1
+scripts/it-leftovers.sh || rc=1
 echo "--- summary"
 printf '%s\n' "${summary[@]}"
 exit $rc
