@@ -38,6 +38,9 @@ pub struct TestEnv {
     pub base: PathBuf,
     pub root: PathBuf,
     pub name: String,
+    /// The remora binary this test runs ([`remora_bin`] unless the test
+    /// runs a copy: [`TestEnv::use_binary_copy`]).
+    pub bin: PathBuf,
 }
 
 /// The result of a remora command.
@@ -102,7 +105,23 @@ impl TestEnv {
         let _ = fs::remove_dir_all(&base);
         fs::create_dir_all(&base).unwrap();
         let root = base.join("state");
-        TestEnv { base, root, name }
+        TestEnv {
+            base,
+            root,
+            name,
+            bin: remora_bin(),
+        }
+    }
+
+    /// Runs every later command with a copy of the remora binary (under
+    /// the test's dir), for tests that attack the binary; returns it.
+    pub fn use_binary_copy(&mut self) -> PathBuf {
+        let dir = self.base.join("bin");
+        fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join("remora");
+        fs::copy(remora_bin(), &copy).expect("copying the remora binary");
+        self.bin = copy.clone();
+        copy
     }
 
     /// A container ID unique to this test.
@@ -137,7 +156,7 @@ impl TestEnv {
 
     /// The Command for `remora --root <private> ARGS`, to customise.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(remora_bin());
+        let mut c = Command::new(&self.bin);
         c.arg("--root").arg(&self.root).args(args);
         c.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -332,4 +351,16 @@ pub fn ns_of(pid: &str, ns: &str) -> String {
 pub fn state(env: &TestEnv, id: &str) -> Value {
     let r = env.remora(&["state", id]);
     serde_json::from_str(r.ok()).expect("state is JSON")
+}
+
+/// Polls `cond` every 20 ms until it holds; fails the test after `secs`.
+pub fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

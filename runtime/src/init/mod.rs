@@ -71,11 +71,7 @@ type Step<T = ()> = Result<T, String>;
 fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let mut trace = crate::trace::Trace::start("init");
     join_cgroups(a)?;
-    if !a.plan.is_new(NamespaceKind::Pid) {
-        // Visible to other processes before execve: not dumpable.
-        crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
-            .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
-    }
+    not_dumpable()?;
     wait_for_continue(a)?;
     trace.phase("cgroup+go");
     let cgroup_paths = read_own_cgroups()?;
@@ -147,10 +143,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
 fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let mut trace = crate::trace::Trace::start("exec");
     join_cgroups(a)?;
-    // Not dumpable while a container may see this process (ptrace,
-    // /proc/PID/{mem,exe}); execve resets it.
-    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
-        .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
+    not_dumpable()?;
     wait_for_continue(a)?;
     trace.phase("cgroup+go");
     // Written through the host's procfs, before joining: inherited.
@@ -183,6 +176,15 @@ fn join_cgroups(a: &InitArgs<'_>) -> Step {
         Some(p) => p.join_self().map_err(|e| e.to_string()),
         None => Ok(()),
     }
+}
+
+/// Not dumpable until execve (which resets it): a process of the
+/// container, or of one that joins its pid namespace, cannot ptrace this
+/// one or open its /proc/PID/{mem,environ,fd} before it becomes the
+/// container's program. (Its exe is protected anyway: sys::protected_exe.)
+fn not_dumpable() -> Step {
+    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
+        .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))
 }
 
 /// process.terminal: a pty from the container's devpts as stdio and

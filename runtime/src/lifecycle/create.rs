@@ -47,6 +47,10 @@ pub struct Created {
 }
 
 pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
+    // Before anything that a re-exec would repeat: the init is a clone of
+    // this process, so its /proc/self/exe must not be the host's binary
+    // (docs/security.md, "The runtime binary").
+    crate::sys::protected_exe::ensure().ctx(|| "protecting the runtime binary".into())?;
     let mut trace = crate::trace::Trace::start("create");
     validate_id(&o.id)?;
     let mut bundle = config::load(&o.bundle)?;
@@ -60,12 +64,6 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
     let joined = plan.open_joined()?;
-    if !plan.is_new(NamespaceKind::Pid) {
-        // Processes of a shared (or the host's) pid namespace can see the
-        // init before it execs: run from a sealed copy of the binary
-        // (security.md item 1). A new pid namespace needs no protection.
-        crate::sys::sealed::reexec_sealed().ctx(|| "re-executing from a sealed copy".into())?;
-    }
     let cgroup = Cgroup::new(
         linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
         &o.id,

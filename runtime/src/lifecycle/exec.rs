@@ -119,6 +119,10 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
 /// Runs exec; returns the exit code for remora (the process's status in
 /// the foreground, 0 detached).
 pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
+    // The process joins the container as a clone of this one: its
+    // /proc/self/exe must not be the host's binary (docs/security.md,
+    // "The runtime binary").
+    crate::sys::protected_exe::ensure().ctx(|| "protecting the runtime binary".into())?;
     let mut trace = crate::trace::Trace::start("exec");
     let dir = ContainerDir::open(&g.root, &o.id)?;
     let st = dir.load()?;
@@ -161,13 +165,6 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     }
     let joined = plan.open_joined()?;
     let seccomp = crate::config::compile_seccomp(&linux)?;
-    // The container sees this process while it joins. Non-dumpable (set
-    // in the child) keeps /proc/PID/exe closed to it unless a process of
-    // the container holds CAP_SYS_PTRACE over the host's user namespace:
-    // then run from a sealed copy of the binary (security.md item 1).
-    if !kinds.has(NamespaceKind::User) && container_may_ptrace(&st.cgroup) {
-        crate::sys::sealed::reexec_sealed().ctx(|| "re-executing from a sealed copy".into())?;
-    }
     drop(dir);
     trace.phase("config");
     let cg = Cgroup::from_saved(st.cgroup.clone());
@@ -278,26 +275,6 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         return Ok(0);
     }
     super::wait::wait_child(pid, sfd, master)
-}
-
-/// Whether any process of the container has CAP_SYS_PTRACE in its
-/// bounding set (then it could open a non-dumpable process's exe).
-fn container_may_ptrace(saved: &remora_cgroups::SavedCgroup) -> bool {
-    const CAP_SYS_PTRACE: u32 = 19;
-    let pids = Cgroup::from_saved(saved.clone()).pids().unwrap_or_default();
-    if pids.is_empty() {
-        return true;
-    }
-    pids.iter().any(|p| {
-        std::fs::read_to_string(format!("/proc/{}/status", p.as_raw()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("CapBnd:"))
-                    .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-            })
-            .is_none_or(|bnd| bnd & (1 << CAP_SYS_PTRACE) != 0)
-    })
 }
 
 /// The cgroup2 directory the init of the container whose cgroup2

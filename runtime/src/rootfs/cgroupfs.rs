@@ -34,7 +34,11 @@ fn host_hierarchies() -> io::Result<Vec<Hierarchy>> {
         let _source = post.next();
         let sopts = post.next().unwrap_or("");
         let mount_point = pre.split(' ').nth(4).unwrap_or("").to_string();
-        if fstype == "cgroup" || fstype == "cgroup2" {
+        // Only the host's own hierarchies: a container without a mount
+        // namespace of its own leaves its cgroup mounts in ours too.
+        let at_host_place =
+            mount_point == "/sys/fs/cgroup" || mount_point.starts_with("/sys/fs/cgroup/");
+        if (fstype == "cgroup" || fstype == "cgroup2") && at_host_place {
             out.push(Hierarchy {
                 mount_point,
                 v2: fstype == "cgroup2",

@@ -94,13 +94,27 @@ pub fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// fstatfs(2): the filesystem magic of `fd`.
-pub fn fs_magic(fd: BorrowedFd<'_>) -> io::Result<i64> {
+fn fstatfs(fd: BorrowedFd<'_>) -> io::Result<libc::statfs> {
     // SAFETY: statfs is plain data; zeroed is a valid value.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is a valid out-pointer for the call.
     check(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) } as libc::c_long)?;
-    Ok(st.f_type as i64)
+    Ok(st)
+}
+
+/// fstatfs(2): the filesystem magic of `fd`.
+pub fn fs_magic(fd: BorrowedFd<'_>) -> io::Result<i64> {
+    Ok(fstatfs(fd)?.f_type as i64)
+}
+
+/// fstatvfs(3): whether the mount `fd` is on is read-only (ST_RDONLY:
+/// the mount's flag or its superblock's).
+pub fn on_read_only_mount(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: statvfs is plain data; zeroed is a valid value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer for the call.
+    check(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) } as libc::c_long)?;
+    Ok(st.f_flag & libc::ST_RDONLY != 0)
 }
 
 /// fstat(2).

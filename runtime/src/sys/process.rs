@@ -51,6 +51,15 @@ pub fn prctl(option: i32, arg2: libc::c_ulong) -> io::Result<()> {
     Ok(())
 }
 
+/// prctl(PR_SET_NAME): the process's comm (at most 15 bytes kept).
+pub fn set_name(name: &str) -> io::Result<()> {
+    let name = std::ffi::CString::new(name).map_err(io::Error::other)?;
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string that outlives
+    // the call.
+    check(unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0) } as libc::c_long)?;
+    Ok(())
+}
+
 /// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring.
 pub fn join_session_keyring(name: &str) -> io::Result<()> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_int = 1;
