@@ -12,6 +12,16 @@ use remora::lifecycle::{self, create::CreateOptions, Global};
 use remora::logging::{self, LogConfig};
 
 fn main() {
+    // First of all, while the process is smallest: a command that starts
+    // container processes runs from a protected binary (docs/security.md,
+    // "The runtime binary").
+    if remora::sys::protected_exe::wanted_for(std::env::args_os()) {
+        if let Err(e) = remora::sys::protected_exe::ensure() {
+            logging::init(log_config_from_args(&std::env::args().collect::<Vec<_>>()));
+            logging::fatal(&format!("protecting the runtime binary: {e}"));
+            std::process::exit(1);
+        }
+    }
     let args = normalize_args(std::env::args());
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,

@@ -17,9 +17,10 @@
 //! Where a mount cannot be made (no CAP_SYS_ADMIN over our mount
 //! namespace), the fallback is a sealed memfd copy of the binary.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::check;
 use super::fs::on_read_only_mount;
@@ -35,6 +36,21 @@ const MEMFD_NAME: &str = "remora-sealed";
 /// Set across the re-exec only: a second pass that still finds a
 /// writable binary fails instead of looping.
 const REEXEC_MARK: &str = "_REMORA_EXE_PROTECTED";
+
+/// Set once [`ensure`] has seen this process's binary protected.
+static VERIFIED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a command line may start processes that a container sees
+/// (`create`, `run`, `exec`): a cheap look at the words, before the
+/// command line is parsed, so that the re-exec happens before anything
+/// else. It may say yes for an odd ID named like a command (the cost is
+/// a re-exec); `create` and `exec` call [`ensure`] themselves anyway.
+pub fn wanted_for<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> bool {
+    args.into_iter().skip(1).any(|a| {
+        let a = a.as_ref();
+        a == "create" || a == "run" || a == "exec"
+    })
+}
 
 /// How /proc/self/exe is kept from being written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +89,12 @@ pub fn current() -> io::Result<Option<Protection>> {
 /// re-executes the current command line from one (and does not return
 /// on success). Call it before anything a re-exec would repeat.
 pub fn ensure() -> io::Result<()> {
+    if VERIFIED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
     let again = std::env::var_os(REEXEC_MARK).is_some();
     if current()?.is_some() {
+        VERIFIED.store(true, Ordering::Relaxed);
         if again {
             std::env::remove_var(REEXEC_MARK);
             // execveat by fd names the process after the fd number.
@@ -191,4 +211,23 @@ fn reexec(fd: std::os::fd::BorrowedFd<'_>) -> io::Error {
         )
     };
     io::Error::last_os_error()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wanted_for;
+
+    #[test]
+    fn commands_that_start_container_processes_want_it() {
+        for line in [
+            "remora create -b b c1",
+            "remora --root /r run c",
+            "remora --log l exec -t c sh",
+        ] {
+            assert!(wanted_for(line.split(' ')), "{line}");
+        }
+        for line in ["remora state c", "remora --root /r delete -f c", "remora"] {
+            assert!(!wanted_for(line.split(' ')), "{line}");
+        }
+    }
 }
