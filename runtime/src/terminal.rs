@@ -1,5 +1,5 @@
 //! process.terminal: the init makes a pty in the container's devpts, binds
-//! its peer on /dev/console through an fd (security.md item 7: the peer
+//! its peer on /dev/console through an fd (docs/security.md, "/dev/console race": the peer
 //! comes from TIOCGPTPEER, never a /dev/pts/N path), makes it the
 //! controlling terminal and stdio, and hands the master to `remora`, which
 //! sends it to --console-socket.
