@@ -29,7 +29,7 @@ fn hook(name: &str, dir: &str, tail: &str) -> Value {
     let script = format!(
         "s=$(cat); printf '%s' \"$s\" > {dir}/{name}.json; \
          pid=$(echo \"$s\" | sed -n 's/.*\"pid\": *\\([0-9]*\\).*/\\1/p'); \
-         cat /proc/$pid/comm > {dir}/{name}.comm 2>/dev/null; \
+         tr '\\0' '\\n' < /proc/$pid/cmdline | head -1 > {dir}/{name}.comm 2>/dev/null; \
          for n in mnt uts ipc net pid; do readlink /proc/self/ns/$n; done > {dir}/{name}.ns; \
          hostname > {dir}/{name}.host; \
          echo \"$0 $1 $FOO\" > {dir}/{name}.env; \
@@ -246,7 +246,9 @@ fn poststart_runs_in_start_after_the_program_is_executed() {
         marks.join("poststart.json").exists(),
         "poststart had not run when start returned"
     );
-    // The init had already become the program (sleep) when poststart ran.
+    // The init had already become the program (sleep) when poststart ran:
+    // its argv[0] (cmdline is the new image's from execve's point of no
+    // return; comm is set only after the exec fifo's end closes).
     assert_eq!(read(&marks, "poststart.comm"), "sleep\n");
     env.remora(&["delete", "--force", &id]).ok();
 }

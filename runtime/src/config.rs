@@ -88,6 +88,9 @@ pub fn validate(spec: &Spec) -> Result<()> {
         Some(a) if !a.is_empty() && !a[0].is_empty() => {}
         _ => return Err(Error::config("process.args: must not be empty")),
     }
+    for entry in process.env().iter().flatten() {
+        crate::process::env::check_entry(entry).map_err(Error::config)?;
+    }
     if !process.cwd().is_absolute() {
         return Err(Error::config(format!(
             "process.cwd {:?}: must be an absolute path",

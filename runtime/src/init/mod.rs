@@ -113,6 +113,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     rootfs::mask_and_readonly(&new_root, a.spec).map_err(|e| e.to_string())?;
     rootfs::finish(a.spec, prop.filter(|_| own_mount_ns)).map_err(|e| e.to_string())?;
     trace.phase("paths");
+    new_session()?;
     set_up_terminal(a, &new_root, true)?;
     apply_sysctls(a.spec, &proc)?;
     set_oom_score_adj(a.spec, &proc)?;
@@ -152,6 +153,7 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     namespaces::fork_into_pid_namespace(a)?;
     trace.phase("namespaces");
     apply_rlimits(a.spec)?;
+    new_session()?;
     set_up_terminal(a, &Root::new(open_dir("/")?), false)?;
     let program = find_program(a.spec)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
@@ -185,6 +187,12 @@ fn join_cgroups(a: &InitArgs<'_>) -> Step {
 fn not_dumpable() -> Step {
     crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
         .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))
+}
+
+/// The process leads a session of its own, terminal or not (as runc):
+/// it never stays in its caller's session and process group.
+fn new_session() -> Step {
+    crate::sys::process::setsid().map_err(|e| format!("setsid: {e}"))
 }
 
 /// process.terminal: a pty from the container's devpts as stdio and

@@ -2,6 +2,7 @@
 //! the program to run, and the private procfs handle for procfs writes.
 
 pub mod capabilities;
+pub mod env;
 pub mod lookup;
 pub mod procfs;
 pub mod rlimits;
