@@ -305,8 +305,15 @@ pub fn send_pidfd(sock: &std::path::Path, pidfd: &OwnedFd) -> Result<()> {
 }
 
 /// Sends the seccomp listener fd with the container process state to
-/// linux.seccomp.listenerPath (runc's format).
-fn send_seccomp_listener(bundle: &Bundle, id: &str, pid: i32, fd: Option<OwnedFd>) -> Result<()> {
+/// linux.seccomp.listenerPath (runc's format); for the init and for an
+/// exec'd process alike (`status` says which state the container is in).
+pub(super) fn send_seccomp_listener(
+    bundle: &Bundle,
+    id: &str,
+    status: &str,
+    pid: i32,
+    fd: Option<OwnedFd>,
+) -> Result<()> {
     let seccomp = bundle
         .spec
         .linux()
@@ -320,7 +327,7 @@ fn send_seccomp_listener(bundle: &Bundle, id: &str, pid: i32, fd: Option<OwnedFd
     let fd = fd.ok_or_else(|| Error::Init("seccomp listener: no fd received".into()))?;
     let state: serde_json::Value = serde_json::from_str(&state_json(
         id,
-        "creating",
+        status,
         pid,
         &bundle.dir,
         bundle.spec.annotations().as_ref(),
@@ -409,7 +416,7 @@ fn converse(
             // The init's Ready can overtake its forker's InitPid: wait for both.
             Some(Message::Ready) if expect_init_pid && init_seen.is_none() => ready = true,
             Some(Message::SeccompListener) => {
-                let r = send_seccomp_listener(bundle, id, init_pid, fd);
+                let r = send_seccomp_listener(bundle, id, "creating", init_pid, fd);
                 if let Err(e) = r {
                     let _ = ch.send(&Message::Error(e.to_string()));
                     return Err(e);
