@@ -122,6 +122,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     set_oom_score_adj(a.spec, &proc)?;
     apply_rlimits(a.spec)?;
     let program = find_program(a.spec)?;
+    set_lsm_exec_labels(a.spec, &proc)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     trace.phase("process");
     report_phases(a, &trace)?;
@@ -154,13 +155,15 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     wait_for_continue(a)?;
     trace.phase("cgroup+go");
     // Written through the host's procfs, before joining: inherited.
-    set_oom_score_adj(a.spec, &ProcFs::open()?)?;
+    let proc = ProcFs::open()?;
+    set_oom_score_adj(a.spec, &proc)?;
     namespaces::join_by_path(a)?;
     namespaces::fork_into_pid_namespace(a)?;
     trace.phase("namespaces");
     apply_rlimits(a.spec)?;
     set_up_terminal(a, &Root::new(open_dir("/")?), false)?;
     let program = find_program(a.spec)?;
+    set_lsm_exec_labels(a.spec, &proc)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     if !early_seccomp {
         load_seccomp(a)?;
@@ -171,7 +174,7 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     // The parent may still fail (console socket, pid file): exec only on
     // its go.
     wait_for_continue(a)?;
-    drop(cwd);
+    drop((cwd, proc));
     start::exec(a.spec, &program)
 }
 
@@ -334,6 +337,7 @@ fn mount_config_mounts(a: &InitArgs<'_>, root: &Root, cgroup_paths: &[(String, S
         userns: a.plan.is_new(NamespaceKind::User),
         cgroupns: a.plan.has(NamespaceKind::Cgroup),
         cgroup_paths,
+        mount_label: crate::process::lsm::mount_label(a.spec),
     };
     rootfs::mount_all(&ctx, a.spec).map_err(|e| e.to_string())
 }
@@ -388,6 +392,16 @@ fn set_oom_score_adj(spec: &Spec, proc: &ProcFs) -> Step {
 fn apply_rlimits(spec: &Spec) -> Step {
     match spec.process().as_ref().and_then(|p| p.rlimits().clone()) {
         Some(r) => crate::process::rlimits::apply(&r),
+        None => Ok(()),
+    }
+}
+
+/// process.apparmorProfile and process.selinuxLabel: the exec label the
+/// kernel applies at execve (and to the startContainer hooks, as runc).
+/// Before seccomp and the identity change, so neither can block it.
+fn set_lsm_exec_labels(spec: &Spec, proc: &ProcFs) -> Step {
+    match spec.process().as_ref() {
+        Some(p) => crate::process::lsm::set_exec_labels(proc, p),
         None => Ok(()),
     }
 }
