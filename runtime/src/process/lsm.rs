@@ -13,7 +13,7 @@
 //! selinuxfs is mounted.
 
 use std::io::Write;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use oci_spec::runtime::Process;
 
@@ -121,14 +121,29 @@ fn write_attr(proc: &ProcFs, rel: &'static str, value: &str) -> Result<(), AttrE
 }
 
 /// Filesystems that take linux.mountLabel as `context=`: every new
-/// filesystem (tmpfs, devpts, mqueue, ...) except procfs, sysfs and
-/// cgroupfs, whose labels the policy fixes (runc passes it to the same
-/// ones). Bind mounts carry their source's labels.
+/// filesystem (tmpfs, devpts, ...) except procfs, sysfs and cgroupfs,
+/// whose labels the policy fixes, and mqueue (see label_mount_root); runc
+/// passes it to the same ones. Bind mounts carry their source's labels.
 pub fn takes_mount_label(fstype: &str) -> bool {
     !matches!(
         fstype,
-        "proc" | "sysfs" | "cgroup" | "cgroup2" | "bind" | ""
+        "proc" | "sysfs" | "cgroup" | "cgroup2" | "bind" | "mqueue" | ""
     )
+}
+
+/// mqueue's superblock is the IPC namespace's, made by the kernel: it
+/// refuses a `context=` of its own (EINVAL). As runc, its root gets the
+/// label instead (`tree` is the detached mount); a kernel that cannot
+/// label it (ENOTSUP) is tolerated.
+pub fn label_mount_root(fstype: &str, tree: BorrowedFd<'_>, label: &str) -> std::io::Result<()> {
+    if fstype != "mqueue" {
+        return Ok(());
+    }
+    let root = crate::sys::fs::openat2(tree, ".", libc::O_RDONLY | libc::O_DIRECTORY, 0, 0)?;
+    match crate::sys::fs::fsetxattr(root.as_fd(), "security.selinux", label.as_bytes()) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => Ok(()),
+        r => r,
+    }
 }
 
 /// linux.mountLabel when it applies on this host: only with SELinux
@@ -152,10 +167,10 @@ mod tests {
 
     #[test]
     fn mount_label_goes_to_new_filesystems_but_proc_sysfs_cgroup() {
-        for t in ["tmpfs", "devpts", "mqueue", "shm", "ramfs"] {
+        for t in ["tmpfs", "devpts", "shm", "ramfs"] {
             assert!(takes_mount_label(t), "{t}");
         }
-        for t in ["proc", "sysfs", "cgroup", "cgroup2", "bind", ""] {
+        for t in ["proc", "sysfs", "cgroup", "cgroup2", "bind", "mqueue", ""] {
             assert!(!takes_mount_label(t), "{t}");
         }
     }
@@ -171,7 +186,8 @@ mod tests {
     #[test]
     fn empty_labels_are_not_requested() {
         let p: Process = serde_json::from_value(serde_json::json!({
-            "cwd": "/", "args": ["true"], "apparmorProfile": "", "selinuxLabel": "x:y:z:s0"
+            "cwd": "/", "args": ["true"], "user": {"uid": 0, "gid": 0},
+            "apparmorProfile": "", "selinuxLabel": "x:y:z:s0"
         }))
         .unwrap();
         assert_eq!(requested(&p), (None, Some("x:y:z:s0")));

@@ -104,6 +104,10 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
             }
             Err(e) => return Err(err(&format!("mounting {typ}"), e)),
         };
+        if let Some(label) = ctx.mount_label {
+            crate::process::lsm::label_mount_root(&typ, tree.as_fd(), label)
+                .map_err(|e| err(&format!("linux.mountLabel {label:?} on {typ}"), e))?;
+        }
         (tree, true)
     };
     // Attributes: per mount first, then recursive ones.
