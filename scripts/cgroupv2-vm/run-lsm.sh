@@ -35,8 +35,10 @@ for lsm in ${LSM_VMS:-apparmor selinux}; do
 	apparmor)
 		parser=$(fetch_deb apparmor)/sbin/apparmor_parser
 		cp "$parser" "$stage/sbin/apparmor_parser"
+		# Its own parser.conf (Debian's pins the features to a file the
+		# package ships): the parser asks the running kernel.
 		mkdir -p "$stage/etc/apparmor"
-		cp "${parser%/sbin/*}/etc/apparmor/parser.conf" "$stage/etc/apparmor/"
+		echo "# remora's LSM VM: features from the kernel" >"$stage/etc/apparmor/parser.conf"
 		copy_libs "$stage" "$parser"
 		cat >"$stage/setup.sh" <<'SETUP'
 mount -t securityfs securityfs /sys/kernel/security
