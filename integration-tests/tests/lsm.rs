@@ -214,6 +214,9 @@ fn selinux_label_and_mount_label_are_applied_or_refused() {
     b.config["mounts"] = json!(mounts);
     b.config["linux"]["mountLabel"] = json!(MOUNT_LABEL);
     let script = "cat /proc/self/attr/current; echo; grep ' /mnt ' /proc/self/mountinfo";
+    // The test policy denies remora_t writing remora_file_t: only the
+    // process label and the mount label together make this write fail.
+    let writes = "echo x > /tmp/f && echo tmp-ok; echo x > /mnt/f || echo mnt-denied";
     if !selinux_on() {
         println!("SELinux is not enabled on this host: the refusal is checked");
         // linux.mountLabel alone is ignored without SELinux (as crun).
@@ -256,6 +259,20 @@ fn selinux_label_and_mount_label_are_applied_or_refused() {
             || out.contains(&format!("context=\"{MOUNT_LABEL}\"")),
         "the tmpfs lacks the mount label: {out}"
     );
+    let enforcing = fs::read_to_string("/sys/fs/selinux/enforce").is_ok_and(|s| s.trim() == "1");
+    let denied = |r: &Run| {
+        println!("writes: {:?} {:?}", r.stdout, r.stderr);
+        let out = r.ok();
+        assert!(out.contains("tmp-ok"), "the allowed write failed: {out}");
+        assert!(out.contains("mnt-denied"), "the denied write ran: {out}");
+        assert!(r.stderr.contains("Permission denied"), "{}", r.stderr);
+    };
+    if enforcing {
+        b.sh(writes);
+        denied(&b.run(&env, &env.id("writes")));
+    } else {
+        println!("SELinux is permissive: the policy's denial is not checked");
+    }
     // exec --process-label.
     b.config["process"]
         .as_object_mut()
@@ -271,5 +288,16 @@ fn selinux_label_and_mount_label_are_applied_or_refused() {
     );
     println!("exec --process-label: {:?} {:?}", r.stdout, r.stderr);
     assert_eq!(r.ok().trim_end_matches(['\n', '\0']), SELINUX_LABEL);
+    if enforcing {
+        denied(&exec(
+            &env,
+            &["--process-label", SELINUX_LABEL],
+            &id,
+            writes,
+        ));
+        // Without the label the same write is allowed.
+        let r = exec(&env, &[], &id, writes);
+        assert!(!r.ok().contains("mnt-denied"), "{} {}", r.stdout, r.stderr);
+    }
     env.remora(&["delete", "--force", &id]).ok();
 }

@@ -1,10 +1,12 @@
 #!/bin/bash
 # AppArmor and SELinux where they exist: Debian's kernel booted under qemu
 # (the busybox guest of run.sh, lib.sh), once with AppArmor as the major
-# LSM, with Debian's apparmor_parser in the guest, once with SELinux, and
-# in each the LSM tests (integration-tests/tests/lsm.rs) and the features
-# test run against the real LSM. Prints what the guest saw and a PASS/FAIL
-# table per test; exits non-zero on any failure.
+# LSM and Debian's apparmor_parser in the guest (the tests load their
+# profile), once with SELinux enforcing remora-test-policy.conf (built
+# here by checkpolicy, loaded by the guest through selinuxfs). In each the
+# LSM tests (integration-tests/tests/lsm.rs) and the features test run
+# against the real LSM. Prints what the guest saw and a PASS/FAIL table
+# per test; exits non-zero on any failure.
 #
 #   sudo scripts/cgroupv2-vm/run-lsm.sh            # both LSMs
 #   LSM_VMS=apparmor scripts/cgroupv2-vm/run-lsm.sh
@@ -53,6 +55,7 @@ SETUP
 mount -t securityfs securityfs /sys/kernel/security
 mount -t selinuxfs selinuxfs /sys/fs/selinux
 dd if=/remora-test.policy of=/sys/fs/selinux/load bs=1M 2>/dev/null || echo "REMORA-VM: loading the policy failed"
+echo 1 >/sys/fs/selinux/enforce
 echo "REMORA-VM: lsm: $(cat /sys/kernel/security/lsm), selinux enforce: $(cat /sys/fs/selinux/enforce), policy version $(cat /sys/fs/selinux/policyvers), init: $(cat /proc/self/attr/current)"
 SETUP
 		args="security=selinux selinux=1 enforcing=0"
@@ -64,7 +67,7 @@ SETUP
 	log=$CACHE/console-$lsm.log
 	boot "$initrd" "$log" "${CGV2_TIMEOUT:-200}" "rdinit=/init $args"
 	echo "--- $lsm: what the guest saw"
-	grep -E '(REMORA-VM: lsm|^(AppArmor|SELinux) is|^stdout:|^stderr:|^host:|^inside:|^unknown profile:|^exec --)' "$log.txt" | sed 's/.*REMORA-VM:/REMORA-VM:/' || true
+	grep -E '(REMORA-VM: lsm|^(AppArmor|SELinux) is|^stdout:|^stderr:|^host:|^inside:|^unknown profile:|^exec --|^writes:)' "$log.txt" | sed 's/.*REMORA-VM:/REMORA-VM:/' || true
 	if report "$log.txt"; then
 		echo "PASS: $lsm VM"
 	else
