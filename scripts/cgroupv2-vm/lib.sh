@@ -1,4 +1,5 @@
-# Shared by run.sh and run-systemd.sh (sourced; expects ROOT and CACHE).
+# Shared by run.sh, run-systemd.sh and run-lsm.sh (sourced; expects ROOT
+# and CACHE).
 
 ensure_pkgs() {
 	if ! dpkg -s "$@" >/dev/null 2>&1; then
