@@ -78,6 +78,40 @@ impl Drop for LoadedProfile {
     }
 }
 
+/// The LSM label of a key (keyctl KEYCTL_GET_SECURITY), read from the
+/// host: a thin wrapper of the one syscall.
+fn key_security(serial: i32) -> std::io::Result<String> {
+    const KEYCTL_GET_SECURITY: libc::c_long = 17;
+    let mut buf = vec![0u8; 256];
+    // SAFETY: `buf` is valid for writes of its length for the call.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_GET_SECURITY,
+            serial as libc::c_long,
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    buf.truncate((n as usize).min(buf.len()));
+    Ok(String::from_utf8_lossy(&buf)
+        .trim_end_matches('\0')
+        .to_string())
+}
+
+/// The serial of the container's session keyring (_ses.ID), from the
+/// host's /proc/keys.
+fn session_keyring(id: &str) -> Option<i32> {
+    let keys = fs::read_to_string("/proc/keys").unwrap();
+    let name = format!(" _ses.{id}:");
+    keys.lines()
+        .find(|l| l.contains(&name))
+        .and_then(|l| i32::from_str_radix(l.split(' ').next()?, 16).ok())
+}
+
 /// create + start a container whose init sleeps; returns the init's PID.
 fn start_sleeper(env: &TestEnv, b: &mut Bundle, id: &str) -> i32 {
     b.sh("exec sleep 1000");
@@ -273,6 +307,14 @@ fn selinux_label_and_mount_label_are_applied_or_refused() {
     } else {
         println!("SELinux is permissive: the policy's denial is not checked");
     }
+    // The container's session keyring is made with its label (as runc).
+    let id = env.id("keys");
+    start_sleeper(&env, &mut b, &id);
+    let serial = session_keyring(&id).expect("the container's session keyring in /proc/keys");
+    let key_label = key_security(serial).unwrap();
+    println!("session keyring {serial:#x}: {key_label:?}");
+    assert_eq!(key_label, SELINUX_LABEL);
+    env.remora(&["delete", "--force", &id]).ok();
     // exec --process-label.
     b.config["process"]
         .as_object_mut()

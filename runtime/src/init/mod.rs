@@ -85,8 +85,9 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     namespaces::enter_cgroup_namespace(a)?;
     a.host_pid = host_pid();
     set_hostname(a.spec)?;
-    join_session_keyring(a)?;
     let proc = ProcFs::open()?;
+    set_lsm_key_label(a, &proc)?;
+    join_session_keyring(a)?;
     let fifo = a.fifo.expect("create has a fifo");
     trace.phase("namespaces");
     request_create_runtime_hooks(a)?;
@@ -393,6 +394,15 @@ fn apply_rlimits(spec: &Spec) -> Step {
     match spec.process().as_ref().and_then(|p| p.rlimits().clone()) {
         Some(r) => crate::process::rlimits::apply(&r),
         None => Ok(()),
+    }
+}
+
+/// process.selinuxLabel also labels the session keyring the init makes
+/// next (as runc); execve resets it.
+fn set_lsm_key_label(a: &InitArgs<'_>, proc: &ProcFs) -> Step {
+    match a.spec.process().as_ref() {
+        Some(p) if !a.no_new_keyring => crate::process::lsm::set_key_label(proc, p),
+        _ => Ok(()),
     }
 }
 

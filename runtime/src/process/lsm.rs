@@ -4,7 +4,8 @@
 //! `context=` option of the filesystems that take one. As runc:
 //! - AppArmor: "exec PROFILE" written to /proc/thread-self/attr/apparmor/exec
 //!   (kernels before 5.8 have only /proc/thread-self/attr/exec);
-//! - SELinux: the label written to /proc/thread-self/attr/exec.
+//! - SELinux: the label written to /proc/thread-self/attr/exec, and to
+//!   /proc/thread-self/attr/keycreate before the session keyring is made.
 //!
 //! The writes go through the init's private procfs handle (a mount in the
 //! container cannot redirect them; docs/security.md, procfs writes).
@@ -72,6 +73,16 @@ pub fn set_exec_labels(proc: &ProcFs, process: &Process) -> Result<(), String> {
             .map_err(|e| format!("process.selinuxLabel {label:?}: {e}"))?;
     }
     Ok(())
+}
+
+/// SELinux: the label of the keys this thread creates from now on (the
+/// container's session keyring), as runc. Nothing without a label.
+pub fn set_key_label(proc: &ProcFs, process: &Process) -> Result<(), String> {
+    match requested(process).1 {
+        Some(label) => write_attr(proc, "thread-self/attr/keycreate", label)
+            .map_err(|e| format!("process.selinuxLabel {label:?}: {e}")),
+        None => Ok(()),
+    }
 }
 
 fn write_apparmor(proc: &ProcFs, profile: &str) -> Result<(), String> {
