@@ -102,6 +102,32 @@ fn key_security(serial: i32) -> std::io::Result<String> {
         .to_string())
 }
 
+/// An extended attribute of a file, read from the host: a thin wrapper
+/// of getxattr(2).
+fn xattr(path: &Path, name: &str) -> std::io::Result<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let name = std::ffi::CString::new(name).unwrap();
+    let mut buf = vec![0u8; 256];
+    // SAFETY: `path` and `name` are NUL-terminated, `buf` is valid for
+    // writes of its length; all outlive the call.
+    let n = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    buf.truncate(n as usize);
+    Ok(String::from_utf8_lossy(&buf)
+        .trim_end_matches('\0')
+        .to_string())
+}
+
 /// The serial of the container's session keyring (_ses.ID), from the
 /// host's /proc/keys.
 fn session_keyring(id: &str) -> Option<i32> {
@@ -247,7 +273,8 @@ fn selinux_label_and_mount_label_are_applied_or_refused() {
     mounts.push(json!({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs"}));
     b.config["mounts"] = json!(mounts);
     b.config["linux"]["mountLabel"] = json!(MOUNT_LABEL);
-    let script = "cat /proc/self/attr/current; echo; grep ' /mnt ' /proc/self/mountinfo";
+    let script = "cat /proc/self/attr/current; echo; \
+        grep -E ' /(mnt|sys/fs/cgroup) ' /proc/self/mountinfo";
     // The test policy denies remora_t writing remora_file_t: only the
     // process label and the mount label together make this write fail.
     let writes = "echo x > /tmp/f && echo tmp-ok; echo x > /mnt/f || echo mnt-denied";
@@ -307,9 +334,24 @@ fn selinux_label_and_mount_label_are_applied_or_refused() {
     } else {
         println!("SELinux is permissive: the policy's denial is not checked");
     }
+    // A cgroup v1 layout's /sys/fs/cgroup is a tmpfs: labelled too.
+    if let Some(cg) = out.lines().find(|l| l.contains(" /sys/fs/cgroup ")) {
+        if cg.contains(" - tmpfs ") {
+            assert!(cg.contains(&format!("context={MOUNT_LABEL}")), "{cg}");
+        }
+    }
     // The container's session keyring is made with its label (as runc).
     let id = env.id("keys");
-    start_sleeper(&env, &mut b, &id);
+    let pid = start_sleeper(&env, &mut b, &id);
+    // mqueue takes the label on its root (its superblock is the IPC
+    // namespace's).
+    let mq = xattr(
+        Path::new(&format!("/proc/{pid}/root/dev/mqueue")),
+        "security.selinux",
+    )
+    .unwrap();
+    println!("inside: /dev/mqueue is {mq:?}");
+    assert_eq!(mq, MOUNT_LABEL);
     let serial = session_keyring(&id).expect("the container's session keyring in /proc/keys");
     let key_label = key_security(serial).unwrap();
     println!("session keyring {serial:#x}: {key_label:?}");

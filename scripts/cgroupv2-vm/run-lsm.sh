@@ -58,6 +58,9 @@ dd if=/remora-test.policy of=/sys/fs/selinux/load bs=1M 2>/dev/null || echo "REM
 echo 1 >/sys/fs/selinux/enforce
 echo "REMORA-VM: lsm: $(cat /sys/kernel/security/lsm), selinux enforce: $(cat /sys/fs/selinux/enforce), policy version $(cat /sys/fs/selinux/policyvers), init: $(cat /proc/self/attr/current)"
 SETUP
+		# The v1 layout here (v2 in the AppArmor VM): remora's own tmpfs
+		# at the container's /sys/fs/cgroup takes the mount label too.
+		echo "export REMORA_VM_LAYOUT=v1" >>"$stage/env"
 		args="security=selinux selinux=1 enforcing=0"
 		;;
 	*) echo "unknown LSM $lsm"; exit 1 ;;
