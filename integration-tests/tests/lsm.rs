@@ -15,7 +15,7 @@ use remora_integration_tests::{state, Bundle, Run, TestEnv};
 use serde_json::json;
 
 const PROFILE: &str = "remora-test";
-/// The profile the tests load: everything allowed but writing /denied.
+/// The profile the tests load: everything allowed but writing /tmp/denied.
 const PROFILE_TEXT: &str = "profile remora-test flags=(attach_disconnected,mediate_deleted) {
   file,
   capability,
@@ -26,7 +26,7 @@ const PROFILE_TEXT: &str = "profile remora-test flags=(attach_disconnected,media
   mount,
   umount,
   pivot_root,
-  deny /denied w,
+  deny /tmp/denied w,
 }
 ";
 /// The domain and file type of the test policy (scripts/cgroupv2-vm/
@@ -156,8 +156,8 @@ fn exec(env: &TestEnv, flags: &[&str], id: &str, script: &str) -> Run {
 /// The script each confined process runs: its label, then a write the
 /// profile allows and one it denies.
 const PROBE: &str = "cat /proc/self/attr/current; echo; \
-     echo x > /allowed && echo allowed-ok; \
-     echo x > /denied || echo denied-failed";
+     echo x > /tmp/allowed && echo allowed-ok; \
+     echo x > /tmp/denied || echo denied-failed";
 
 /// What PROBE printed under the test profile (asserted).
 fn assert_confined(r: &Run, rootfs: &Path) {
@@ -175,13 +175,17 @@ fn assert_confined(r: &Run, rootfs: &Path) {
     );
     assert!(out.contains("denied-failed"), "the denied write ran: {out}");
     assert!(
-        r.stderr.contains("Permission denied"),
+        r.stderr
+            .contains("can't create /tmp/denied: Permission denied"),
         "the denied write's error: {}",
         r.stderr
     );
-    assert!(rootfs.join("allowed").exists());
-    assert!(!rootfs.join("denied").exists(), "the denied write happened");
-    fs::remove_file(rootfs.join("allowed")).unwrap();
+    assert!(rootfs.join("tmp/allowed").exists());
+    assert!(
+        !rootfs.join("tmp/denied").exists(),
+        "the denied write happened"
+    );
+    fs::remove_file(rootfs.join("tmp/allowed")).unwrap();
 }
 
 #[test]
@@ -199,7 +203,7 @@ fn apparmor_profile_confines_the_container_or_is_refused() {
                 "process.apparmorProfile: apparmor profile specified but AppArmor is not enabled on this system",
             );
         }
-        assert!(!b.rootfs().join("allowed").exists(), "the process ran");
+        assert!(!b.rootfs().join("tmp/allowed").exists(), "the process ran");
         return;
     }
     println!("AppArmor is enabled: the profile is applied");
@@ -230,7 +234,20 @@ fn apparmor_profile_confines_the_container_or_is_refused() {
         "{}",
         r.stderr
     );
-    assert!(!b.rootfs().join("allowed").exists(), "the process ran");
+    assert!(!b.rootfs().join("tmp/allowed").exists(), "the process ran");
+
+    // In a user namespace of its own the same.
+    let mut u = env.bundle("userns");
+    u.config["process"]["apparmorProfile"] = json!(PROFILE);
+    let mut ns = u.config["linux"]["namespaces"].as_array().unwrap().clone();
+    ns.push(json!({"type": "user"}));
+    u.config["linux"]["namespaces"] = json!(ns);
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    u.config["linux"]["uidMappings"] = map.clone();
+    u.config["linux"]["gidMappings"] = map;
+    u.sh(PROBE);
+    println!("in a user namespace:");
+    assert_confined(&u.run(&env, &env.id("userns")), &u.rootfs());
 }
 
 #[test]

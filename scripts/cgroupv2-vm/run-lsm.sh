@@ -70,7 +70,7 @@ SETUP
 	log=$CACHE/console-$lsm.log
 	boot "$initrd" "$log" "${CGV2_TIMEOUT:-200}" "rdinit=/init $args"
 	echo "--- $lsm: what the guest saw"
-	grep -E '(REMORA-VM: lsm|^(AppArmor|SELinux) is|^stdout:|^stderr:|^host:|^inside:|^unknown profile:|^exec --|^writes:|^session keyring)' "$log.txt" | sed 's/.*REMORA-VM:/REMORA-VM:/' || true
+	grep -E '(REMORA-VM: lsm|^(AppArmor|SELinux) is|^stdout:|^stderr:|^host:|^inside:|^unknown profile:|^exec --|^writes:|^session keyring|^in a user)' "$log.txt" | sed 's/.*REMORA-VM:/REMORA-VM:/' || true
 	if report "$log.txt"; then
 		echo "PASS: $lsm VM"
 	else
