@@ -81,8 +81,9 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     namespaces::enter_cgroup_namespace(a)?;
     a.host_pid = host_pid();
     set_hostname(a.spec)?;
-    join_session_keyring(a)?;
     let proc = ProcFs::open()?;
+    set_lsm_key_label(a, &proc)?;
+    join_session_keyring(a)?;
     let fifo = a.fifo.expect("create has a fifo");
     trace.phase("namespaces");
     request_create_runtime_hooks(a)?;
@@ -119,6 +120,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     set_oom_score_adj(a.spec, &proc)?;
     apply_rlimits(a.spec)?;
     let program = find_program(a.spec)?;
+    set_lsm_exec_labels(a.spec, &proc)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     trace.phase("process");
     report_phases(a, &trace)?;
@@ -148,7 +150,8 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     wait_for_continue(a)?;
     trace.phase("cgroup+go");
     // Written through the host's procfs, before joining: inherited.
-    set_oom_score_adj(a.spec, &ProcFs::open()?)?;
+    let proc = ProcFs::open()?;
+    set_oom_score_adj(a.spec, &proc)?;
     namespaces::join_by_path(a)?;
     namespaces::fork_into_pid_namespace(a)?;
     trace.phase("namespaces");
@@ -156,6 +159,7 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     new_session()?;
     set_up_terminal(a, &Root::new(open_dir("/")?), false)?;
     let program = find_program(a.spec)?;
+    set_lsm_exec_labels(a.spec, &proc)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     if !early_seccomp {
         load_seccomp(a)?;
@@ -166,7 +170,7 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     // The parent may still fail (console socket, pid file): exec only on
     // its go.
     wait_for_continue(a)?;
-    drop(cwd);
+    drop((cwd, proc));
     start::exec(a.spec, &program)
 }
 
@@ -344,6 +348,7 @@ fn mount_config_mounts(a: &InitArgs<'_>, root: &Root, cgroup_paths: &[(String, S
         userns: a.plan.is_new(NamespaceKind::User),
         cgroupns: a.plan.has(NamespaceKind::Cgroup),
         cgroup_paths,
+        mount_label: crate::process::lsm::mount_label(a.spec),
     };
     rootfs::mount_all(&ctx, a.spec).map_err(|e| e.to_string())
 }
@@ -398,6 +403,25 @@ fn set_oom_score_adj(spec: &Spec, proc: &ProcFs) -> Step {
 fn apply_rlimits(spec: &Spec) -> Step {
     match spec.process().as_ref().and_then(|p| p.rlimits().clone()) {
         Some(r) => crate::process::rlimits::apply(&r),
+        None => Ok(()),
+    }
+}
+
+/// process.selinuxLabel also labels the session keyring the init makes
+/// next (as runc); execve resets it.
+fn set_lsm_key_label(a: &InitArgs<'_>, proc: &ProcFs) -> Step {
+    match a.spec.process().as_ref() {
+        Some(p) if !a.no_new_keyring => crate::process::lsm::set_key_label(proc, p),
+        _ => Ok(()),
+    }
+}
+
+/// process.apparmorProfile and process.selinuxLabel: the exec label the
+/// kernel applies at execve (and to the startContainer hooks, as runc).
+/// Before seccomp and the identity change, so neither can block it.
+fn set_lsm_exec_labels(spec: &Spec, proc: &ProcFs) -> Step {
+    match spec.process().as_ref() {
+        Some(p) => crate::process::lsm::set_exec_labels(proc, p),
         None => Ok(()),
     }
 }

@@ -25,6 +25,8 @@ pub struct MountContext<'a> {
     /// The container's cgroup paths per v1 hierarchy / v2 ("" key),
     /// read from /proc/self/cgroup before the cgroup namespace.
     pub cgroup_paths: &'a [(String, String)],
+    /// linux.mountLabel, when SELinux can apply it (process::lsm).
+    pub mount_label: Option<&'a str>,
 }
 
 /// /proc files that may be bind-mounted over (lxcfs and friends); anything
@@ -90,7 +92,10 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
             .map_err(|e| err(&format!("cloning bind source {src:?}"), e))?;
         (tree, meta.is_dir())
     } else {
-        let tree = match new_filesystem(m, &typ, &opts) {
+        let label = ctx
+            .mount_label
+            .filter(|_| crate::process::lsm::takes_mount_label(&typ));
+        let tree = match new_filesystem(m, &typ, &opts, label) {
             Ok(t) => t,
             // sysfs cannot be mounted from a user namespace that does not
             // own the network namespace: bind the host's instead, as runc.
@@ -99,6 +104,10 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
             }
             Err(e) => return Err(err(&format!("mounting {typ}"), e)),
         };
+        if let Some(label) = ctx.mount_label {
+            crate::process::lsm::label_mount_root(&typ, tree.as_fd(), label)
+                .map_err(|e| err(&format!("linux.mountLabel {label:?} on {typ}"), e))?;
+        }
         (tree, true)
     };
     // Attributes: per mount first, then recursive ones.
@@ -135,7 +144,12 @@ fn bind_source(bundle: &Path, m: &Mount) -> PathBuf {
 }
 
 /// A fresh filesystem as a detached mount: fsopen, fsconfig, fsmount.
-fn new_filesystem(m: &Mount, typ: &str, opts: &MountOptions) -> std::io::Result<OwnedFd> {
+fn new_filesystem(
+    m: &Mount,
+    typ: &str,
+    opts: &MountOptions,
+    label: Option<&str>,
+) -> std::io::Result<OwnedFd> {
     let fs = fsopen(typ)?;
     if let Some(src) = m.source().as_ref().and_then(|s| s.to_str()) {
         if !src.is_empty() {
@@ -147,6 +161,10 @@ fn new_filesystem(m: &Mount, typ: &str, opts: &MountOptions) -> std::io::Result<
     }
     for flag in &opts.sb_flags {
         fsconfig(fs.as_fd(), flag, None)?;
+    }
+    // linux.mountLabel (fsconfig takes the label as is: no quoting).
+    if let Some(label) = label {
+        fsconfig(fs.as_fd(), "context", Some(label))?;
     }
     // Attributes are set on the mount afterwards (one place for both
     // kinds of mount); the superblock stays rw unless asked.
