@@ -75,6 +75,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     wait_for_continue(a)?;
     trace.phase("cgroup+go");
     let cgroup_paths = read_own_cgroups()?;
+    let bind_sources = open_bind_sources(a);
     namespaces::join_by_path(a)?;
     namespaces::enter_new(a)?;
     namespaces::fork_into_pid_namespace(a)?;
@@ -100,7 +101,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
         Root::new(open_dir(&a.rootfs.to_string_lossy())?)
     };
     trace.phase("rootfs");
-    mount_config_mounts(a, &root, &cgroup_paths)?;
+    mount_config_mounts(a, &root, &cgroup_paths, &bind_sources)?;
     trace.phase("mounts");
     rootfs::create_devices(&root, a.spec, a.plan.is_new(NamespaceKind::User))
         .map_err(|e| e.to_string())?;
@@ -341,7 +342,21 @@ fn request_create_runtime_hooks(a: &InitArgs<'_>) -> Step {
     a.channel.expect(&Message::HooksDone)
 }
 
-fn mount_config_mounts(a: &InitArgs<'_>, root: &Root, cgroup_paths: &[(String, String)]) -> Step {
+/// A new user namespace: bind sources are opened now, while the init
+/// still has the host's uid 0 (rootfs::open_bind_sources).
+fn open_bind_sources(a: &InitArgs<'_>) -> Vec<Option<rootfs::BindSource>> {
+    if !a.plan.is_new(NamespaceKind::User) {
+        return Vec::new();
+    }
+    rootfs::open_bind_sources(a.bundle, a.spec.mounts().as_deref().unwrap_or_default())
+}
+
+fn mount_config_mounts(
+    a: &InitArgs<'_>,
+    root: &Root,
+    cgroup_paths: &[(String, String)],
+    bind_sources: &[Option<rootfs::BindSource>],
+) -> Step {
     let ctx = MountContext {
         root,
         bundle: a.bundle,
@@ -349,6 +364,7 @@ fn mount_config_mounts(a: &InitArgs<'_>, root: &Root, cgroup_paths: &[(String, S
         cgroupns: a.plan.has(NamespaceKind::Cgroup),
         cgroup_paths,
         mount_label: crate::process::lsm::mount_label(a.spec),
+        bind_sources,
     };
     rootfs::mount_all(&ctx, a.spec).map_err(|e| e.to_string())
 }

@@ -27,6 +27,41 @@ pub struct MountContext<'a> {
     pub cgroup_paths: &'a [(String, String)],
     /// linux.mountLabel, when SELinux can apply it (process::lsm).
     pub mount_label: Option<&'a str>,
+    /// Bind sources opened before the init became root of its user
+    /// namespace ([`open_bind_sources`]), by mount index.
+    pub bind_sources: &'a [Option<BindSource>],
+}
+
+/// A bind mount's source, cloned into a detached tree.
+pub struct BindSource {
+    tree: OwnedFd,
+    is_dir: bool,
+}
+
+/// In a new user namespace the init's file access checks use the mapped
+/// root's host uid once it is root there, so a source only the host's
+/// root may reach (a 0700 directory, as podman's storage and runc's tests
+/// use) would be refused. The init clones every bind source first, while
+/// it still holds the host's uid 0 (as runc opens them on the host
+/// side); the mounts use these trees. A source that fails here is left to
+/// the mount step, which reports it.
+pub fn open_bind_sources(bundle: &Path, mounts: &[Mount]) -> Vec<Option<BindSource>> {
+    mounts
+        .iter()
+        .map(|m| {
+            if !is_bind(m) {
+                return None;
+            }
+            let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[])).ok()?;
+            let source = bind_source(bundle, m);
+            let tree = open_tree_path(source.to_str()?, opts.recursive_bind).ok()?;
+            let st = crate::sys::fs::fstat(tree.as_fd()).ok()?;
+            Some(BindSource {
+                tree,
+                is_dir: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
+            })
+        })
+        .collect()
 }
 
 /// /proc files that may be bind-mounted over (lxcfs and friends); anything
@@ -77,7 +112,14 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
             .map_err(|e| err("mounting cgroup filesystem", e));
     }
 
-    let (tree, is_dir) = if bind {
+    let opened = ctx.bind_sources.get(index).and_then(Option::as_ref);
+    let (tree, is_dir) = if let Some(src) = opened.filter(|_| bind) {
+        let tree = src
+            .tree
+            .try_clone()
+            .map_err(|e| err("the opened bind source", e))?;
+        (tree, src.is_dir)
+    } else if bind {
         let source = bind_source(ctx.bundle, m);
         let meta = std::fs::metadata(&source).map_err(|e| {
             RootfsError::Invalid(format!(
