@@ -83,9 +83,10 @@ copy_libs() {
 	done
 }
 
-# executables CARGO-TEST-ARGS...: the test binaries cargo builds for them.
+# executables CARGO-TEST-ARGS...: the test binaries cargo builds for them
+# (artifacts built as tests; not the helper binaries they use).
 executables() {
-	cargo test "$@" --no-run --message-format=json 2>/dev/null |
+	cargo test "$@" --no-run --message-format=json 2>/dev/null | grep '"test":true' |
 		grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | sort -u | tr '\n' ' '
 }
 
