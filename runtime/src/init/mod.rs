@@ -392,8 +392,8 @@ fn run_create_container_hooks(a: &InitArgs<'_>) -> Step {
     else {
         return Ok(());
     };
-    let state = start::hook_state(a, "created");
-    crate::hooks::run_all("createContainer", &hooks, &state)
+    let state = start::hook_state(a, "creating");
+    crate::hooks::run_all("createContainer", &hooks, &state, a.rootfs)
 }
 
 fn apply_sysctls(spec: &Spec, proc: &ProcFs) -> Step {

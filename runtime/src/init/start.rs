@@ -46,7 +46,7 @@ pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
         return Ok(());
     };
     let state = hook_state(a, "created");
-    crate::hooks::run_all("startContainer", &hooks, &state)
+    crate::hooks::run_all("startContainer", &hooks, &state, Path::new("/"))
 }
 
 /// execve the container's program.

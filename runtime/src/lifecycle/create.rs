@@ -158,7 +158,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
             &bundle.dir,
             bundle.spec.annotations().as_ref(),
         );
-        undo.poststop = Some((h, json));
+        undo.poststop = Some((h, json, bundle.dir.clone()));
     }
     if cgroup.is_systemd() {
         cgroup.add_task(nix::unistd::Pid::from_raw(child))?;
@@ -425,7 +425,7 @@ fn converse(
             Some(Message::CreateRuntimeHooks) => {
                 let json = state_json(
                     id,
-                    "created",
+                    "creating",
                     init_pid,
                     &bundle.dir,
                     bundle.spec.annotations().as_ref(),
@@ -435,12 +435,14 @@ fn converse(
                     "prestart",
                     hooks.prestart().as_deref().unwrap_or(&[]),
                     &json,
+                    &bundle.dir,
                 )
                 .and_then(|()| {
                     crate::hooks::run_all(
                         "createRuntime",
                         hooks.create_runtime().as_deref().unwrap_or(&[]),
                         &json,
+                        &bundle.dir,
                     )
                 });
                 match r {
@@ -474,7 +476,7 @@ struct Undo {
     /// poststop hooks and their state JSON: a create that fails once the
     /// container exists is destroyed, and destroy runs them (spec
     /// lifecycle step 12-13).
-    poststop: Option<(Vec<oci_spec::runtime::Hook>, String)>,
+    poststop: Option<(Vec<oci_spec::runtime::Hook>, String, PathBuf)>,
 }
 
 impl Drop for Undo {
@@ -496,12 +498,8 @@ impl Drop for Undo {
         if let Some(dir) = self.dir.take() {
             let _ = dir.remove();
         }
-        if let Some((hooks, json)) = self.poststop.take() {
-            for (i, h) in hooks.iter().enumerate() {
-                if let Err(e) = crate::hooks::run(h, &json) {
-                    crate::logging::warn(&format!("hooks.poststop[{i}] {:?}: {e}", h.path()));
-                }
-            }
+        if let Some((hooks, json, bundle)) = self.poststop.take() {
+            crate::hooks::run_all_warning("poststop", &hooks, &json, &bundle);
         }
     }
 }
