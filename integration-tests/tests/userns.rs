@@ -55,3 +55,34 @@ fn a_bind_source_only_host_root_can_reach_is_mounted() {
         HOST_ROOT_OF_CONTAINER
     );
 }
+
+/// A user-namespace container without a cgroup namespace, its /sys a
+/// bind of the host's, gets the cgroup v1 (or v2) mount of its own
+/// cgroups: the host's hierarchies are taken from the host's
+/// /sys/fs/cgroup, never from the container's own rbind of it (then they
+/// named rootfs/sys/fs/cgroup/<ctrl>/... and failed with ENOENT).
+#[test]
+fn cgroup_mount_with_the_hosts_sys_bound_and_no_cgroup_namespace() {
+    let env = TestEnv::new("usernscg");
+    let mut b = userns_bundle(&env, "b");
+    let ns: Vec<serde_json::Value> = b.config["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] != "cgroup")
+        .cloned()
+        .collect();
+    b.config["linux"]["namespaces"] = json!(ns);
+    for m in b.config["mounts"].as_array_mut().unwrap() {
+        if m["destination"] == "/sys" {
+            *m = json!({"destination": "/sys", "type": "bind", "source": "/sys",
+                        "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+        }
+    }
+    let id = env.id("c");
+    b.sh("cat /proc/self/cgroup | grep -c /remora/; ls /sys/fs/cgroup | wc -l");
+    let out = b.run(&env, &id);
+    let lines: Vec<&str> = out.ok().lines().collect();
+    assert!(lines[0].parse::<u32>().unwrap() > 0, "{lines:?}");
+    assert!(lines[1].parse::<u32>().unwrap() > 0, "{lines:?}");
+}
