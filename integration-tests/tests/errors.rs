@@ -111,6 +111,28 @@ fn bad_mounts() {
     assert_no_state(&env);
 }
 
+/// kernel.hostname / kernel.domainname in linux.sysctl beside the
+/// hostname / domainname field: refused naming both (runc and crun);
+/// either alone works.
+#[test]
+fn sysctl_conflicting_with_hostname_fields_is_refused() {
+    let env = TestEnv::new("sysctlconflict");
+    let mut b = env.bundle("b");
+    b.config["hostname"] = json!("h");
+    b.config["linux"]["sysctl"] = json!({"kernel.hostname": "other"});
+    b.create(&env, &env.id("h"))
+        .fails_with("linux.sysctl \"kernel.hostname\": conflicts with the hostname field");
+    b.config["hostname"] = json!("");
+    b.config["domainname"] = json!("d");
+    b.config["linux"]["sysctl"] = json!({"kernel.domainname": "other"});
+    b.create(&env, &env.id("d"))
+        .fails_with("linux.sysctl \"kernel.domainname\": conflicts with the domainname field");
+    assert_no_state(&env);
+    b.config["domainname"] = json!("");
+    b.config["linux"]["sysctl"] = json!({"kernel.hostname": "from-sysctl"});
+    assert_eq!(b.output_of(&env, "hostname"), "from-sysctl\n");
+}
+
 #[test]
 fn wrong_states_and_missing_containers() {
     let env = TestEnv::new("states");

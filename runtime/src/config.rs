@@ -93,7 +93,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
     }
     if !process.cwd().is_absolute() {
         return Err(Error::config(format!(
-            "process.cwd {:?}: must be an absolute path",
+            "process.cwd {:?}: Cwd must be an absolute path",
             process.cwd()
         )));
     }
@@ -167,7 +167,30 @@ pub fn validate(spec: &Spec) -> Result<()> {
             )));
         }
     }
+    check_sysctl_conflicts(spec)?;
     check_lsm(process)
+}
+
+/// kernel.hostname or kernel.domainname in linux.sysctl together with the
+/// hostname or domainname field: which one wins would be arbitrary
+/// (runc and crun refuse it).
+fn check_sysctl_conflicts(spec: &Spec) -> Result<()> {
+    let sysctl = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.sysctl().clone())
+        .unwrap_or_default();
+    for (key, field, value) in [
+        ("kernel.hostname", "hostname", spec.hostname()),
+        ("kernel.domainname", "domainname", spec.domainname()),
+    ] {
+        if sysctl.contains_key(key) && value.as_ref().is_some_and(|v| !v.is_empty()) {
+            return Err(Error::config(format!(
+                "linux.sysctl {key:?}: conflicts with the {field} field; set one of them"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A label or profile the host cannot apply is an error, never silently

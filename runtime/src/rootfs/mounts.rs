@@ -229,7 +229,7 @@ fn check_destination(
         if let Ok(mode) = root.lstat_mode(Path::new(top)) {
             if mode == libc::S_IFLNK {
                 return Err(RootfsError::Invalid(format!(
-                    "mounts[{index}] {}: /{top} in the rootfs is a symlink",
+                    "mounts[{index}] {}: /{top} in the rootfs is a symlink: must be mounted on ordinary directory",
                     dest.display()
                 )));
             }
