@@ -34,7 +34,10 @@ fn host_hierarchies() -> io::Result<Vec<Hierarchy>> {
         let _source = post.next();
         let sopts = post.next().unwrap_or("");
         let mount_point = pre.split(' ').nth(4).unwrap_or("").to_string();
-        if fstype == "cgroup" || fstype == "cgroup2" {
+        // Only the host's own hierarchies: without a mount namespace the
+        // cgroup mounts of other containers' rootfs are listed too.
+        if (fstype == "cgroup" || fstype == "cgroup2") && mount_point.starts_with("/sys/fs/cgroup")
+        {
             out.push(Hierarchy {
                 mount_point,
                 v2: fstype == "cgroup2",
