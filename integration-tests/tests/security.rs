@@ -502,7 +502,7 @@ fn no_pivot_does_not_leave_the_hosts_proc_reachable() {
         }
         b.save();
     };
-    for userns in [false, true] {
+    for userns in [true, false] {
         let mut b = env.bundle(&format!("attack{userns}"));
         attack(&mut b, userns);
         let r = env.remora(&[

@@ -7,8 +7,9 @@
 //! So, before the move, every mount outside the rootfs is detached (as
 //! runc does for procfs and sysfs, here all of them). Mounts that cannot
 //! be detached (locked: inherited into a user namespace) and are a whole
-//! procfs or sysfs get an empty read-only tmpfs over one of their
-//! directories, which makes them not fully visible to the kernel's check.
+//! procfs or sysfs get an empty read-only tmpfs on top (a child mount
+//! hiding their content, so not fully visible to the kernel's check), as
+//! runc does.
 //!
 //! All of this happens in the container's own mount namespace, which is
 //! a slave or private copy: the host's mounts are not touched.
@@ -21,15 +22,6 @@ use std::path::Path;
 use super::mountinfo::{self, mount_id_of, MountEntry};
 use super::resolve::Root;
 use crate::sys::mount::*;
-
-/// A directory that every procfs / sysfs has and that is not empty.
-fn cover_dir(fstype: &str) -> Option<&'static str> {
-    match fstype {
-        "proc" => Some("sys"),
-        "sysfs" => Some("kernel"),
-        _ => None,
-    }
-}
 
 /// Detaches every mount that is neither the rootfs, below it, nor one of
 /// the mounts the rootfs sits on.
@@ -78,14 +70,16 @@ fn hide(m: &MountEntry) -> std::io::Result<()> {
 }
 
 fn cover(m: &MountEntry) -> std::io::Result<()> {
-    let Some(dir) = cover_dir(&m.fstype).filter(|_| m.root == Path::new("/")) else {
+    // Only procfs and sysfs are subject to the kernel's check.
+    if !matches!(m.fstype.as_str(), "proc" | "sysfs") || m.root != Path::new("/") {
         return Ok(());
-    };
-    let target = m.mount_point.join(dir);
+    }
+    // Opened, the mount point is the root of the mount on top: the tmpfs
+    // becomes its child and covers all of it.
     let target = std::fs::File::options()
         .read(true)
         .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW)
-        .open(&target)?;
+        .open(&m.mount_point)?;
     let fs = fsopen("tmpfs")?;
     let t = fsmount(fs.as_fd(), 0)?;
     mount_setattr(t.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0)?;
