@@ -370,6 +370,9 @@ fn without_a_mount_namespace_host_mounts_stay_as_they_were() {
         }
         let verdict = fs::read_to_string(&verdict).unwrap();
         assert!(verdict.contains("Read-only file system"), "{verdict}");
+        // exec into it (no pid namespace to fork into) returns.
+        let r = env.remora(&["exec", &id, "true"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
         env.remora(&["delete", "--force", &id]).ok();
         let (after, holder_after) = mounts_at_and_under(&env.base);
         assert_eq!(after, before, "mounts left in the host's namespace");
