@@ -399,4 +399,13 @@ fn read_only_dev_is_made_read_only_after_it_is_filled() {
     assert_eq!(lines[3], "pts", "{out}");
     assert!(lines[4].contains("Read-only file system"), "{out}");
     assert_eq!(lines[5], "null-ok", "{out}");
+    // With a terminal, /dev/console is bound in it first (remora proxies
+    // the pty of a foreground run).
+    b.config["process"]["terminal"] = json!(true);
+    b.sh("stat -c %t:%T /dev/console; awk '$5==\"/dev\"{print $6}' /proc/self/mountinfo");
+    let r = b.run(&env, &env.id("tty"));
+    let out = r.ok().replace('\r', "");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "88:0", "/dev/console is not the pty: {out}");
+    assert!(lines[1].starts_with("ro,"), "/dev not read-only: {out}");
 }
