@@ -2,8 +2,8 @@
 //! caller's (its config mounts, the bind of a read-only rootfs onto
 //! itself, /dev/console): create records those mounts in the state and
 //! delete (or a failed create) removes exactly them, so that the host's
-//! mount table is as it was (docs/security.md, "a config never changes a
-//! host mount").
+//! mount table is as it was (docs/design.md, "No mount namespace in the
+//! config").
 //!
 //! A mount is identified by its mount ID and mount point. Removal opens
 //! the mount point without following any symlink (the container may have
