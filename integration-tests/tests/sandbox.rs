@@ -371,3 +371,41 @@ fn session_keyring_is_the_containers_own_unless_no_new_keyring() {
         shared.stdout
     );
 }
+
+/// Issue 13: a /dev tmpfs with "ro" is made read-only only once it is
+/// filled (device nodes, /dev/pts and the other mounts in it, symlinks),
+/// as runc does; the container then sees it read-only.
+#[test]
+fn read_only_dev_is_made_read_only_after_it_is_filled() {
+    let env = TestEnv::new("devro");
+    let mut b = env.bundle("b");
+    let mut mounts = b.config["mounts"].as_array().unwrap().clone();
+    for m in mounts.iter_mut() {
+        if m["destination"] == "/dev" {
+            m["options"].as_array_mut().unwrap().push(json!("ro"));
+        }
+    }
+    b.config["mounts"] = json!(mounts);
+    let out = b.output_of(
+        &env,
+        "stat -c '%t:%T' /dev/null; readlink /dev/ptmx; \
+         awk '$5==\"/dev\"{print $6} $5==\"/dev/pts\"{print \"pts\"}' /proc/self/mountinfo; \
+         touch /dev/new 2>&1; echo x > /dev/null && echo null-ok",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1:3", "{out}");
+    assert_eq!(lines[1], "pts/ptmx", "{out}");
+    assert!(lines[2].starts_with("ro,"), "/dev not read-only: {out}");
+    assert_eq!(lines[3], "pts", "{out}");
+    assert!(lines[4].contains("Read-only file system"), "{out}");
+    assert_eq!(lines[5], "null-ok", "{out}");
+    // With a terminal, /dev/console is bound in it first (remora proxies
+    // the pty of a foreground run).
+    b.config["process"]["terminal"] = json!(true);
+    b.sh("stat -c %t:%T /dev/console; awk '$5==\"/dev\"{print $6}' /proc/self/mountinfo");
+    let r = b.run(&env, &env.id("tty"));
+    let out = r.ok().replace('\r', "");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "88:0", "/dev/console is not the pty: {out}");
+    assert!(lines[1].starts_with("ro,"), "/dev not read-only: {out}");
+}

@@ -120,6 +120,18 @@ pub fn validate(spec: &Spec) -> Result<()> {
             "domainname: unable to set domainname without a private UTS namespace",
         ));
     }
+    let restricts = linux.masked_paths().as_ref().is_some_and(|m| !m.is_empty())
+        || linux
+            .readonly_paths()
+            .as_ref()
+            .is_some_and(|m| !m.is_empty());
+    if restricts && !has_ns(spec, LinuxNamespaceType::Mount) {
+        // Masks mounted in the caller's mount namespace would be the
+        // host's (runc's check and wording).
+        return Err(Error::config(
+            "linux.maskedPaths, linux.readonlyPaths: unable to restrict sys entries without a private MNT namespace",
+        ));
+    }
     let userns = new_ns(spec, LinuxNamespaceType::User);
     let has_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
         || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());

@@ -41,6 +41,10 @@ pub struct State {
     /// every container process with it).
     #[serde(default)]
     pub own_pid_ns: bool,
+    /// Without a mount namespace of its own: the mounts the container's
+    /// create made in the caller's, for delete to remove.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_mounts: Vec<crate::lifecycle::host_mounts::HostMount>,
 }
 
 /// Checks a container ID as runc does.

@@ -97,11 +97,15 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let root = if own_mount_ns {
         rootfs::prepare_propagation(prop).map_err(|e| e.to_string())?;
         rootfs::bind_rootfs(a.rootfs).map_err(|e| e.to_string())?
+    } else if rootfs::readonly_root(a.spec) {
+        // In the caller's mount namespace: only a bind of the rootfs onto
+        // itself may become read-only, never the mount that holds it.
+        rootfs::bind_rootfs(a.rootfs).map_err(|e| e.to_string())?
     } else {
         Root::new(open_dir(&a.rootfs.to_string_lossy())?)
     };
     trace.phase("rootfs");
-    mount_config_mounts(a, &root, &cgroup_paths, &bind_sources)?;
+    let readonly_later = mount_config_mounts(a, &root, &cgroup_paths, &bind_sources)?;
     trace.phase("mounts");
     rootfs::create_devices(&root, a.spec, a.plan.is_new(NamespaceKind::User))
         .map_err(|e| e.to_string())?;
@@ -112,11 +116,12 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     rootfs::pivot(&root, a.no_pivot, own_mount_ns).map_err(|e| e.to_string())?;
     trace.phase("pivot_root");
     let new_root = Root::new(open_dir("/")?);
+    new_session()?;
+    set_up_terminal(a, &new_root, true)?;
+    rootfs::make_mounts_readonly(&readonly_later).map_err(|e| e.to_string())?;
     rootfs::mask_and_readonly(&new_root, a.spec).map_err(|e| e.to_string())?;
     rootfs::finish(a.spec, prop.filter(|_| own_mount_ns)).map_err(|e| e.to_string())?;
     trace.phase("paths");
-    new_session()?;
-    set_up_terminal(a, &new_root, true)?;
     apply_sysctls(a.spec, &proc)?;
     set_oom_score_adj(a.spec, &proc)?;
     apply_rlimits(a.spec)?;
@@ -136,7 +141,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
         return Err(e);
     }
     drop(started);
-    drop((proc, root, new_root, cwd));
+    drop((proc, root, new_root, cwd, readonly_later));
     start::exec(a.spec, &program)
 }
 
@@ -356,7 +361,7 @@ fn mount_config_mounts(
     root: &Root,
     cgroup_paths: &[(String, String)],
     bind_sources: &[Option<rootfs::BindSource>],
-) -> Step {
+) -> Step<Vec<rootfs::ReadonlyLater>> {
     let ctx = MountContext {
         root,
         bundle: a.bundle,

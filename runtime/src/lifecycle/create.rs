@@ -79,7 +79,12 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         child: None,
         init: None,
         poststop: None,
+        host_mounts: None,
     };
+    if !plan.has(NamespaceKind::Mount) {
+        // Everything the init mounts lands in our mount namespace.
+        undo.host_mounts = Some(super::host_mounts::Snapshot::take(&bundle.rootfs)?);
+    }
     let dir_path = undo.dir.as_ref().expect("set").path.clone();
     let fifo = dir_path.join(crate::state::FIFO_FILE);
     if notify {
@@ -98,8 +103,11 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
             .into()
     };
 
-    let resources = resources_with_device_rules(linux);
-    let placement = cgroup.make(resources.as_ref())?;
+    // The device cgroup is linux.resources.devices plus runc's default
+    // set, nothing else: a linux.devices node gets no rule of its own
+    // (a deny-all config keeps /dev/kmsg unreadable even if it is made).
+    let resources = linux.resources().as_ref();
+    let placement = cgroup.make(resources)?;
     undo.cgroup = Some(cgroup.clone());
 
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
@@ -169,7 +177,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         .ctx(|| "sync: sending continue".into())?;
     // While the init sets itself up: the limits and device rules, in force
     // before `Ready` (so before any process of the container's runs).
-    cgroup.apply_initial(resources.as_ref())?;
+    cgroup.apply_initial(resources)?;
     trace.phase("resources");
     let (pid, console_master, init_phases) = converse(
         &parent_end,
@@ -203,6 +211,11 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         cgroup: cgroup.to_saved(),
         hooks: bundle.spec.hooks().clone(),
         own_pid_ns: plan.has(NamespaceKind::Pid),
+        host_mounts: undo
+            .host_mounts
+            .as_ref()
+            .map(|s| s.new_mounts())
+            .unwrap_or_default(),
     };
     let dir = undo.dir.take().expect("set");
     trace.phase("init");
@@ -229,6 +242,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     undo.child = None;
     undo.init = None;
     undo.poststop = None;
+    undo.host_mounts = None;
     Ok(Created {
         pid,
         pidfd,
@@ -236,43 +250,6 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         state,
         console_master,
     })
-}
-
-/// linux.resources with an allow rule appended for every linux.devices
-/// entry (as runc), so the devices the container is given are usable.
-fn resources_with_device_rules(
-    linux: &oci_spec::runtime::Linux,
-) -> Option<oci_spec::runtime::LinuxResources> {
-    // Only block and character devices have cgroup rules (a fifo has none).
-    let devices: Vec<_> = linux
-        .devices()
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|d| {
-            matches!(
-                d.typ(),
-                oci_spec::runtime::LinuxDeviceType::B
-                    | oci_spec::runtime::LinuxDeviceType::C
-                    | oci_spec::runtime::LinuxDeviceType::U
-            )
-        })
-        .map(|mut d| {
-            if d.typ() == oci_spec::runtime::LinuxDeviceType::U {
-                d.set_typ(oci_spec::runtime::LinuxDeviceType::C);
-            }
-            d
-        })
-        .collect();
-    let mut r = linux.resources().clone();
-    if devices.is_empty() {
-        return r;
-    }
-    let res = r.get_or_insert_with(Default::default);
-    let mut rules = res.devices().clone().unwrap_or_default();
-    rules.extend(remora_cgroups::allow_rules_for(&devices));
-    res.set_devices(Some(rules));
-    r
 }
 
 /// Socket activation (runc's behaviour): with LISTEN_FDS=N in remora's
@@ -477,6 +454,9 @@ struct Undo {
     /// container exists is destroyed, and destroy runs them (spec
     /// lifecycle step 12-13).
     poststop: Option<(Vec<oci_spec::runtime::Hook>, String, PathBuf)>,
+    /// Without a mount namespace of its own: the caller's mount table
+    /// before the init, to remove what it mounted.
+    host_mounts: Option<super::host_mounts::Snapshot>,
 }
 
 impl Drop for Undo {
@@ -494,6 +474,11 @@ impl Drop for Undo {
         }
         if let Some(cg) = self.cgroup.take() {
             let _ = cg.destroy();
+        }
+        if let Some(snapshot) = self.host_mounts.take() {
+            for f in super::host_mounts::remove(&snapshot.new_mounts()) {
+                crate::logging::warn(&format!("removing a mount of the failed create: {f}"));
+            }
         }
         if let Some(dir) = self.dir.take() {
             let _ = dir.remove();

@@ -48,10 +48,16 @@ pub fn kill_and_wait(st: &State) {
     // the init: the cgroup destroy kills them.
 }
 
-/// Removes the cgroup and the state directory, then runs poststop hooks.
+/// Removes the cgroup, what the container mounted in the caller's mount
+/// namespace (none when it has its own) and the state directory, then
+/// runs poststop hooks.
 pub fn destroy(dir: ContainerDir, st: &State) -> Result<()> {
     let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
     cg.destroy()?;
+    let failed = super::host_mounts::remove(&st.host_mounts);
+    if !failed.is_empty() {
+        return Err(Error::HostMounts(failed.join("; ")));
+    }
     dir.remove()?;
     if let Some(hooks) = st.hooks.as_ref().and_then(|h| h.poststop().clone()) {
         let json = super::state_json(&st.id, "stopped", 0, &st.bundle, Some(&st.annotations));

@@ -224,7 +224,13 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     };
     trace.phase("clone");
     let sfd = super::wait::forwarded_signals()?;
-    let mut pid = 0;
+    // With the container's pid namespace to join, the child forks the
+    // process into it and reports its PID; without, the child is it.
+    let mut pid = if plan.has(NamespaceKind::Pid) {
+        0
+    } else {
+        child
+    };
     let mut phases = Vec::new();
     let listener_bundle = crate::config::Bundle {
         spec: spec.clone(),
@@ -272,14 +278,17 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         Ok(m) => m,
         Err(e) => {
             // Nothing half-joined is left: the process and its forker.
-            if pid > 0 {
+            if pid > 0 && pid != child {
                 reap(pid);
             }
             reap(child);
             return Err(e);
         }
     };
-    let _ = waitpid(Pid::from_raw(child), None);
+    if pid != child {
+        // The forker, done once the process is in the pid namespace.
+        let _ = waitpid(Pid::from_raw(child), None);
+    }
     if o.detach {
         return Ok(0);
     }

@@ -9,6 +9,7 @@ pub mod cgroup_cmds;
 pub mod create;
 pub mod delete;
 pub mod exec;
+pub mod host_mounts;
 pub mod kill;
 pub mod list;
 pub mod run;

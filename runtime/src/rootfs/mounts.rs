@@ -12,7 +12,9 @@ use super::cgroupfs;
 use super::options::MountOptions;
 use super::resolve::{clean, Root};
 use super::RootfsError;
-use crate::sys::mount::{fsconfig, fsmount, fsopen, mount_setattr, move_mount, open_tree_path};
+use crate::sys::mount::{
+    fsconfig, fsmount, fsopen, mount_setattr, move_mount, open_tree_path, MOUNT_ATTR_RDONLY,
+};
 
 /// What a mount needs to know about the container.
 pub struct MountContext<'a> {
@@ -88,7 +90,28 @@ pub fn is_bind(m: &Mount) -> bool {
             .any(|o| o == "bind" || o == "rbind")
 }
 
-pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), RootfsError> {
+/// A mount whose "ro" waits until the rootfs is filled (see
+/// [`readonly_later`]).
+pub struct ReadonlyLater {
+    pub index: usize,
+    pub destination: PathBuf,
+    pub mount: OwnedFd,
+}
+
+/// A tmpfs, or whatever is mounted at /dev, is made read-only only once
+/// everything below it exists (devices, /dev/pts, /dev/console, the
+/// symlinks, later mount points), as runc does.
+fn readonly_later(typ: &str, rel: &str, opts: &MountOptions) -> bool {
+    opts.set & MOUNT_ATTR_RDONLY != 0 && (typ == "tmpfs" || rel == "dev")
+}
+
+/// Mounts one config mount; returns it when its "ro" is to be applied
+/// later.
+pub fn mount_one(
+    ctx: &MountContext<'_>,
+    index: usize,
+    m: &Mount,
+) -> Result<Option<ReadonlyLater>, RootfsError> {
     let dest = m.destination();
     let err = |what: &str, source: std::io::Error| RootfsError::Mount {
         index,
@@ -96,10 +119,14 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
         what: what.to_string(),
         source,
     };
-    let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
+    let mut opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
         .map_err(|e| RootfsError::Invalid(format!("mounts[{index}] {}: {e}", dest.display())))?;
     let rel = clean(dest);
     let typ = m.typ().clone().unwrap_or_default();
+    let ro_later = readonly_later(&typ, &rel, &opts);
+    if ro_later {
+        opts.set &= !MOUNT_ATTR_RDONLY;
+    }
     let bind = is_bind(m);
     check_destination(ctx.root, index, dest, &rel, &typ, bind)?;
 
@@ -109,6 +136,7 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
             .mkdir_all(dest, 0o755)
             .map_err(|e| err("creating mount point", e))?;
         return cgroupfs::mount_cgroups(ctx, &opts, target.as_fd())
+            .map(|()| None)
             .map_err(|e| err("mounting cgroup filesystem", e));
     }
 
@@ -172,7 +200,11 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
         mount_setattr(tree.as_fd(), recursive, 0, 0, prop)
             .map_err(|e| err("setting propagation", e))?;
     }
-    Ok(())
+    Ok(ro_later.then(|| ReadonlyLater {
+        index,
+        destination: dest.clone(),
+        mount: tree,
+    }))
 }
 
 /// A bind source: absolute, or relative to the bundle (as runc).

@@ -21,6 +21,12 @@ fn cstr(s: &str) -> io::Result<CString> {
     CString::new(s).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
+/// AT_FDCWD as a fd: paths relative to the cwd (or absolute).
+pub fn cwd() -> BorrowedFd<'static> {
+    // SAFETY: AT_FDCWD is a valid "fd" for the *at syscalls forever.
+    unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) }
+}
+
 /// openat2(2).
 pub fn openat2(
     dir: BorrowedFd<'_>,
