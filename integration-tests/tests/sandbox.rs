@@ -169,6 +169,52 @@ fn mounts_from_the_config() {
     assert!(!host_dir.join("x").exists());
 }
 
+/// Mount destinations that are symlinks in the image are followed inside
+/// the rootfs and what is missing is made there (as runc and crun): a
+/// dangling directory link, a file link to a host-looking path whose
+/// parents do not exist (an image's /etc/resolv.conf ->
+/// /run/systemd/resolve/resolv.conf), a directory link to one. Nothing
+/// appears on the host.
+#[test]
+fn mount_destinations_through_image_symlinks_are_made_in_the_rootfs() {
+    let env = TestEnv::new("symdest");
+    let mut b = env.bundle("b");
+    let r = b.rootfs();
+    let host_dir = format!("/var/lib/remora-it-nowhere-{}", std::process::id());
+    std::os::unix::fs::symlink("/target", r.join("data")).unwrap();
+    fs::remove_file(r.join("etc/resolv.conf")).ok();
+    std::os::unix::fs::symlink(
+        "/run/remora-it-resolve/resolv.conf",
+        r.join("etc/resolv.conf"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&host_dir, r.join("hostlink")).unwrap();
+    let src = env.base.join("resolv.conf");
+    fs::write(&src, "nameserver 192.0.2.53\n").unwrap();
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    mounts.push(json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs"}));
+    mounts.push(json!({"destination": "/etc/resolv.conf", "type": "bind",
+                       "source": src, "options": ["rbind", "ro"]}));
+    mounts.push(json!({"destination": "/hostlink", "type": "tmpfs", "source": "tmpfs"}));
+    let out = b.output_of(
+        &env,
+        "cat /etc/resolv.conf; grep -c ' /target tmpfs' /proc/mounts; \
+         grep -c \" $(readlink /hostlink) tmpfs\" /proc/mounts",
+    );
+    assert_eq!(out, "nameserver 192.0.2.53\n1\n1\n");
+    assert!(r.join("target").is_dir());
+    assert!(r.join("run/remora-it-resolve/resolv.conf").is_file());
+    assert!(r.join(host_dir.trim_start_matches('/')).is_dir());
+    assert!(
+        !std::path::Path::new(&host_dir).exists(),
+        "made on the host"
+    );
+    assert!(
+        !std::path::Path::new("/run/remora-it-resolve").exists(),
+        "made on the host"
+    );
+}
+
 #[test]
 fn default_mounts_devices_and_symlinks() {
     let env = TestEnv::new("devs");
