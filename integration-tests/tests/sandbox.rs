@@ -215,6 +215,27 @@ fn mount_destinations_through_image_symlinks_are_made_in_the_rootfs() {
     );
 }
 
+/// linux.devices outside /dev are made where the config says (runc and
+/// crun do), inside the rootfs; the device cgroup still decides access.
+#[test]
+fn devices_outside_dev_are_created() {
+    let env = TestEnv::new("foodev");
+    let mut b = env.bundle("b");
+    b.config["linux"]["devices"] = json!([
+        {"path": "/foo-dev", "type": "c", "major": 1, "minor": 3, "fileMode": 438},
+        {"path": "/opt/deep/null2", "type": "c", "major": 1, "minor": 3}
+    ]);
+    let out = b.output_of(
+        &env,
+        "stat -c '%F %t:%T %a' /foo-dev /opt/deep/null2; echo x > /foo-dev && echo wrote",
+    );
+    assert_eq!(
+        out,
+        "character special file 1:3 666\ncharacter special file 1:3 666\nwrote\n"
+    );
+    assert!(b.rootfs().join("opt/deep").is_dir());
+}
+
 #[test]
 fn default_mounts_devices_and_symlinks() {
     let env = TestEnv::new("devs");
