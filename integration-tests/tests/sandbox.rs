@@ -279,9 +279,11 @@ fn masked_and_readonly_paths_and_readonly_root() {
         "wc -c < /proc/keys; ls -A /proc/acpi | wc -l; \
         touch /proc/acpi/x 2>/dev/null && echo acpi-writable || echo acpi-ro; \
         echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo sys-writable || echo sys-ro; \
-        touch /newfile 2>/dev/null && echo root-writable || echo root-ro",
+        touch /newfile 2>/dev/null && echo root-writable || echo root-ro; \
+        grep ' /proc/acpi ' /proc/mounts | cut -d' ' -f1,3,4 | cut -d, -f1",
     );
-    assert_eq!(out, "0\n0\nacpi-ro\nsys-ro\nroot-ro\n");
+    // A masked directory is a read-only tmpfs named tmpfs, as runc's.
+    assert_eq!(out, "0\n0\nacpi-ro\nsys-ro\nroot-ro\ntmpfs tmpfs ro\n");
 }
 
 #[test]
