@@ -151,7 +151,13 @@ impl Cgroup {
         if let (false, Some(d)) = (dirs.is_v2(), dirs.v1("devices")) {
             devices_v1::apply(d, &initial_device_rules(resources))?;
         }
-        Placement::open(&dirs.0)
+        let mut placement = Placement::open(&dirs.0)?;
+        // Only a cgroup that was there before can hold processes already.
+        placement.occupied = dirs.0.values().any(|leaf| {
+            !created.contains(leaf)
+                && fsutil::read(leaf, "cgroup.procs").is_ok_and(|p| !p.trim().is_empty())
+        });
+        Ok(placement)
     }
 
     /// The second half of `prepare`: applies `resources` and the device

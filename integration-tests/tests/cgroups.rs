@@ -465,6 +465,30 @@ fn a_pod_parent_with_an_empty_cpuset_takes_the_container() {
     let _ = fs::remove_dir(&pod_dir);
 }
 
+/// A cgroupsPath that already holds processes: create warns, as runc
+/// ("container's cgroup is not empty"), and goes on.
+#[test]
+fn an_occupied_cgroup_is_warned_about() {
+    let b = Bundle::new("occupied", &["true"], json!({}));
+    let dir = host_dir("pids", &b.cgroup);
+    fs::create_dir_all(&dir).unwrap();
+    let mut squatter = Command::new(busybox())
+        .args(["sleep", "1000"])
+        .spawn()
+        .unwrap();
+    fs::write(dir.join("cgroup.procs"), squatter.id().to_string()).unwrap();
+    let o = b.create();
+    assert!(o.status.success(), "create failed: {}", b.output());
+    assert!(
+        b.output().contains("container's cgroup is not empty"),
+        "{}",
+        b.output()
+    );
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    b.remora(&["delete", "--force", &b.id]);
+}
+
 #[test]
 fn device_rules_apply_inside() {
     let b = Bundle::new(

@@ -108,6 +108,11 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     // (a deny-all config keeps /dev/kmsg unreadable even if it is made).
     let resources = linux.resources().as_ref();
     let placement = cgroup.make(resources)?;
+    if placement.occupied {
+        crate::logging::warn(
+            "container's cgroup is not empty: its processes share the container's limits",
+        );
+    }
     undo.cgroup = Some(cgroup.clone());
 
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
