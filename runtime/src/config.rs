@@ -19,7 +19,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     let dir = std::path::absolute(bundle)
         .map_err(|e| Error::io(format!("bundle {}", bundle.display()), e))?;
     let path = dir.join("config.json");
-    let data = std::fs::read(&path).map_err(|e| {
+    let data = crate::bounded::read_capped(&path, crate::bounded::JSON_CAP).map_err(|e| {
         Error::config(format!(
             "bundle {}: reading config.json: {}",
             dir.display(),
@@ -44,6 +44,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     } else {
         dir.join(root.path())
     };
+    check_no_symlink(root.path(), &dir, &rootfs)?;
     match std::fs::metadata(&rootfs) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -65,6 +66,34 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     Ok(Bundle { dir, rootfs, spec })
 }
 
+/// root.path must name the root itself, not a symlink to it (runc's
+/// rule): a relative path is checked from the bundle on, an absolute one
+/// whole.
+fn check_no_symlink(given: &Path, bundle: &Path, rootfs: &Path) -> Result<()> {
+    let (base, rest) = if given.is_absolute() {
+        (
+            PathBuf::from("/"),
+            rootfs.strip_prefix("/").unwrap_or(rootfs),
+        )
+    } else {
+        (bundle.to_path_buf(), given)
+    };
+    let mut at = base;
+    for c in rest.components() {
+        at.push(c);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            let target = std::fs::read_link(&at).unwrap_or_default();
+            return Err(Error::config(format!(
+                "root.path {:?}: {} is a symlink (to {}): give the path of the root itself",
+                given,
+                at.display(),
+                target.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn has_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
     spec.linux()
         .as_ref()
@@ -78,6 +107,9 @@ fn new_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
         .and_then(|l| l.namespaces().as_ref())
         .is_some_and(|ns| ns.iter().any(|n| n.typ() == t && n.path().is_none()))
 }
+
+/// The most supplementary groups a process may have (linux NGROUPS_MAX).
+const NGROUPS_MAX: usize = 65536;
 
 /// Checks what must hold before anything is created.
 pub fn validate(spec: &Spec) -> Result<()> {
@@ -94,8 +126,15 @@ pub fn validate(spec: &Spec) -> Result<()> {
             process.cwd()
         )));
     }
-    if process.terminal().unwrap_or(false) {
-        // Terminals need --console-socket; checked by the CLI.
+    let gids = process
+        .user()
+        .additional_gids()
+        .as_ref()
+        .map_or(0, |g| g.len());
+    if gids > NGROUPS_MAX {
+        return Err(Error::config(format!(
+            "process.user.additionalGids: {gids} groups, more than the kernel's limit of {NGROUPS_MAX}"
+        )));
     }
     let Some(linux) = spec.linux() else {
         return Err(Error::config("linux: missing from config.json"));

@@ -9,7 +9,6 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
-use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::{Process, Spec};
 use remora_cgroups::{Cgroup, Placement};
@@ -50,8 +49,8 @@ pub struct ExecOptions {
 /// with the flags applied (runc's rules).
 fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
     if let Some(p) = &o.process_json {
-        let data =
-            std::fs::read(p).map_err(|e| Error::io(format!("--process {}", p.display()), e))?;
+        let data = crate::bounded::read_capped(p, crate::bounded::JSON_CAP)
+            .map_err(|e| Error::config(format!("--process {}: {e}", p.display())))?;
         let process: Process = serde_json::from_slice(&data).map_err(|e| {
             Error::config(format!("--process {}: invalid process: {e}", p.display()))
         })?;
@@ -59,6 +58,13 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
             return Err(Error::config(format!(
                 "--process {}: args must not be empty",
                 p.display()
+            )));
+        }
+        if !process.cwd().is_absolute() {
+            return Err(Error::config(format!(
+                "--process {}: cwd {}: must be an absolute path",
+                p.display(),
+                crate::bounded::quoted(&process.cwd().to_string_lossy())
             )));
         }
         return Ok(process);
@@ -72,6 +78,12 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
     v["args"] = serde_json::json!(o.args);
     v["terminal"] = serde_json::json!(o.tty);
     if let Some(c) = &o.cwd {
+        if !c.is_absolute() {
+            return Err(Error::config(format!(
+                "--cwd {}: must be an absolute path",
+                crate::bounded::quoted(&c.to_string_lossy())
+            )));
+        }
         v["cwd"] = serde_json::json!(c);
     }
     let mut env: Vec<String> = serde_json::from_value(v["env"].clone()).unwrap_or_default();
@@ -223,8 +235,12 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     drop(init_end);
     let reap = |pid: i32| {
         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-        let _ = waitpid(Pid::from_raw(pid), None);
+        super::watch::reap(pid, super::watch::STUCK_AFTER);
     };
+    let mut watch = super::watch::InitWatch::new(child, Some(cg.clone()));
+    if o.ignore_paused {
+        watch = watch.patient_while_frozen();
+    }
     trace.phase("clone");
     let sfd = super::wait::forwarded_signals()?;
     let mut pid = 0;
@@ -234,6 +250,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         o.console_socket.as_deref(),
         &mut pid,
         &mut phases,
+        &mut watch,
     )
     .and_then(|master| {
         trace.phase("init");
@@ -253,6 +270,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         // Its end of the channel is close-on-exec: EOF means the
         // program runs (as runc, exec returns once it does); an error
         // means execve itself failed.
+        wait_readable(&parent_end, &mut watch)?;
         let r = match parent_end.recv() {
             Ok(Some(Message::Error(e))) => Err(Error::Init(e)),
             _ => Ok(master),
@@ -273,7 +291,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
             return Err(e);
         }
     };
-    let _ = waitpid(Pid::from_raw(child), None);
+    super::watch::reap(child, super::watch::STUCK_AFTER);
     if o.detach {
         return Ok(0);
     }
@@ -358,16 +376,32 @@ fn exec_cgroup_dirs(cg: &Cgroup, specs: &[String]) -> Result<BTreeMap<String, Pa
     Ok(dirs)
 }
 
+/// Waits until the process says something (or exits), watching it: a
+/// frozen cgroup or a process stuck in uninterruptible sleep is an error
+/// (with --ignore-paused, exec into a frozen container would wait
+/// forever).
+fn wait_readable(ch: &Channel, watch: &mut super::watch::InitWatch) -> Result<()> {
+    while !ch
+        .readable(super::watch::TICK)
+        .ctx(|| "sync: waiting for the process".into())?
+    {
+        watch.check()?;
+    }
+    Ok(())
+}
+
 fn converse(
     ch: &Channel,
     console_socket: Option<&std::path::Path>,
     pid: &mut i32,
     phases: &mut crate::trace::Phases,
+    watch: &mut super::watch::InitWatch,
 ) -> Result<Option<std::os::fd::OwnedFd>> {
     ch.send(&Message::Continue).ctx(|| "sync".into())?;
     let mut kept_master = None;
     let mut ready = false;
     loop {
+        wait_readable(ch, watch)?;
         let (msg, fd) = match ch.recv_fd().ctx(|| "sync".into())? {
             Some((m, fd)) => (Some(m), fd),
             None => (None, None),
@@ -380,6 +414,7 @@ fn converse(
             }
             Some(Message::InitPid(p)) => {
                 *pid = p;
+                watch.set_pid(p);
                 if ready {
                     return Ok(kept_master);
                 }

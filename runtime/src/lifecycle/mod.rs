@@ -15,6 +15,7 @@ pub mod run;
 pub mod start;
 pub mod update_args;
 pub mod wait;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
