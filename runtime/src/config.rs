@@ -26,15 +26,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
             e
         ))
     })?;
-    let raw: serde_json::Value = serde_json::from_slice(&data)
-        .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
-    // The seccomp section first: its errors name the rule, where plain
-    // deserialisation would only say "unknown variant".
-    if let Some(s) = raw.pointer("/linux/seccomp").filter(|s| !s.is_null()) {
-        remora_seccomp::parse_profile(s)?;
-    }
-    let spec: Spec = serde_json::from_value(raw)
-        .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
+    let spec = parse(&data, &path)?;
     let root = spec
         .root()
         .as_ref()
@@ -64,6 +56,19 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
         }
     }
     Ok(Bundle { dir, rootfs, spec })
+}
+
+/// Parses config.json's bytes (`path` names it in errors). The seccomp
+/// section first: its errors name the rule, where plain deserialisation
+/// would only say "unknown variant".
+pub fn parse(data: &[u8], path: &Path) -> Result<Spec> {
+    let raw: serde_json::Value = serde_json::from_slice(data)
+        .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
+    if let Some(s) = raw.pointer("/linux/seccomp").filter(|s| !s.is_null()) {
+        remora_seccomp::parse_profile(s)?;
+    }
+    serde_json::from_value(raw)
+        .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))
 }
 
 /// root.path must name the root itself, not a symlink to it (runc's

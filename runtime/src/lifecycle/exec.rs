@@ -51,23 +51,7 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
     if let Some(p) = &o.process_json {
         let data = crate::bounded::read_capped(p, crate::bounded::JSON_CAP)
             .map_err(|e| Error::config(format!("--process {}: {e}", p.display())))?;
-        let process: Process = serde_json::from_slice(&data).map_err(|e| {
-            Error::config(format!("--process {}: invalid process: {e}", p.display()))
-        })?;
-        if process.args().as_ref().is_none_or(|a| a.is_empty()) {
-            return Err(Error::config(format!(
-                "--process {}: args must not be empty",
-                p.display()
-            )));
-        }
-        if !process.cwd().is_absolute() {
-            return Err(Error::config(format!(
-                "--process {}: cwd {}: must be an absolute path",
-                p.display(),
-                crate::bounded::quoted(&process.cwd().to_string_lossy())
-            )));
-        }
-        return Ok(process);
+        return parse_process(&data, p);
     }
     if o.args.is_empty() {
         return Err(Error::config(
@@ -126,6 +110,30 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
         v["selinuxLabel"] = serde_json::json!(l);
     }
     serde_json::from_value(v).map_err(|e| Error::config(format!("exec: invalid process: {e}")))
+}
+
+/// Parses and checks process.json's bytes (`path` names it in errors).
+pub fn parse_process(data: &[u8], path: &Path) -> Result<Process> {
+    let process: Process = serde_json::from_slice(data).map_err(|e| {
+        Error::config(format!(
+            "--process {}: invalid process: {e}",
+            path.display()
+        ))
+    })?;
+    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(Error::config(format!(
+            "--process {}: args must not be empty",
+            path.display()
+        )));
+    }
+    if !process.cwd().is_absolute() {
+        return Err(Error::config(format!(
+            "--process {}: cwd {}: must be an absolute path",
+            path.display(),
+            crate::bounded::quoted(&process.cwd().to_string_lossy())
+        )));
+    }
+    Ok(process)
 }
 
 /// Runs exec; returns the exit code for remora (the process's status in
