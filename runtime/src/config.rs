@@ -277,3 +277,29 @@ fn validate_sysctl(spec: &Spec, key: &str) -> Result<()> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fuzzer's seeds (fuzz/seeds/) are real configs: every one parses,
+    /// so that fuzzing starts past the parser.
+    #[test]
+    fn the_fuzz_seeds_parse() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+        let mut n = 0;
+        for (kind, dir) in [("config", "config_json"), ("process", "process_json")] {
+            for e in std::fs::read_dir(seeds.join(dir)).unwrap() {
+                let p = e.unwrap().path();
+                let data = std::fs::read(&p).unwrap();
+                let r = match kind {
+                    "config" => parse(&data, &p).map(drop),
+                    _ => crate::lifecycle::exec::parse_process(&data, &p).map(drop),
+                };
+                r.unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                n += 1;
+            }
+        }
+        assert!(n >= 10, "{n} seeds");
+    }
+}
