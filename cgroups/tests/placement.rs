@@ -230,7 +230,8 @@ fn a_frozen_cgroup_or_parent_is_refused_before_placement() {
     require_root();
     let path = unique("frozen");
     let cg = Guard(Cgroup::new(Some(&path), "frozen", false).unwrap());
-    cg.check_not_frozen().expect("a cgroup that does not exist is not frozen");
+    cg.check_not_frozen()
+        .expect("a cgroup that does not exist is not frozen");
     cg.make(None).unwrap();
     cg.check_not_frozen().expect("a new cgroup is thawed");
     cg.set_frozen(true).unwrap();

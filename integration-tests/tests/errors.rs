@@ -442,3 +442,31 @@ fn start_fails_when_execve_fails() {
     assert_failed_start(&env, &id, env.remora(&["start", &id]));
     assert_no_state(&env);
 }
+
+#[test]
+fn a_cgroup_frozen_while_create_waits_fails_create() {
+    // A createRuntime hook (run by remora while the init waits) freezes the
+    // container's cgroup: create must not wait for the frozen init forever.
+    let env = TestEnv::new("latefreeze");
+    let mut b = env.bundle("b");
+    let name = format!("{}-late", env.name);
+    let (dir, file, value) = if std::path::Path::new("/sys/fs/cgroup/freezer").is_dir() {
+        ("/sys/fs/cgroup/freezer", "freezer.state", "FROZEN")
+    } else if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        ("/sys/fs/cgroup", "cgroup.freeze", "1")
+    } else {
+        eprintln!("SKIP a_cgroup_frozen_while_create_waits_fails_create: no freezer on this host");
+        return;
+    };
+    b.config["linux"]["cgroupsPath"] = json!(format!("/{name}"));
+    b.config["hooks"] = json!({"createRuntime": [{
+        "path": "/bin/sh",
+        "args": ["sh", "-c", format!("echo {value} > {dir}/{name}/{file}")],
+    }]});
+    let r = b.create(&env, &env.id("c"));
+    r.fails_with("container's cgroup unexpectedly frozen while waiting for the init");
+    one_line(&r);
+    let left = cgroup_dirs_at_root(&name);
+    assert!(left.is_empty(), "cgroups left: {left:?}");
+    assert_no_state(&env);
+}

@@ -536,6 +536,10 @@ impl Drop for Undo {
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
+        if let Some(cg) = &self.cgroup {
+            // A frozen init cannot die of SIGKILL (v1 freezer).
+            let _ = cg.set_frozen(false);
+        }
         if let Some(pid) = self.child.take() {
             let p = nix::unistd::Pid::from_raw(pid);
             let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
