@@ -447,26 +447,40 @@ fn start_fails_when_execve_fails() {
 fn a_cgroup_frozen_while_create_waits_fails_create() {
     // A createRuntime hook (run by remora while the init waits) freezes the
     // container's cgroup: create must not wait for the frozen init forever.
+    // Each freezer of the host: v1, and cgroup2's (hybrid or pure).
     let env = TestEnv::new("latefreeze");
     let mut b = env.bundle("b");
-    let name = format!("{}-late", env.name);
-    let (dir, file, value) = if std::path::Path::new("/sys/fs/cgroup/freezer").is_dir() {
-        ("/sys/fs/cgroup/freezer", "freezer.state", "FROZEN")
-    } else if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
-        ("/sys/fs/cgroup", "cgroup.freeze", "1")
-    } else {
+    let freezers = [
+        ("/sys/fs/cgroup/freezer", "freezer.state", "FROZEN"),
+        ("/sys/fs/cgroup/unified", "cgroup.freeze", "1"),
+        ("/sys/fs/cgroup", "cgroup.freeze", "1"),
+    ];
+    let mut tried = 0;
+    for (i, (dir, file, value)) in freezers.iter().enumerate() {
+        let has = match *file {
+            "freezer.state" => std::path::Path::new(dir).is_dir(),
+            _ => std::path::Path::new(dir)
+                .join("cgroup.controllers")
+                .exists(),
+        };
+        if !has {
+            continue;
+        }
+        tried += 1;
+        let name = format!("{}-late{i}", env.name);
+        b.config["linux"]["cgroupsPath"] = json!(format!("/{name}"));
+        b.config["hooks"] = json!({"createRuntime": [{
+            "path": "/bin/sh",
+            "args": ["sh", "-c", format!("echo {value} > {dir}/{name}/{file}")],
+        }]});
+        let r = b.create(&env, &env.id(&format!("c{i}")));
+        r.fails_with("container's cgroup unexpectedly frozen while waiting for the init");
+        one_line(&r);
+        let left = cgroup_dirs_at_root(&name);
+        assert!(left.is_empty(), "cgroups left: {left:?}");
+    }
+    if tried == 0 {
         eprintln!("SKIP a_cgroup_frozen_while_create_waits_fails_create: no freezer on this host");
-        return;
-    };
-    b.config["linux"]["cgroupsPath"] = json!(format!("/{name}"));
-    b.config["hooks"] = json!({"createRuntime": [{
-        "path": "/bin/sh",
-        "args": ["sh", "-c", format!("echo {value} > {dir}/{name}/{file}")],
-    }]});
-    let r = b.create(&env, &env.id("c"));
-    r.fails_with("container's cgroup unexpectedly frozen while waiting for the init");
-    one_line(&r);
-    let left = cgroup_dirs_at_root(&name);
-    assert!(left.is_empty(), "cgroups left: {left:?}");
+    }
     assert_no_state(&env);
 }

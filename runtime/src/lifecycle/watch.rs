@@ -57,7 +57,8 @@ impl InitWatch {
     /// on by itself.
     pub fn check(&mut self) -> Result<()> {
         if let Some(cg) = &self.cgroup {
-            if cg.is_frozen().unwrap_or(false) {
+            // Either freezer (a hybrid host has both), or a frozen parent.
+            if cg.check_not_frozen().is_err() {
                 if self.frozen_ok {
                     self.in_d_since = None;
                     return Ok(());
@@ -133,5 +134,54 @@ pub fn describe(status: &WaitStatus) -> String {
         WaitStatus::Exited(_, c) => format!("exited with status {c}"),
         WaitStatus::Signaled(_, s, _) => format!("killed by {s}"),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process in uninterruptible sleep (a v1 freezer's refrigerator)
+    /// is reported once it has been there STUCK_AFTER.
+    #[test]
+    fn an_init_stuck_in_d_state_is_reported() {
+        let base = std::path::Path::new("/sys/fs/cgroup/freezer");
+        // SAFETY: geteuid cannot fail.
+        if !base.is_dir() || unsafe { libc::geteuid() } != 0 {
+            eprintln!("SKIP an_init_stuck_in_d_state_is_reported: needs root and a v1 freezer");
+            return;
+        }
+        let dir = base.join(format!("remora-watch-test-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("100")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        std::fs::write(dir.join("cgroup.procs"), pid.to_string()).unwrap();
+        std::fs::write(dir.join("freezer.state"), "FROZEN").unwrap();
+        // No cgroup given: only the process's state is watched.
+        let mut watch = InitWatch::new(pid, None);
+        let deadline = Instant::now() + STUCK_AFTER * 2;
+        let err = loop {
+            if let Err(e) = watch.check() {
+                break Some(e.to_string());
+            }
+            if Instant::now() > deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        std::fs::write(dir.join("freezer.state"), "THAWED").unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        std::fs::remove_dir(&dir).unwrap();
+        let err = err.expect("a process frozen for twice STUCK_AFTER is reported");
+        assert!(
+            err.contains(&format!(
+                "container init (pid {pid}) stuck in uninterruptible sleep (state D"
+            )),
+            "{err}"
+        );
     }
 }
