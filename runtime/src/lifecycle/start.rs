@@ -19,8 +19,8 @@ pub fn start(g: &Global, id: &str) -> Result<()> {
         // init could not go on.
         Status::Created
             if remora_cgroups::Cgroup::from_saved(st.cgroup.clone())
-                .is_frozen()
-                .unwrap_or(false) =>
+                .check_not_frozen()
+                .is_err() =>
         {
             return Err(Error::StartState("paused".into()))
         }
