@@ -484,3 +484,22 @@ fn a_cgroup_frozen_while_create_waits_fails_create() {
     }
     assert_no_state(&env);
 }
+
+#[test]
+fn start_of_a_paused_created_container_is_refused_and_harmless() {
+    let env = TestEnv::new("pausedstart");
+    let mut b = env.bundle("b");
+    b.sh("echo started > /tmp/mark; sleep 1000");
+    let id = env.id("c");
+    b.create(&env, &id).ok();
+    env.remora(&["pause", &id]).ok();
+    // Not a hang on the frozen init, and the container is left as it was.
+    env.remora(&["start", &id])
+        .fails_with("cannot start a container in the paused state");
+    assert_eq!(remora_integration_tests::state(&env, &id)["status"], "paused");
+    env.remora(&["resume", &id]).ok();
+    env.remora(&["start", &id]).ok();
+    assert_eq!(remora_integration_tests::state(&env, &id)["status"], "running");
+    env.remora(&["delete", "-f", &id]).ok();
+    assert_no_state(&env);
+}
