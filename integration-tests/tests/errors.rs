@@ -496,10 +496,16 @@ fn start_of_a_paused_created_container_is_refused_and_harmless() {
     // Not a hang on the frozen init, and the container is left as it was.
     env.remora(&["start", &id])
         .fails_with("cannot start a container in the paused state");
-    assert_eq!(remora_integration_tests::state(&env, &id)["status"], "paused");
+    assert_eq!(
+        remora_integration_tests::state(&env, &id)["status"],
+        "paused"
+    );
     env.remora(&["resume", &id]).ok();
     env.remora(&["start", &id]).ok();
-    assert_eq!(remora_integration_tests::state(&env, &id)["status"], "running");
+    assert_eq!(
+        remora_integration_tests::state(&env, &id)["status"],
+        "running"
+    );
     env.remora(&["delete", "-f", &id]).ok();
     assert_no_state(&env);
 }

@@ -383,14 +383,19 @@ fn explain_init_death(
     let limit = resources
         .and_then(|r| r.memory().as_ref())
         .and_then(|m| m.limit());
-
-    // Reaped here (it is dead) to say how it ended.
-    let how = undo
-        .child
-        .and_then(|c| super::watch::reap(c, super::watch::STUCK_AFTER))
+    // Reaped here (it is dead; with CLONE_PARENT the init forked into its
+    // pid namespace is our child too) to say how it ended; the undo must
+    // then not signal its (reusable) PID.
+    let init = undo.init.or(undo.child);
+    let how = init
+        .and_then(|p| super::watch::reap(p, super::watch::STUCK_AFTER))
         .map(|s| super::watch::describe(&s));
     if how.is_some() {
-        undo.child = None;
+        if undo.init.is_some() {
+            undo.init = None;
+        } else {
+            undo.child = None;
+        }
     }
     match (oom, limit) {
         (true, Some(limit)) => Error::config(format!(
