@@ -440,6 +440,33 @@ fn start_fails_when_execve_fails() {
     let id = env.id("env");
     b.create(&env, &id).ok();
     assert_failed_start(&env, &id, env.remora(&["start", &id]));
+    // run: the same error, and run deletes the container.
+    let r = b.run(&env, &env.id("run"));
+    r.fails_with("exec: E2BIG: Argument list too long");
+    assert_no_state(&env);
+    // exec: its own failure, 255, nothing started.
+    b.config["process"]["env"] = json!(["PATH=/bin"]);
+    b.sh("sleep 1000");
+    let id = env.id("exec");
+    b.create(&env, &id).ok();
+    env.remora(&["start", &id]).ok();
+    // (process.json: remora's own argv could not hold the argument.)
+    let p = env.base.join("process.json");
+    let process = json!({"args": ["sh", "-c", "true", "x".repeat(1 << 20)], "cwd": "/",
+        "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}});
+    fs::write(&p, process.to_string()).unwrap();
+    let r = env.remora(&["exec", "-p", p.to_str().unwrap(), &id]);
+    assert_eq!(r.code, 255, "{}", r.stderr);
+    assert!(
+        r.error_text()
+            .contains("exec: E2BIG: Argument list too long"),
+        "{}",
+        r.stderr
+    );
+    let ps = env.remora(&["ps", "-f", "json", &id]);
+    let pids: Vec<i32> = serde_json::from_str(ps.ok()).unwrap();
+    assert_eq!(pids.len(), 1, "only the init: {pids:?}");
+    env.remora(&["delete", "-f", &id]).ok();
     assert_no_state(&env);
 }
 
