@@ -99,8 +99,9 @@ pub fn log(level: Level, msg: &str) {
     }
 }
 
-/// A fatal error: one line at level error in the log, and the text on
-/// stderr (once, when the log is stderr itself).
+/// A fatal error, said once: with --log FILE one line at level error in
+/// the file and the plain text (one line) on stderr; without, one log line
+/// on stderr (runc's `ERRO[0000] ...` when stderr is a terminal).
 pub fn fatal(msg: &str) {
     let msg = crate::bounded::message(msg);
     let cfg = CONFIG.get();
