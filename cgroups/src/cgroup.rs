@@ -174,6 +174,23 @@ impl Cgroup {
         apply(&dirs, resources.unwrap_or(&empty), rules)
     }
 
+    /// Fails when a process placed in the cgroup now would be frozen (an
+    /// existing cgroupsPath whose freezer is FROZEN, or a frozen parent):
+    /// the init would sit there in uninterruptible sleep and `create`
+    /// would never return. Call before `make`; nothing is changed.
+    pub fn check_not_frozen(&self) -> Result<()> {
+        match freezer::frozen_dir(&self.dirs()) {
+            None => Ok(()),
+            Some(d) => Err(CgroupError::Manager {
+                path: d.display().to_string(),
+                msg: format!(
+                    "container's cgroup unexpectedly frozen (linux.cgroupsPath {:?})",
+                    self.saved.path
+                ),
+            }),
+        }
+    }
+
     /// Whether the systemd driver manages the cgroup (the init is placed
     /// by `add_task` after the clone).
     pub fn is_systemd(&self) -> bool {

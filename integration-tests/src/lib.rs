@@ -76,19 +76,59 @@ impl Run {
         &self.stdout
     }
 
-    /// Asserts exit 1 with `msg` in stderr.
+    /// Asserts exit 1 with `msg` in the error remora printed.
     pub fn fails_with(&self, msg: &str) {
         assert_eq!(
             self.code, 1,
             "expected failure {msg:?}; stdout {:?} stderr {:?}",
             self.stdout, self.stderr
         );
-        assert!(
-            self.stderr.contains(msg),
-            "stderr {:?} lacks {msg:?}",
-            self.stderr
-        );
+        let text = self.error_text();
+        assert!(text.contains(msg), "stderr {:?} lacks {msg:?}", self.stderr);
     }
+
+    /// The messages of stderr: runc's text form (`time=".." level=error
+    /// msg=".."`) and JSON lines give their `msg`, unquoted; other lines
+    /// are kept as they are.
+    pub fn error_text(&self) -> String {
+        self.stderr
+            .lines()
+            .map(|l| log_msg(l).unwrap_or_else(|| l.to_string()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The `msg` of one log line, in remora's text (logfmt, the message
+/// quoted with Rust's Debug escapes) or JSON form.
+pub fn log_msg(line: &str) -> Option<String> {
+    if let Ok(v) = serde_json::from_str::<Value>(line) {
+        return v["msg"].as_str().map(String::from);
+    }
+    if !line.starts_with("time=\"") {
+        return None;
+    }
+    let quoted = &line[line.find(" msg=\"")? + 5..];
+    let mut out = String::new();
+    let mut chars = quoted[1..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                '0' => out.push('\0'),
+                'u' => {
+                    let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 impl TestEnv {

@@ -282,7 +282,7 @@ fn exec_enters_the_containers_cgroup_and_a_sub_cgroup() {
     // A sub-cgroup that does not exist: a clear error, nothing started.
     let o = b.remora(&["exec", "--cgroup", "nosuch", &b.id, "true"]);
     assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = remora_integration_tests::Run::from(o).error_text();
     assert!(
         err.contains("--cgroup \"nosuch\"") && err.contains("does not exist"),
         "{err}"

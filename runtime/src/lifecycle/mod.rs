@@ -2,8 +2,8 @@
 //!
 //! Status is derived, never stored (runc's rules): the init gone, a
 //! zombie, or a different process behind its PID (start time differs):
-//! stopped; the exec fifo still there: created; the cgroup frozen:
-//! paused; else running.
+//! stopped; the cgroup frozen: paused; the exec fifo still there:
+//! created; else running.
 
 pub mod cgroup_cmds;
 pub mod create;
@@ -16,6 +16,7 @@ pub mod run;
 pub mod start;
 pub mod update_args;
 pub mod wait;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -71,12 +72,14 @@ pub fn status_of(state: &State, dir: &ContainerDir) -> Status {
     if !init_alive(state) {
         return Status::Stopped;
     }
-    if dir.fifo().exists() {
-        return Status::Created;
-    }
+    // Frozen first (as runc): a created container that was paused is
+    // paused.
     let cg = remora_cgroups::Cgroup::from_saved(state.cgroup.clone());
     if cg.is_frozen().unwrap_or(false) {
         return Status::Paused;
+    }
+    if dir.fifo().exists() {
+        return Status::Created;
     }
     Status::Running
 }
