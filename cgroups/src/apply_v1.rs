@@ -77,7 +77,7 @@ pub(crate) fn apply(dirs: &Dirs, r: &LinuxResources) -> Result<()> {
                 let k = u.keys().next().map(String::as_str).unwrap_or_default();
                 return Err(CgroupError::unsupported(
                     format!("linux.resources.unified[{k:?}]"),
-                    "cgroup v2 is not mounted on this host",
+                    "invalid configuration: cgroup v2 is not mounted on this host",
                 ));
             };
             crate::apply_v2::unified(ud, u)?;

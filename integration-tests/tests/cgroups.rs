@@ -548,6 +548,14 @@ fn bad_cgroup_input_fails_create_and_creates_nothing() {
             json!({"unified": {"bogus.key": "1"}}),
             "linux.resources.unified",
         ),
+        // A key this host cannot take (hybrid: memory is not on cgroup2;
+        // pure v2: no such file): runc's "invalid configuration".
+        (
+            "unihost",
+            None,
+            json!({"unified": {"memory.no_such_file": "1"}}),
+            "invalid configuration",
+        ),
         // Well-formed, refused by the kernel when applied: after the init
         // was cloned (the limits are written while it sets itself up).
         (
