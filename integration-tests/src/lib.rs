@@ -344,6 +344,19 @@ impl Bundle {
         self.dir.to_str().unwrap()
     }
 
+    /// A new user namespace whose ids 0-65535 are the host's `host`..
+    /// `host + 65535` (uid and gid).
+    pub fn in_user_namespace(&mut self, host: u32) -> &mut Self {
+        let map = json!([{"containerID": 0, "hostID": host, "size": 65536}]);
+        self.config["linux"]["uidMappings"] = map.clone();
+        self.config["linux"]["gidMappings"] = map;
+        self.config["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        self
+    }
+
     /// process.args = ["sh", "-c", script].
     pub fn sh(&mut self, script: &str) -> &mut Self {
         self.config["process"]["args"] = json!(["sh", "-c", script]);
@@ -403,4 +416,21 @@ pub fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Whether this host has AppArmor enabled (as runc decides it).
+pub fn apparmor_enabled() -> bool {
+    fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.starts_with('Y'))
+}
+
+/// Whether this host has SELinux (selinuxfs mounted, as runc decides it).
+pub fn selinux_enabled() -> bool {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("selinuxfs "))
+        })
 }

@@ -85,11 +85,7 @@ fn joins_a_namespace_by_path_and_checks_its_type() {
 fn user_namespace_with_id_mappings() {
     let env = TestEnv::new("userns");
     let mut b = env.bundle("b");
-    let mut ns = b.config["linux"]["namespaces"].as_array().unwrap().clone();
-    ns.push(json!({"type": "user"}));
-    b.config["linux"]["namespaces"] = json!(ns);
-    b.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.in_user_namespace(100000);
     // sysfs cannot be mounted without owning the netns: remora binds it.
     let out = b.output_of(&env, "cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/made-inside; readlink /proc/self/ns/user");
     let lines: Vec<&str> = out.lines().collect();
