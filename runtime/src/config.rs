@@ -26,13 +26,14 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
             e
         ))
     })?;
-    let raw: serde_json::Value = serde_json::from_slice(&data)
+    let mut raw: serde_json::Value = serde_json::from_slice(&data)
         .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
     // The seccomp section first: its errors name the rule, where plain
     // deserialisation would only say "unknown variant".
     if let Some(s) = raw.pointer("/linux/seccomp").filter(|s| !s.is_null()) {
         remora_seccomp::parse_profile(s)?;
     }
+    crate::runc_compat::config(&mut raw);
     let spec: Spec = serde_json::from_value(raw)
         .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
     let root = spec

@@ -52,9 +52,20 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
     if let Some(p) = &o.process_json {
         let data =
             std::fs::read(p).map_err(|e| Error::io(format!("--process {}", p.display()), e))?;
-        let process: Process = serde_json::from_slice(&data).map_err(|e| {
+        let invalid = |e: serde_json::Error| {
             Error::config(format!("--process {}: invalid process: {e}", p.display()))
-        })?;
+        };
+        let mut v: serde_json::Value = serde_json::from_slice(&data).map_err(invalid)?;
+        // runc's defaults: no "user" is uid 0, gid 0; unknown capability
+        // names are dropped with a warning.
+        if v.is_object() && v.get("user").is_none_or(|u| u.is_null()) {
+            v["user"] = serde_json::json!({"uid": 0, "gid": 0});
+        }
+        crate::runc_compat::drop_unknown_capabilities(
+            &mut v,
+            &format!("--process {}", p.display()),
+        );
+        let process: Process = serde_json::from_value(v).map_err(invalid)?;
         if process.args().as_ref().is_none_or(|a| a.is_empty()) {
             return Err(Error::config(format!(
                 "--process {}: args must not be empty",
@@ -100,7 +111,10 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
         for set in ["bounding", "effective", "permitted"] {
             let mut list: Vec<String> =
                 serde_json::from_value(v["capabilities"][set].clone()).unwrap_or_default();
-            list.extend(o.caps.iter().cloned());
+            list.extend(crate::runc_compat::known_capabilities(
+                &o.caps,
+                set == "bounding",
+            ));
             v["capabilities"][set] = serde_json::json!(list);
         }
     }
