@@ -184,14 +184,9 @@ impl Cgroup {
                 }
                 std::fs::create_dir(d).map_err(|e| CgroupError::io(d, e))?;
                 created.push(d.to_path_buf());
-                if key.split(',').any(|c| c == "cpuset") {
-                    for f in ["cpuset.cpus", "cpuset.mems"] {
-                        if fsutil::read(d, f).map(|v| v.is_empty()).unwrap_or(false) {
-                            let v = fsutil::read(parent, f)?;
-                            fsutil::write(d, f, &v, "linux.resources.cpu")?;
-                        }
-                    }
-                }
+            }
+            if key.split(',').any(|c| c == "cpuset") {
+                fill_cpusets(leaf)?;
             }
         }
         Ok(())
@@ -418,4 +413,25 @@ fn remove_tree(dir: &Path, deadline: Instant) -> Result<()> {
             Err(e) => return Err(CgroupError::io(dir, e)),
         }
     }
+}
+
+/// cgroup v1 cpuset: a cgroup with an empty cpuset.cpus or cpuset.mems
+/// takes no process (ENOSPC). Every one from the hierarchy's root down to
+/// `leaf`, ours or not (a Kubernetes pod cgroup made by the kubelet is
+/// often left empty), gets its parent's value when empty, as runc does.
+fn fill_cpusets(leaf: &Path) -> Result<()> {
+    let chain: Vec<&Path> = leaf
+        .ancestors()
+        .take_while(|a| a.join("cpuset.cpus").exists())
+        .collect();
+    for pair in chain.windows(2).rev() {
+        let (dir, parent) = (pair[0], pair[1]);
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            if fsutil::read(dir, f)?.is_empty() {
+                let v = fsutil::read(parent, f)?;
+                fsutil::write(dir, f, &v, "linux.resources.cpu")?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -411,6 +411,60 @@ fn cpu_settings_reach_the_cgroup_and_cpuset_pins_the_container() {
     );
 }
 
+/// A pod cgroup made by someone else with an empty cpuset (v1: the
+/// kubelet's) takes the container: remora fills it from its ancestors,
+/// as runc (without that, joining fails with ENOSPC). On cgroup v2 an
+/// empty cpuset means "the parent's" already; the container must run.
+#[test]
+fn a_pod_parent_with_an_empty_cpuset_takes_the_container() {
+    let mut b = Bundle::new(
+        "podcpuset",
+        &["sh", "-c", "grep Cpus_allowed_list /proc/self/status"],
+        json!({}),
+    );
+    let pod = format!("/remora-cgt-pod-{}", std::process::id());
+    let pod_dir = host_dir("cpuset", &pod);
+    fs::create_dir_all(&pod_dir).unwrap();
+    if !pure_v2() {
+        assert_eq!(
+            fs::read_to_string(pod_dir.join("cpuset.cpus"))
+                .unwrap()
+                .trim(),
+            ""
+        );
+    }
+    b.cgroup = format!("{pod}/{}", b.id);
+    let cfg_path = b.dir.join("config.json");
+    let mut cfg: Value = serde_json::from_slice(&fs::read(&cfg_path).unwrap()).unwrap();
+    cfg["linux"]["cgroupsPath"] = json!(b.cgroup);
+    fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    b.start();
+    b.wait_stopped(30);
+    let root_cpus = fs::read_to_string(host_dir("cpuset", "/").join("cpuset.cpus.effective"))
+        .or_else(|_| fs::read_to_string(host_dir("cpuset", "/").join("cpuset.cpus")))
+        .unwrap();
+    assert!(
+        b.output()
+            .contains(&format!("Cpus_allowed_list:\t{}", root_cpus.trim())),
+        "{}",
+        b.output()
+    );
+    if !pure_v2() {
+        assert_eq!(b.read("cpuset", "cpuset.cpus"), root_cpus.trim());
+        assert_ne!(
+            fs::read_to_string(pod_dir.join("cpuset.mems"))
+                .unwrap()
+                .trim(),
+            ""
+        );
+    }
+    b.remora(&["delete", &b.id]);
+    for d in all_dirs(&pod) {
+        let _ = fs::remove_dir(d);
+    }
+    let _ = fs::remove_dir(&pod_dir);
+}
+
 #[test]
 fn device_rules_apply_inside() {
     let b = Bundle::new(

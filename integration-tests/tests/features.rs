@@ -254,8 +254,28 @@ fn features_prints_runc_shaped_json_true_to_this_host_and_nothing_else() {
         archs.iter().all(|a| a.starts_with("SCMP_ARCH_")),
         "{archs:?}"
     );
-    is_bool(&linux["apparmor"]["enabled"], "apparmor.enabled");
-    is_bool(&linux["selinux"]["enabled"], "selinux.enabled");
+    // AppArmor and SELinux are applied (tests/lsm.rs): enabled exactly
+    // when the host has them, as runc decides it.
+    let apparmor = fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.starts_with('Y'));
+    assert_eq!(
+        is_bool(&linux["apparmor"]["enabled"], "apparmor.enabled"),
+        apparmor,
+        "apparmor.enabled must be the host's"
+    );
+    let selinuxfs = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("selinuxfs "))
+        });
+    assert_eq!(
+        is_bool(&linux["selinux"]["enabled"], "selinux.enabled"),
+        selinuxfs,
+        "selinux.enabled must be the host's (selinuxfs mounted)"
+    );
     if let Some(a) = f.get("annotations") {
         let a = a.as_object().expect("annotations is an object");
         assert!(a.values().all(Value::is_string), "{a:?}");

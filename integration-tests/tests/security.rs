@@ -1,4 +1,4 @@
-//! Each protection from shared/reference/security.md, played as the attack
+//! Each protection of docs/security.md, played as the attack
 //! it blocks: the container (its rootfs or config) tries the escape, and
 //! the test checks that it fails and that the host is untouched.
 

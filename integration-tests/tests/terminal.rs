@@ -313,6 +313,63 @@ fn exec_with_a_terminal_sends_the_pty_master_to_the_console_socket() {
     env.remora(&["delete", "--force", &id]).ok();
 }
 
+/// The pty of a process run as uid 1000 is that user's (runc: only the
+/// uid changes; the devpts gid stays), on run and on exec.
+#[test]
+fn the_pty_belongs_to_the_process_user() {
+    const OWNER: &str = "echo owner:$(stat -L -c %u:%g /proc/self/fd/0); read l; echo got:$l";
+    let env = TestEnv::new("ttyowner");
+    let mut b = terminal_bundle(&env, "b", OWNER);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let (sock, rx) = console_socket(&env, "run.sock");
+    let id = env.id("c");
+    b.save();
+    env.remora_detached(&[
+        "run",
+        "-d",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "-b",
+        b.path(),
+        &id,
+    ])
+    .ok();
+    let master = received(&rx);
+    let mut seen = String::new();
+    read_until(&master, &mut seen, "owner:1000:5");
+    write_all(&master, "x\n");
+    read_until(&master, &mut seen, "got:x");
+    wait_for(|| state(&env, &id)["status"] == "stopped", "stopped");
+    env.remora(&["delete", &id]).ok();
+
+    let id = env.id("e");
+    b.config["process"]["terminal"] = json!(false);
+    b.sh("exec sleep 1000");
+    b.create(&env, &id).ok();
+    env.remora(&["start", &id]).ok();
+    let (sock, rx) = console_socket(&env, "exec.sock");
+    env.remora_detached(&[
+        "exec",
+        "-t",
+        "-d",
+        "--user",
+        "1000:1000",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        &id,
+        "sh",
+        "-c",
+        OWNER,
+    ])
+    .ok();
+    let master = received(&rx);
+    let mut seen = String::new();
+    read_until(&master, &mut seen, "owner:1000:5");
+    write_all(&master, "y\n");
+    read_until(&master, &mut seen, "got:y");
+    env.remora(&["delete", "--force", &id]).ok();
+}
+
 fn spawn_on_pty(env: &TestEnv, args: &[&str], slave: &OwnedFd) -> Child {
     let mut c = env.command(args);
     c.stdin(Stdio::from(slave.try_clone().unwrap()))

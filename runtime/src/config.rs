@@ -89,6 +89,9 @@ pub fn validate(spec: &Spec) -> Result<()> {
         Some(a) if !a.is_empty() && !a[0].is_empty() => {}
         _ => return Err(Error::config("process.args: must not be empty")),
     }
+    for entry in process.env().iter().flatten() {
+        crate::process::env::check_entry(entry).map_err(Error::config)?;
+    }
     if !process.cwd().is_absolute() {
         return Err(Error::config(format!(
             "process.cwd {:?}: must be an absolute path",
@@ -171,22 +174,14 @@ pub fn validate(spec: &Spec) -> Result<()> {
 /// A label or profile the host cannot apply is an error, never silently
 /// dropped (runc's rule): the process would run unconfined.
 pub fn check_lsm(process: &oci_spec::runtime::Process) -> Result<()> {
-    if process
-        .apparmor_profile()
-        .as_ref()
-        .is_some_and(|p| !p.is_empty())
-        && !Path::new("/sys/kernel/security/apparmor").exists()
-    {
+    use crate::process::lsm;
+    let (apparmor, selinux) = lsm::requested(process);
+    if apparmor.is_some() && !lsm::apparmor_enabled() {
         return Err(Error::config(
             "process.apparmorProfile: apparmor profile specified but AppArmor is not enabled on this system",
         ));
     }
-    if process
-        .selinux_label()
-        .as_ref()
-        .is_some_and(|p| !p.is_empty())
-        && !Path::new("/sys/fs/selinux/enforce").exists()
-    {
+    if selinux.is_some() && !lsm::selinux_enabled() {
         return Err(Error::config(
             "process.selinuxLabel: selinux label is specified in config, but selinux is disabled or not supported",
         ));

@@ -75,14 +75,16 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     wait_for_continue(a)?;
     trace.phase("cgroup+go");
     let cgroup_paths = read_own_cgroups()?;
+    let bind_sources = open_bind_sources(a);
     namespaces::join_by_path(a)?;
     namespaces::enter_new(a)?;
     namespaces::fork_into_pid_namespace(a)?;
     namespaces::enter_cgroup_namespace(a)?;
     a.host_pid = host_pid();
     set_hostname(a.spec)?;
-    join_session_keyring(a)?;
     let proc = ProcFs::open()?;
+    set_lsm_key_label(a, &proc)?;
+    join_session_keyring(a)?;
     let fifo = a.fifo.expect("create has a fifo");
     trace.phase("namespaces");
     request_create_runtime_hooks(a)?;
@@ -99,7 +101,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
         Root::new(open_dir(&a.rootfs.to_string_lossy())?)
     };
     trace.phase("rootfs");
-    mount_config_mounts(a, &root, &cgroup_paths)?;
+    mount_config_mounts(a, &root, &cgroup_paths, &bind_sources)?;
     trace.phase("mounts");
     rootfs::create_devices(&root, a.spec, a.plan.is_new(NamespaceKind::User))
         .map_err(|e| e.to_string())?;
@@ -113,11 +115,13 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     rootfs::mask_and_readonly(&new_root, a.spec).map_err(|e| e.to_string())?;
     rootfs::finish(a.spec, prop.filter(|_| own_mount_ns)).map_err(|e| e.to_string())?;
     trace.phase("paths");
+    new_session()?;
     set_up_terminal(a, &new_root, true)?;
     apply_sysctls(a.spec, &proc)?;
     set_oom_score_adj(a.spec, &proc)?;
     apply_rlimits(a.spec)?;
     let program = find_program(a.spec)?;
+    set_lsm_exec_labels(a.spec, &proc)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     trace.phase("process");
     report_phases(a, &trace)?;
@@ -147,13 +151,16 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     wait_for_continue(a)?;
     trace.phase("cgroup+go");
     // Written through the host's procfs, before joining: inherited.
-    set_oom_score_adj(a.spec, &ProcFs::open()?)?;
+    let proc = ProcFs::open()?;
+    set_oom_score_adj(a.spec, &proc)?;
     namespaces::join_by_path(a)?;
     namespaces::fork_into_pid_namespace(a)?;
     trace.phase("namespaces");
     apply_rlimits(a.spec)?;
+    new_session()?;
     set_up_terminal(a, &Root::new(open_dir("/")?), false)?;
     let program = find_program(a.spec)?;
+    set_lsm_exec_labels(a.spec, &proc)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     if !early_seccomp {
         load_seccomp(a)?;
@@ -164,7 +171,7 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     // The parent may still fail (console socket, pid file): exec only on
     // its go.
     wait_for_continue(a)?;
-    drop(cwd);
+    drop((cwd, proc));
     start::exec(a.spec, &program)
 }
 
@@ -185,6 +192,12 @@ fn join_cgroups(a: &InitArgs<'_>) -> Step {
 fn not_dumpable() -> Step {
     crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
         .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))
+}
+
+/// The process leads a session of its own, terminal or not (as runc):
+/// it never stays in its caller's session and process group.
+fn new_session() -> Step {
+    crate::sys::process::setsid().map_err(|e| format!("setsid: {e}"))
 }
 
 /// process.terminal: a pty from the container's devpts as stdio and
@@ -329,13 +342,29 @@ fn request_create_runtime_hooks(a: &InitArgs<'_>) -> Step {
     a.channel.expect(&Message::HooksDone)
 }
 
-fn mount_config_mounts(a: &InitArgs<'_>, root: &Root, cgroup_paths: &[(String, String)]) -> Step {
+/// A new user namespace: bind sources are opened now, while the init
+/// still has the host's uid 0 (rootfs::open_bind_sources).
+fn open_bind_sources(a: &InitArgs<'_>) -> Vec<Option<rootfs::BindSource>> {
+    if !a.plan.is_new(NamespaceKind::User) {
+        return Vec::new();
+    }
+    rootfs::open_bind_sources(a.bundle, a.spec.mounts().as_deref().unwrap_or_default())
+}
+
+fn mount_config_mounts(
+    a: &InitArgs<'_>,
+    root: &Root,
+    cgroup_paths: &[(String, String)],
+    bind_sources: &[Option<rootfs::BindSource>],
+) -> Step {
     let ctx = MountContext {
         root,
         bundle: a.bundle,
         userns: a.plan.is_new(NamespaceKind::User),
         cgroupns: a.plan.has(NamespaceKind::Cgroup),
         cgroup_paths,
+        mount_label: crate::process::lsm::mount_label(a.spec),
+        bind_sources,
     };
     rootfs::mount_all(&ctx, a.spec).map_err(|e| e.to_string())
 }
@@ -363,8 +392,8 @@ fn run_create_container_hooks(a: &InitArgs<'_>) -> Step {
     else {
         return Ok(());
     };
-    let state = start::hook_state(a, "created");
-    crate::hooks::run_all("createContainer", &hooks, &state)
+    let state = start::hook_state(a, "creating");
+    crate::hooks::run_all("createContainer", &hooks, &state, a.rootfs)
 }
 
 fn apply_sysctls(spec: &Spec, proc: &ProcFs) -> Step {
@@ -390,6 +419,25 @@ fn set_oom_score_adj(spec: &Spec, proc: &ProcFs) -> Step {
 fn apply_rlimits(spec: &Spec) -> Step {
     match spec.process().as_ref().and_then(|p| p.rlimits().clone()) {
         Some(r) => crate::process::rlimits::apply(&r),
+        None => Ok(()),
+    }
+}
+
+/// process.selinuxLabel also labels the session keyring the init makes
+/// next (as runc); execve resets it.
+fn set_lsm_key_label(a: &InitArgs<'_>, proc: &ProcFs) -> Step {
+    match a.spec.process().as_ref() {
+        Some(p) if !a.no_new_keyring => crate::process::lsm::set_key_label(proc, p),
+        _ => Ok(()),
+    }
+}
+
+/// process.apparmorProfile and process.selinuxLabel: the exec label the
+/// kernel applies at execve (and to the startContainer hooks, as runc).
+/// Before seccomp and the identity change, so neither can block it.
+fn set_lsm_exec_labels(spec: &Spec, proc: &ProcFs) -> Step {
+    match spec.process().as_ref() {
+        Some(p) => crate::process::lsm::set_exec_labels(proc, p),
         None => Ok(()),
     }
 }

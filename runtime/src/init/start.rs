@@ -46,7 +46,7 @@ pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
         return Ok(());
     };
     let state = hook_state(a, "created");
-    crate::hooks::run_all("startContainer", &hooks, &state)
+    crate::hooks::run_all("startContainer", &hooks, &state, Path::new("/"))
 }
 
 /// execve the container's program.
@@ -60,12 +60,12 @@ pub fn exec(spec: &Spec, program: &Path) -> Step<Infallible> {
         .flatten()
         .map(|s| cstr(s))
         .collect::<Result<_, _>>()?;
-    let env: Vec<CString> = p
-        .env()
-        .iter()
-        .flatten()
-        .map(|s| cstr(s))
-        .collect::<Result<_, _>>()?;
+    let env = crate::process::env::with_home(
+        p.env().as_deref().unwrap_or_default(),
+        p.user().uid(),
+        Path::new("/etc/passwd"),
+    );
+    let env: Vec<CString> = env.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?;
     // The Rust runtime ignores SIGPIPE; an ignored disposition survives
     // execve, and the container's program must start with the default.
     // SAFETY: setting a default disposition installs no handler.

@@ -158,7 +158,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
             &bundle.dir,
             bundle.spec.annotations().as_ref(),
         );
-        undo.poststop = Some((h, json));
+        undo.poststop = Some((h, json, bundle.dir.clone()));
     }
     if cgroup.is_systemd() {
         cgroup.add_task(nix::unistd::Pid::from_raw(child))?;
@@ -305,8 +305,15 @@ pub fn send_pidfd(sock: &std::path::Path, pidfd: &OwnedFd) -> Result<()> {
 }
 
 /// Sends the seccomp listener fd with the container process state to
-/// linux.seccomp.listenerPath (runc's format).
-fn send_seccomp_listener(bundle: &Bundle, id: &str, pid: i32, fd: Option<OwnedFd>) -> Result<()> {
+/// linux.seccomp.listenerPath (runc's format); for the init and for an
+/// exec'd process alike (`status` says which state the container is in).
+pub(super) fn send_seccomp_listener(
+    bundle: &Bundle,
+    id: &str,
+    status: &str,
+    pid: i32,
+    fd: Option<OwnedFd>,
+) -> Result<()> {
     let seccomp = bundle
         .spec
         .linux()
@@ -320,7 +327,7 @@ fn send_seccomp_listener(bundle: &Bundle, id: &str, pid: i32, fd: Option<OwnedFd
     let fd = fd.ok_or_else(|| Error::Init("seccomp listener: no fd received".into()))?;
     let state: serde_json::Value = serde_json::from_str(&state_json(
         id,
-        "creating",
+        status,
         pid,
         &bundle.dir,
         bundle.spec.annotations().as_ref(),
@@ -409,7 +416,7 @@ fn converse(
             // The init's Ready can overtake its forker's InitPid: wait for both.
             Some(Message::Ready) if expect_init_pid && init_seen.is_none() => ready = true,
             Some(Message::SeccompListener) => {
-                let r = send_seccomp_listener(bundle, id, init_pid, fd);
+                let r = send_seccomp_listener(bundle, id, "creating", init_pid, fd);
                 if let Err(e) = r {
                     let _ = ch.send(&Message::Error(e.to_string()));
                     return Err(e);
@@ -418,7 +425,7 @@ fn converse(
             Some(Message::CreateRuntimeHooks) => {
                 let json = state_json(
                     id,
-                    "created",
+                    "creating",
                     init_pid,
                     &bundle.dir,
                     bundle.spec.annotations().as_ref(),
@@ -428,12 +435,14 @@ fn converse(
                     "prestart",
                     hooks.prestart().as_deref().unwrap_or(&[]),
                     &json,
+                    &bundle.dir,
                 )
                 .and_then(|()| {
                     crate::hooks::run_all(
                         "createRuntime",
                         hooks.create_runtime().as_deref().unwrap_or(&[]),
                         &json,
+                        &bundle.dir,
                     )
                 });
                 match r {
@@ -467,7 +476,7 @@ struct Undo {
     /// poststop hooks and their state JSON: a create that fails once the
     /// container exists is destroyed, and destroy runs them (spec
     /// lifecycle step 12-13).
-    poststop: Option<(Vec<oci_spec::runtime::Hook>, String)>,
+    poststop: Option<(Vec<oci_spec::runtime::Hook>, String, PathBuf)>,
 }
 
 impl Drop for Undo {
@@ -489,12 +498,8 @@ impl Drop for Undo {
         if let Some(dir) = self.dir.take() {
             let _ = dir.remove();
         }
-        if let Some((hooks, json)) = self.poststop.take() {
-            for (i, h) in hooks.iter().enumerate() {
-                if let Err(e) = crate::hooks::run(h, &json) {
-                    crate::logging::warn(&format!("hooks.poststop[{i}] {:?}: {e}", h.path()));
-                }
-            }
+        if let Some((hooks, json, bundle)) = self.poststop.take() {
+            crate::hooks::run_all_warning("poststop", &hooks, &json, &bundle);
         }
     }
 }

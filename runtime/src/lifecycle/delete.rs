@@ -55,11 +55,7 @@ pub fn destroy(dir: ContainerDir, st: &State) -> Result<()> {
     dir.remove()?;
     if let Some(hooks) = st.hooks.as_ref().and_then(|h| h.poststop().clone()) {
         let json = super::state_json(&st.id, "stopped", 0, &st.bundle, Some(&st.annotations));
-        for (i, h) in hooks.iter().enumerate() {
-            if let Err(e) = crate::hooks::run(h, &json) {
-                crate::logging::warn(&format!("hooks.poststop[{i}] {:?}: {e}", h.path()));
-            }
-        }
+        crate::hooks::run_all_warning("poststop", &hooks, &json, &st.bundle);
     }
     Ok(())
 }

@@ -240,11 +240,20 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     let sfd = super::wait::forwarded_signals()?;
     let mut pid = 0;
     let mut phases = Vec::new();
+    let listener_bundle = crate::config::Bundle {
+        spec: spec.clone(),
+        dir: st.bundle.clone(),
+        rootfs: st.rootfs.clone(),
+    };
+    let mut send_listener = |pid: i32, fd: std::os::fd::OwnedFd| {
+        super::create::send_seccomp_listener(&listener_bundle, &o.id, "running", pid, Some(fd))
+    };
     let handed_over = converse(
         &parent_end,
         o.console_socket.as_deref(),
         &mut pid,
         &mut phases,
+        &mut send_listener,
     )
     .and_then(|master| {
         trace.phase("init");
@@ -354,10 +363,23 @@ fn converse(
     console_socket: Option<&std::path::Path>,
     pid: &mut i32,
     phases: &mut crate::trace::Phases,
+    send_listener: &mut dyn FnMut(i32, std::os::fd::OwnedFd) -> Result<()>,
 ) -> Result<Option<std::os::fd::OwnedFd>> {
     ch.send(&Message::Continue).ctx(|| "sync".into())?;
     let mut kept_master = None;
     let mut ready = false;
+    // The seccomp listener goes to linux.seccomp.listenerPath with the
+    // process's PID, which its forker may report after it.
+    let mut listener = None;
+    let mut relay = |pid: i32, listener: &mut Option<std::os::fd::OwnedFd>| match listener.take() {
+        Some(fd) if pid != 0 => send_listener(pid, fd).inspect_err(|e| {
+            let _ = ch.send(&Message::Error(e.to_string()));
+        }),
+        other => {
+            *listener = other;
+            Ok(())
+        }
+    };
     loop {
         let (msg, fd) = match ch.recv_fd().ctx(|| "sync".into())? {
             Some((m, fd)) => (Some(m), fd),
@@ -371,9 +393,15 @@ fn converse(
             }
             Some(Message::InitPid(p)) => {
                 *pid = p;
+                relay(p, &mut listener)?;
                 if ready {
                     return Ok(kept_master);
                 }
+            }
+            Some(Message::SeccompListener) => {
+                listener =
+                    Some(fd.ok_or_else(|| Error::Init("seccomp listener: no fd received".into()))?);
+                relay(*pid, &mut listener)?;
             }
             Some(Message::InitPhases(p)) => *phases = p,
             // The init's Ready can overtake its forker's InitPid: wait for both.

@@ -25,7 +25,7 @@ pub fn start(g: &Global, id: &str) -> Result<()> {
 
 /// Starts a created container: the notify socket (if the caller has one),
 /// the init released to exec, READY relayed, then the poststart hooks
-/// (failures warn). `start` and `run` share it.
+/// (a failure stops the container and fails). `start` and `run` share it.
 pub fn start_created(dir: &ContainerDir, st: &crate::state::State) -> Result<()> {
     let mut trace = crate::trace::Trace::start("start");
     let notify = match crate::notify::host_socket() {
@@ -39,10 +39,11 @@ pub fn start_created(dir: &ContainerDir, st: &crate::state::State) -> Result<()>
     trace.phase("release+exec");
     if let Some(hooks) = st.hooks.as_ref().and_then(|h| h.poststart().clone()) {
         let json = super::state_json(&st.id, "running", st.pid, &st.bundle, Some(&st.annotations));
-        for (i, h) in hooks.iter().enumerate() {
-            if let Err(e) = crate::hooks::run(h, &json) {
-                crate::logging::warn(&format!("hooks.poststart[{i}] {:?}: {e}", h.path()));
-            }
+        if let Err(e) = crate::hooks::run_all("poststart", &hooks, &json, &st.bundle) {
+            // A failing poststart hook is an error (runtime-spec 1.3, as
+            // runc): the container is stopped; `delete` removes it.
+            super::delete::kill_and_wait(st);
+            return Err(Error::Init(e));
         }
     }
     trace.phase("poststart");

@@ -110,10 +110,14 @@ pub fn mount_cgroups(
         };
         return attach(&tree, target, opts);
     }
-    // v1 or hybrid: a tmpfs with one directory per v1 hierarchy.
+    // v1 or hybrid: a tmpfs with one directory per v1 hierarchy (with
+    // linux.mountLabel, as runc).
     let tmpfs = {
         let fs = fsopen("tmpfs")?;
         fsconfig(fs.as_fd(), "mode", Some("755"))?;
+        if let Some(label) = ctx.mount_label {
+            fsconfig(fs.as_fd(), "context", Some(label))?;
+        }
         fsmount(fs.as_fd(), 0)?
     };
     mount_setattr(

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
-pub use mounts::MountContext;
+pub use mounts::{open_bind_sources, BindSource, MountContext};
 use options::{MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE};
 pub use resolve::Root;
 

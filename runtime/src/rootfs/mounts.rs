@@ -25,6 +25,43 @@ pub struct MountContext<'a> {
     /// The container's cgroup paths per v1 hierarchy / v2 ("" key),
     /// read from /proc/self/cgroup before the cgroup namespace.
     pub cgroup_paths: &'a [(String, String)],
+    /// linux.mountLabel, when SELinux can apply it (process::lsm).
+    pub mount_label: Option<&'a str>,
+    /// Bind sources opened before the init became root of its user
+    /// namespace ([`open_bind_sources`]), by mount index.
+    pub bind_sources: &'a [Option<BindSource>],
+}
+
+/// A bind mount's source, cloned into a detached tree.
+pub struct BindSource {
+    tree: OwnedFd,
+    is_dir: bool,
+}
+
+/// In a new user namespace the init's file access checks use the mapped
+/// root's host uid once it is root there, so a source only the host's
+/// root may reach (a 0700 directory, as podman's storage and runc's tests
+/// use) would be refused. The init clones every bind source first, while
+/// it still holds the host's uid 0 (as runc opens them on the host
+/// side); the mounts use these trees. A source that fails here is left to
+/// the mount step, which reports it.
+pub fn open_bind_sources(bundle: &Path, mounts: &[Mount]) -> Vec<Option<BindSource>> {
+    mounts
+        .iter()
+        .map(|m| {
+            if !is_bind(m) {
+                return None;
+            }
+            let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[])).ok()?;
+            let source = bind_source(bundle, m);
+            let tree = open_tree_path(source.to_str()?, opts.recursive_bind).ok()?;
+            let st = crate::sys::fs::fstat(tree.as_fd()).ok()?;
+            Some(BindSource {
+                tree,
+                is_dir: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
+            })
+        })
+        .collect()
 }
 
 /// /proc files that may be bind-mounted over (lxcfs and friends); anything
@@ -75,7 +112,14 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
             .map_err(|e| err("mounting cgroup filesystem", e));
     }
 
-    let (tree, is_dir) = if bind {
+    let opened = ctx.bind_sources.get(index).and_then(Option::as_ref);
+    let (tree, is_dir) = if let Some(src) = opened.filter(|_| bind) {
+        let tree = src
+            .tree
+            .try_clone()
+            .map_err(|e| err("the opened bind source", e))?;
+        (tree, src.is_dir)
+    } else if bind {
         let source = bind_source(ctx.bundle, m);
         let meta = std::fs::metadata(&source).map_err(|e| {
             RootfsError::Invalid(format!(
@@ -90,7 +134,10 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
             .map_err(|e| err(&format!("cloning bind source {src:?}"), e))?;
         (tree, meta.is_dir())
     } else {
-        let tree = match new_filesystem(m, &typ, &opts) {
+        let label = ctx
+            .mount_label
+            .filter(|_| crate::process::lsm::takes_mount_label(&typ));
+        let tree = match new_filesystem(m, &typ, &opts, label) {
             Ok(t) => t,
             // sysfs cannot be mounted from a user namespace that does not
             // own the network namespace: bind the host's instead, as runc.
@@ -99,6 +146,10 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
             }
             Err(e) => return Err(err(&format!("mounting {typ}"), e)),
         };
+        if let Some(label) = ctx.mount_label {
+            crate::process::lsm::label_mount_root(&typ, tree.as_fd(), label)
+                .map_err(|e| err(&format!("linux.mountLabel {label:?} on {typ}"), e))?;
+        }
         (tree, true)
     };
     // Attributes: per mount first, then recursive ones.
@@ -135,7 +186,12 @@ fn bind_source(bundle: &Path, m: &Mount) -> PathBuf {
 }
 
 /// A fresh filesystem as a detached mount: fsopen, fsconfig, fsmount.
-fn new_filesystem(m: &Mount, typ: &str, opts: &MountOptions) -> std::io::Result<OwnedFd> {
+fn new_filesystem(
+    m: &Mount,
+    typ: &str,
+    opts: &MountOptions,
+    label: Option<&str>,
+) -> std::io::Result<OwnedFd> {
     let fs = fsopen(typ)?;
     if let Some(src) = m.source().as_ref().and_then(|s| s.to_str()) {
         if !src.is_empty() {
@@ -147,6 +203,10 @@ fn new_filesystem(m: &Mount, typ: &str, opts: &MountOptions) -> std::io::Result<
     }
     for flag in &opts.sb_flags {
         fsconfig(fs.as_fd(), flag, None)?;
+    }
+    // linux.mountLabel (fsconfig takes the label as is: no quoting).
+    if let Some(label) = label {
+        fsconfig(fs.as_fd(), "context", Some(label))?;
     }
     // Attributes are set on the mount afterwards (one place for both
     // kinds of mount); the superblock stays rw unless asked.

@@ -94,6 +94,23 @@ pub fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// fsetxattr(2): sets the extended attribute `name` of `fd`.
+pub fn fsetxattr(fd: BorrowedFd<'_>, name: &str, value: &[u8]) -> io::Result<()> {
+    let name = cstr(name)?;
+    // SAFETY: `name` is NUL-terminated and `value` is valid for its
+    // length; both outlive the call.
+    check(unsafe {
+        libc::fsetxattr(
+            fd.as_raw_fd(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    } as libc::c_long)?;
+    Ok(())
+}
+
 fn fstatfs(fd: BorrowedFd<'_>) -> io::Result<libc::statfs> {
     // SAFETY: statfs is plain data; zeroed is a valid value.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
