@@ -73,7 +73,7 @@ pub fn absolute_mount_destinations(config: &mut Value) {
         };
         if !dest.starts_with('/') {
             logging::warn(&format!(
-                "mounts[{i}].destination {dest:?} is not absolute: taken relative to /"
+                "mounts[{i}]: mount destination {dest} is not absolute: taken relative to / (as runc 1.1.5 does; a later release may refuse it)"
             ));
             m["destination"] = Value::from(format!("/{dest}"));
         }
