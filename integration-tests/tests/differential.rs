@@ -357,21 +357,30 @@ fn hook(script: &str) -> Value {
 /// master or a seccomp listener) until the returned handle is joined;
 /// gives up (None) after 30 s without a connection.
 fn fd_receiver(sock: &Path) -> std::thread::JoinHandle<Option<std::os::fd::OwnedFd>> {
+    let h = fd_receivers(sock, 1);
+    std::thread::spawn(move || h.join().unwrap().pop())
+}
+
+/// Like [`fd_receiver`], for up to `n` connections (a seccomp agent gets
+/// one from create and one from each exec).
+fn fd_receivers(sock: &Path, n: usize) -> std::thread::JoinHandle<Vec<std::os::fd::OwnedFd>> {
     let l = UnixListener::bind(sock).unwrap();
     l.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let c = loop {
+        let mut fds = Vec::new();
+        while fds.len() < n && std::time::Instant::now() < deadline {
             match l.accept() {
-                Ok((c, _)) => break c,
-                Err(_) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(20))
+                Ok((c, _)) => {
+                    let _ = c.set_nonblocking(false);
+                    if let Ok((fd, _)) = remora_seccomp::recv_listener(&c) {
+                        fds.push(fd);
+                    }
                 }
-                Err(_) => return None,
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
             }
-        };
-        c.set_nonblocking(false).ok()?;
-        remora_seccomp::recv_listener(&c).ok().map(|(fd, _)| fd)
+        }
+        fds
     })
 }
 
@@ -574,7 +583,10 @@ fn run_exit_codes() {
     differential("run_exit_codes", |s, o| {
         let mut b = s.bundle("r");
         o.run_out("exit 3", &s.run_sh(&mut b, "r3", "echo out; exit 3"), s);
-        o.run("killed", &s.run_sh(&mut b, "r9", "kill -9 $$"));
+        o.run(
+            "killed",
+            &s.run_sh(&mut b, "r9", "sh -c 'kill -9 $$'; exit $?"),
+        );
         o.run("true", &s.run_sh(&mut b, "r0", "true"));
         let id = s.id("rd");
         b.sh("sleep 1000");
@@ -1670,15 +1682,17 @@ fn seccomp_listener_and_exec() {
     differential("seccomp_listener_and_exec", |s, o| {
         let mut b = s.bundle("s");
         let sock = s.env.base.join("agent.sock");
-        let agent = fd_receiver(&sock);
+        // The agent takes the listeners of the init and of the exec.
+        let agent = fd_receivers(&sock, 2);
         seccomp_notify(&mut b, &sock);
         b.sh("sleep 1000");
         b.save();
         let id = s.id("s");
         o.run("run -d", &s.detached(&["run", "-d", "-b", b.path(), &id]));
-        let fd = agent.join().unwrap();
-        o.set("agent got the listener", fd.is_some());
         o.run_out("exec", &s.cmd(&["exec", &id, "echo", "exec-ok"]), s);
+        s.cmd(&["kill", &id, "KILL"]);
+        let fds = agent.join().unwrap();
+        o.set("listeners the agent got", fds.len());
         s.cmd(&["delete", "-f", &id]);
     });
 }

@@ -80,6 +80,15 @@ pub fn absolute_mount_destinations(config: &mut Value) {
     }
 }
 
+/// An `exec --process` process.json as runc reads it: no "user" is uid 0,
+/// gid 0; unknown capability names are dropped with a warning.
+pub fn exec_process(process: &mut Value, what: &str) {
+    if process.is_object() && process.get("user").is_none_or(Value::is_null) {
+        process["user"] = serde_json::json!({"uid": 0, "gid": 0});
+    }
+    drop_unknown_capabilities(process, what);
+}
+
 /// Both rewrites of a whole config.json.
 pub fn config(config: &mut Value) {
     if let Some(p) = config.get_mut("process") {
@@ -103,6 +112,16 @@ mod tests {
             json!(["CAP_CHOWN"])
         );
         assert_eq!(c["process"]["capabilities"]["ambient"], json!([]));
+    }
+
+    #[test]
+    fn exec_process_defaults_to_root() {
+        let mut p = json!({"args": ["true"], "cwd": "/"});
+        exec_process(&mut p, "--process p.json");
+        assert_eq!(p["user"], json!({"uid": 0, "gid": 0}));
+        let mut p = json!({"args": ["true"], "cwd": "/", "user": {"uid": 5, "gid": 6}});
+        exec_process(&mut p, "--process p.json");
+        assert_eq!(p["user"], json!({"uid": 5, "gid": 6}));
     }
 
     #[test]

@@ -56,15 +56,7 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
             Error::config(format!("--process {}: invalid process: {e}", p.display()))
         };
         let mut v: serde_json::Value = serde_json::from_slice(&data).map_err(invalid)?;
-        // runc's defaults: no "user" is uid 0, gid 0; unknown capability
-        // names are dropped with a warning.
-        if v.is_object() && v.get("user").is_none_or(|u| u.is_null()) {
-            v["user"] = serde_json::json!({"uid": 0, "gid": 0});
-        }
-        crate::runc_compat::drop_unknown_capabilities(
-            &mut v,
-            &format!("--process {}", p.display()),
-        );
+        crate::runc_compat::exec_process(&mut v, &format!("--process {}", p.display()));
         let process: Process = serde_json::from_value(v).map_err(invalid)?;
         if process.args().as_ref().is_none_or(|a| a.is_empty()) {
             return Err(Error::config(format!(
