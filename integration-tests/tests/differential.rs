@@ -810,7 +810,6 @@ fn events_stats() {
 }
 
 #[test]
-#[ignore = "issue 13: events data lacks cpuset, intel_rdt, network_interfaces and cpu.usage.percpu_kernel/percpu_user (runc prints them), not fixed yet"]
 fn events_stats_data() {
     differential("events_stats_data", |s, o| {
         let (_b, id) = s.running("ev");
