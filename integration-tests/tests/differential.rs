@@ -1709,6 +1709,137 @@ fn seccomp_listener_without_agent() {
 }
 
 #[test]
+fn create_and_run_flags() {
+    differential("create_and_run_flags", |s, o| {
+        let mut b = s.bundle("f");
+        b.sh("sleep 1000");
+        b.config["annotations"] = json!({"org.example.key": "v"});
+        b.save();
+        let id = s.id("f");
+        let pidfile = s.env.base.join("init.pid");
+        let r = s.detached(&[
+            "create",
+            "--pid-file",
+            pidfile.to_str().unwrap(),
+            "--no-pivot",
+            "--no-new-keyring",
+            "-b",
+            b.path(),
+            &id,
+        ]);
+        o.run("create --pid-file --no-pivot --no-new-keyring", &r);
+        let text = fs::read_to_string(&pidfile).unwrap_or_default();
+        let st = s.cmd(&["state", &id]);
+        let v: Value = serde_json::from_str(&st.stdout).unwrap_or(Value::Null);
+        o.set(
+            "pid file is the init's pid",
+            v["pid"].as_i64().map(|p| p.to_string()) == Some(text.clone()),
+        );
+        o.set("pid file ends with a newline", text.ends_with('\n'));
+        o.set("state keys with annotations", key_order(&st.stdout));
+        o.set("state annotations", v["annotations"].clone());
+        let r = s.cmd(&["list", "--format", "json"]);
+        o.set("list keys with annotations", key_order(&r.stdout));
+        s.cmd(&["start", &id]);
+        o.lines(
+            "exec in no-pivot container",
+            &s.cmd(&["exec", &id, "sh", "-c", "echo root=$(ls -d /bin)"]),
+            s,
+        );
+        s.cmd(&["delete", "-f", &id]);
+        // run --keep: the stopped container stays until deleted.
+        b.sh("exit 7");
+        b.save();
+        let kid = s.id("k");
+        o.run(
+            "run --keep",
+            &s.cmd(&["run", "--keep", "-b", b.path(), &kid]),
+        );
+        o.set("run --keep status", s.status(&kid));
+        o.run("delete kept", &s.cmd(&["delete", &kid]));
+    });
+}
+
+#[test]
+fn user_namespace_probe() {
+    differential("user_namespace_probe", |s, o| {
+        let mut b = s.bundle("u");
+        userns(&mut b);
+        o.lines(
+            "probe",
+            &s.run_sh(
+                &mut b,
+                "u",
+                "echo uid_map=$(cat /proc/self/uid_map | tr -s ' '); echo gid_map=$(cat /proc/self/gid_map | tr -s ' '); \
+                 echo id=$(id); echo setgroups=$(cat /proc/self/setgroups); \
+                 grep -E '^Cap(Eff|Bnd)' /proc/self/status | tr -d '\t' | sed 's/:/=/'; \
+                 echo rootfs_owner=$(stat -c %u:%g /bin/busybox)",
+            ),
+            s,
+        );
+    });
+}
+
+#[test]
+fn process_oom_score_adj_and_domainname() {
+    differential("process_oom_score_adj_and_domainname", |s, o| {
+        let mut b = s.bundle("p");
+        b.config["process"]["oomScoreAdj"] = json!(300);
+        b.config["domainname"] = json!("example.org");
+        o.lines(
+            "probe",
+            &s.run_sh(
+                &mut b,
+                "p",
+                "echo oom=$(cat /proc/self/oom_score_adj); echo domain=$(cat /proc/sys/kernel/domainname)",
+            ),
+            s,
+        );
+    });
+}
+
+#[test]
+fn exec_no_new_privs_and_cpu_update() {
+    differential("exec_no_new_privs_and_cpu_update", |s, o| {
+        let mut b = s.bundle("n");
+        b.config["process"]["noNewPrivileges"] = json!(false);
+        b.sh("sleep 1000");
+        b.save();
+        let id = s.id("n");
+        o.run("run -d", &s.detached(&["run", "-d", "-b", b.path(), &id]));
+        let nnp = "grep NoNewPrivs /proc/self/status | tr -d '\t' | sed 's/:/=/'";
+        o.lines("exec", &s.cmd(&["exec", &id, "sh", "-c", nnp]), s);
+        o.lines(
+            "exec --no-new-privs",
+            &s.cmd(&["exec", "--no-new-privs", &id, "sh", "-c", nnp]),
+            s,
+        );
+        o.run(
+            "update cpu",
+            &s.cmd(&[
+                "update",
+                "--cpu-period",
+                "100000",
+                "--cpu-quota",
+                "50000",
+                "--cpu-share",
+                "256",
+                &id,
+            ]),
+        );
+        o.lines(
+            "seen",
+            &s.cmd(&[
+                "exec", &id, "sh", "-c",
+                "echo quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us); echo period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us); echo shares=$(cat /sys/fs/cgroup/cpu/cpu.shares)",
+            ]),
+            s,
+        );
+        s.cmd(&["delete", "-f", &id]);
+    });
+}
+
+#[test]
 fn config_invalid() {
     differential("config_invalid", |s, o| {
         let b = s.bundle("c");
