@@ -1839,6 +1839,42 @@ fn exec_no_new_privs_and_cpu_update() {
 }
 
 #[test]
+fn namespaces_joined_by_path() {
+    differential("namespaces_joined_by_path", |s, o| {
+        let (_a, aid) = s.running("a");
+        let st = s.cmd(&["state", &aid]);
+        let pid = serde_json::from_str::<Value>(&st.stdout).unwrap_or(Value::Null)["pid"]
+            .as_i64()
+            .unwrap_or(0);
+        let mut b = s.bundle("b");
+        for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
+            if n["type"] == "network" || n["type"] == "ipc" {
+                n["path"] = json!(format!(
+                    "/proc/{pid}/ns/{}",
+                    if n["type"] == "network" { "net" } else { "ipc" }
+                ));
+            }
+        }
+        let r = s.run_sh(&mut b, "b", "echo net=$(readlink /proc/self/ns/net); echo ipc=$(readlink /proc/self/ns/ipc); echo pid=$(readlink /proc/self/ns/pid)");
+        o.run("run", &r);
+        for (ns, file) in [("net", "net"), ("ipc", "ipc"), ("pid", "pid")] {
+            let theirs = remora_integration_tests::ns_of(&pid.to_string(), file);
+            let mine = r
+                .stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{ns}=")))
+                .unwrap_or_default()
+                .to_string();
+            o.set(
+                &format!("{ns} shared with the first container"),
+                !mine.is_empty() && mine == theirs,
+            );
+        }
+        s.cmd(&["delete", "-f", &aid]);
+    });
+}
+
+#[test]
 fn config_invalid() {
     differential("config_invalid", |s, o| {
         let b = s.bundle("c");
