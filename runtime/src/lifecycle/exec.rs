@@ -52,9 +52,12 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
     if let Some(p) = &o.process_json {
         let data =
             std::fs::read(p).map_err(|e| Error::io(format!("--process {}", p.display()), e))?;
-        let process: Process = serde_json::from_slice(&data).map_err(|e| {
+        let invalid = |e: serde_json::Error| {
             Error::config(format!("--process {}: invalid process: {e}", p.display()))
-        })?;
+        };
+        let mut raw: serde_json::Value = serde_json::from_slice(&data).map_err(invalid)?;
+        crate::config::spec_process_fields(&mut raw, "process")?;
+        let process: Process = serde_json::from_value(raw).map_err(invalid)?;
         if process.args().as_ref().is_none_or(|a| a.is_empty()) {
             return Err(Error::config(format!(
                 "--process {}: args must not be empty",
@@ -136,6 +139,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     let bundle_spec = crate::config::load(&st.bundle)?.spec;
     let process = process_for(o, &bundle_spec)?;
     crate::config::check_lsm(&process)?;
+    crate::config::check_process_attrs(&process)?;
     match (process.terminal().unwrap_or(false), &o.console_socket) {
         (true, None) if o.detach => {
             return Err(Error::config(
