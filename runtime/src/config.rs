@@ -219,22 +219,24 @@ pub fn spec_process_fields(process: &mut serde_json::Value, field: &str) -> Resu
         process,
         "/scheduler/policy",
         &format!("{field}.scheduler.policy"),
-        &[
-            "SCHED_OTHER",
-            "SCHED_FIFO",
-            "SCHED_RR",
-            "SCHED_BATCH",
-            "SCHED_ISO",
-            "SCHED_IDLE",
-            "SCHED_DEADLINE",
-        ],
+        crate::process::sched::POLICY_NAMES,
     )?;
     one_of(
         process,
         "/ioPriority/class",
         &format!("{field}.ioPriority.class"),
-        &["IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"],
+        crate::process::ioprio::CLASS_NAMES,
     )?;
+    for (pointer, name) in [
+        ("/execCPUAffinity/initial", "initial"),
+        ("/execCPUAffinity/final", "final"),
+    ] {
+        if let Some(list) = process.pointer(pointer).and_then(|v| v.as_str()) {
+            if !list.is_empty() {
+                crate::process::affinity::cpus(name, list).map_err(Error::config)?;
+            }
+        }
+    }
     spec_scheduler_flags(process, field)
 }
 
@@ -245,31 +247,19 @@ fn spec_linux_fields(linux: &serde_json::Value) -> Result<()> {
         linux,
         "/personality/domain",
         "linux.personality.domain",
-        &["LINUX", "LINUX32"],
+        crate::process::personality::DOMAIN_NAMES,
     )?;
     one_of(
         linux,
         "/memoryPolicy/mode",
         "linux.memoryPolicy.mode",
-        &[
-            "MPOL_DEFAULT",
-            "MPOL_PREFERRED",
-            "MPOL_BIND",
-            "MPOL_INTERLEAVE",
-            "MPOL_LOCAL",
-            "MPOL_PREFERRED_MANY",
-            "MPOL_WEIGHTED_INTERLEAVE",
-        ],
+        crate::process::mempolicy::MODE_NAMES,
     )?;
     one_of(
         linux,
         "/memoryPolicy/flags",
         "linux.memoryPolicy.flags",
-        &[
-            "MPOL_F_NUMA_BALANCING",
-            "MPOL_F_RELATIVE_NODES",
-            "MPOL_F_STATIC_NODES",
-        ],
+        crate::process::mempolicy::FLAG_NAMES,
     )
 }
 
@@ -487,6 +477,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("process.ioPriority.class"), "{e}");
+        let mut p = json!({"execCPUAffinity": {"initial": "0", "final": "0-x"}});
+        let e = spec_process_fields(&mut p, "process")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("process.execCPUAffinity.final \"0-x\""), "{e}");
         let l = json!({"personality": {"domain": "SVR4"}});
         let e = spec_linux_fields(&l).unwrap_err().to_string();
         assert!(e.contains("linux.personality.domain \"SVR4\""), "{e}");

@@ -5,6 +5,9 @@ use oci_spec::runtime::{IOPriorityClass, LinuxIOPriority};
 
 use crate::sys::sched::ioprio_set;
 
+/// The classes by their spec names.
+pub const CLASS_NAMES: &[&str] = &["IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"];
+
 /// class << 13 | level, as ioprio_set(2) takes it; the level is 0..=7
 /// (0 is the highest).
 pub fn value_of(p: &LinuxIOPriority) -> Result<i32, String> {
@@ -25,7 +28,7 @@ pub fn value_of(p: &LinuxIOPriority) -> Result<i32, String> {
 /// Sets the calling process's I/O priority.
 pub fn apply(p: &LinuxIOPriority) -> Result<(), String> {
     let v = value_of(p)?;
-    ioprio_set(v).map_err(|e| format!("process.ioPriority {:?}: ioprio_set: {e}", p.class()))
+    ioprio_set(v).map_err(|e| format!("process.ioPriority {}: ioprio_set: {e}", p.class()))
 }
 
 #[cfg(test)]

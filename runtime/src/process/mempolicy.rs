@@ -11,6 +11,23 @@ use oci_spec::runtime::{LinuxMemoryPolicy, MemoryPolicyFlagType, MemoryPolicyMod
 
 use super::idlist;
 
+/// The modes and flags by their spec names (config.json is checked
+/// against them; `features` reports them).
+pub const MODE_NAMES: &[&str] = &[
+    "MPOL_DEFAULT",
+    "MPOL_PREFERRED",
+    "MPOL_BIND",
+    "MPOL_INTERLEAVE",
+    "MPOL_LOCAL",
+    "MPOL_PREFERRED_MANY",
+    "MPOL_WEIGHTED_INTERLEAVE",
+];
+pub const FLAG_NAMES: &[&str] = &[
+    "MPOL_F_NUMA_BALANCING",
+    "MPOL_F_RELATIVE_NODES",
+    "MPOL_F_STATIC_NODES",
+];
+
 /// The highest node number set_mempolicy(2) is given here, plus one
 /// (the kernel's MAX_NUMNODES is at most 1024).
 const MAX_NODES: usize = 1024;

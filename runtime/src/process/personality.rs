@@ -7,6 +7,9 @@ use oci_spec::runtime::{LinuxPersonality, LinuxPersonalityDomain};
 
 use crate::sys::process::set_personality;
 
+/// The domains by their spec names.
+pub const DOMAIN_NAMES: &[&str] = &["LINUX", "LINUX32"];
+
 /// The flags of <linux/personality.h>, by name.
 const FLAGS: &[(&str, libc::c_ulong)] = &[
     ("UNAME26", 0x0020000),
@@ -47,7 +50,7 @@ pub fn apply(p: &LinuxPersonality) -> Result<(), String> {
     let persona = persona_of(p)?;
     set_personality(persona).map(drop).map_err(|e| {
         format!(
-            "linux.personality {:?}: personality({persona:#x}): {e}",
+            "linux.personality {}: personality({persona:#x}): {e}",
             p.domain()
         )
     })

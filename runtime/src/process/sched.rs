@@ -5,6 +5,17 @@ use oci_spec::runtime::{LinuxSchedulerFlag, LinuxSchedulerPolicy, Scheduler};
 
 use crate::sys::sched::{sched_setattr, SchedAttr};
 
+/// The policies by their spec names (SCHED_ISO parses, and is refused).
+pub const POLICY_NAMES: &[&str] = &[
+    "SCHED_OTHER",
+    "SCHED_FIFO",
+    "SCHED_RR",
+    "SCHED_BATCH",
+    "SCHED_ISO",
+    "SCHED_IDLE",
+    "SCHED_DEADLINE",
+];
+
 /// The kernel's number of a policy; SCHED_ISO is in the spec but not in
 /// Linux.
 fn policy_number(p: LinuxSchedulerPolicy) -> Result<u32, String> {
@@ -56,7 +67,7 @@ pub fn attr_of(s: &Scheduler) -> Result<SchedAttr, String> {
     );
     if realtime && !(1..=99).contains(&priority) {
         return Err(format!(
-            "process.scheduler.priority {priority}: {policy:?} needs a priority between 1 and 99"
+            "process.scheduler.priority {priority}: {policy} needs a priority between 1 and 99"
         ));
     }
     if !realtime && priority != 0 {
@@ -82,7 +93,7 @@ pub fn attr_of(s: &Scheduler) -> Result<SchedAttr, String> {
         }
     } else if runtime != 0 || deadline != 0 || period != 0 {
         return Err(format!(
-            "process.scheduler: runtime, deadline and period apply to SCHED_DEADLINE only, not {policy:?}"
+            "process.scheduler: runtime, deadline and period apply to SCHED_DEADLINE only, not {policy}"
         ));
     }
     let flags = s
@@ -111,7 +122,16 @@ pub fn attr_of(s: &Scheduler) -> Result<SchedAttr, String> {
 pub fn apply(s: &Scheduler) -> Result<(), String> {
     let attr = attr_of(s)?;
     sched_setattr(&attr)
-        .map_err(|e| format!("process.scheduler {:?}: sched_setattr: {e}", s.policy()))
+        .map_err(|e| {
+            let hint = match (*s.policy(), e.raw_os_error()) {
+                (
+                    LinuxSchedulerPolicy::SchedFifo | LinuxSchedulerPolicy::SchedRr,
+                    Some(libc::EPERM),
+                ) => " (in a cpu cgroup, a real-time policy needs real-time time: linux.resources.cpu.realtimeRuntime)",
+                _ => "",
+            };
+            format!("process.scheduler {}: sched_setattr: {e}{hint}", s.policy())
+        })
 }
 
 #[cfg(test)]
