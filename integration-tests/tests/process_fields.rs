@@ -268,10 +268,27 @@ fn personality_domain_and_flags() {
 /// key=value ("prefer (many):0" has a space).
 fn policy_in_numa_maps(line: &str) -> String {
     let rest = line.split_once(' ').map(|(_, r)| r).unwrap_or_default();
+    // The words of the mapping's details (proc(5)) end the policy.
+    let detail = |w: &str| {
+        let key = w.split_once('=').map(|(k, _)| k);
+        matches!(w, "heap" | "stack" | "huge")
+            || key.is_some_and(|k| {
+                matches!(
+                    k,
+                    "file"
+                        | "anon"
+                        | "dirty"
+                        | "mapped"
+                        | "mapmax"
+                        | "swapcache"
+                        | "active"
+                        | "writeback"
+                        | "kernelpagesize_kB"
+                ) || (k.starts_with('N') && k[1..].bytes().all(|b| b.is_ascii_digit()))
+            })
+    };
     rest.split(' ')
-        .take_while(|w| {
-            !w.contains('=') || w.starts_with("interleave=") || w.starts_with("prefer=")
-        })
+        .take_while(|w| !detail(w))
         .collect::<Vec<_>>()
         .join(" ")
         .trim()
@@ -303,6 +320,14 @@ fn memory_policy_modes_and_flags() {
             json!({"mode": "MPOL_PREFERRED_MANY", "nodes": "0"}),
             "prefer (many):0",
         ),
+        (
+            json!({"mode": "MPOL_WEIGHTED_INTERLEAVE", "nodes": "0"}),
+            "weighted interleave:0",
+        ),
+        (
+            json!({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_NUMA_BALANCING"]}),
+            "bind=balancing:0",
+        ),
         (json!({"mode": "MPOL_LOCAL"}), "local"),
         (json!({"mode": "MPOL_DEFAULT"}), "default"),
     ] {
@@ -310,6 +335,17 @@ fn memory_policy_modes_and_flags() {
         let out = b.output_of(&env, "head -1 /proc/self/numa_maps");
         assert_eq!(policy_in_numa_maps(&out), want, "{policy}: {out}");
     }
+    // `features` lists what was just applied, every mode and flag.
+    let f: Value = serde_json::from_str(env.remora(&["features"]).ok()).unwrap();
+    let listed = |k: &str| {
+        f["linux"]["memoryPolicy"][k]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(listed("modes").len(), 7, "{}", f["linux"]["memoryPolicy"]);
+    assert_eq!(listed("flags").len(), 3, "{}", f["linux"]["memoryPolicy"]);
+
     b.config["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "0"});
     let id = env.id("exec");
     started(&env, &mut b, &id);

@@ -36,10 +36,7 @@ pub fn check(a: &ExecCPUAffinity) -> Result<(), String> {
     Ok(())
 }
 
-fn field<'a>(
-    p: Option<&'a Process>,
-    pick: fn(&ExecCPUAffinity) -> &Option<String>,
-) -> Option<&'a str> {
+fn field(p: Option<&Process>, pick: fn(&ExecCPUAffinity) -> &Option<String>) -> Option<&str> {
     p.and_then(|p| p.exec_cpu_affinity().as_ref())
         .and_then(|a| pick(a).as_deref())
         .filter(|l| !l.is_empty())
