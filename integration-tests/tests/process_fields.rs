@@ -100,6 +100,30 @@ fn scheduler_is_applied_to_the_process_and_exec() {
     let out = b.output_of(&env, "exec cat /proc/self/stat");
     assert_eq!(stat_field(&out, 41), "6", "policy SCHED_DEADLINE: {out}");
 
+    // SCHED_FIFO: applied, or, where the container's cpu cgroup has no
+    // real-time time (cgroup v1 with CONFIG_RT_GROUP_SCHED, as here),
+    // refused by the kernel: a clear error, nothing left.
+    b.config["process"]["scheduler"] = json!({"policy": "SCHED_FIFO", "priority": 10});
+    b.sh("cat /proc/self/stat");
+    let r = b.run(&env, &env.id("fifo"));
+    if r.code == 0 {
+        assert_eq!(
+            stat_field(&r.stdout, 41),
+            "1",
+            "policy SCHED_FIFO: {}",
+            r.stdout
+        );
+        assert_eq!(stat_field(&r.stdout, 40), "10", "rt_priority: {}", r.stdout);
+    } else {
+        println!("SCHED_FIFO refused by the kernel here: {}", r.stderr.trim());
+        r.fails_with("process.scheduler SCHED_FIFO: sched_setattr: Operation not permitted");
+        assert!(
+            r.stderr.contains("linux.resources.cpu.realtimeRuntime"),
+            "{}",
+            r.stderr
+        );
+    }
+
     b.config["process"]["scheduler"] = json!({"policy": "SCHED_OTHER", "nice": -5,
         "flags": ["SCHED_FLAG_RESET_ON_FORK"]});
     // `true` last: the shell forks cat rather than exec it.
