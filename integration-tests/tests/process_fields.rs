@@ -244,6 +244,8 @@ fn exec_cpu_affinity_initial_and_final() {
     for (affinity, want) in [
         (json!({"final": "1"}), "1"),
         (json!({"initial": "1"}), "1"),
+        // Empty is as if omitted (the spec).
+        (json!({"initial": "1", "final": ""}), "1"),
         (json!({"initial": "1", "final": "0"}), "0"),
         (json!({"initial": "0", "final": "0-1"}), "0-1"),
     ] {

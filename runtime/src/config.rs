@@ -227,13 +227,21 @@ pub fn spec_process_fields(process: &mut serde_json::Value, field: &str) -> Resu
         &format!("{field}.ioPriority.class"),
         crate::process::ioprio::CLASS_NAMES,
     )?;
-    for (pointer, name) in [
-        ("/execCPUAffinity/initial", "initial"),
-        ("/execCPUAffinity/final", "final"),
-    ] {
-        if let Some(list) = process.pointer(pointer).and_then(|v| v.as_str()) {
-            if !list.is_empty() {
-                crate::process::affinity::cpus(name, list).map_err(Error::config)?;
+    // execCPUAffinity lists: checked naming the field; an empty one is
+    // as if omitted (the spec), which oci-spec 0.10 would refuse.
+    if let Some(a) = process
+        .get_mut("execCPUAffinity")
+        .and_then(|a| a.as_object_mut())
+    {
+        for name in ["initial", "final"] {
+            match a.get(name).and_then(|v| v.as_str()) {
+                Some("") => {
+                    a.remove(name);
+                }
+                Some(list) => {
+                    crate::process::affinity::cpus(name, list).map_err(Error::config)?;
+                }
+                None => {}
             }
         }
     }
@@ -477,6 +485,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("process.ioPriority.class"), "{e}");
+        let mut p = json!({"execCPUAffinity": {"initial": "", "final": "1"}});
+        spec_process_fields(&mut p, "process").unwrap();
+        assert_eq!(
+            p,
+            json!({"execCPUAffinity": {"final": "1"}}),
+            "empty: omitted"
+        );
         let mut p = json!({"execCPUAffinity": {"initial": "0", "final": "0-x"}});
         let e = spec_process_fields(&mut p, "process")
             .unwrap_err()

@@ -81,3 +81,41 @@ pub fn apply_final(p: Option<&Process>) -> Result<(), String> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(affinity: serde_json::Value) -> Process {
+        serde_json::from_value(serde_json::json!({"cwd": "/", "args": ["sh"],
+            "user": {"uid": 0, "gid": 0}, "execCPUAffinity": affinity}))
+        .unwrap()
+    }
+
+    #[test]
+    fn lists_are_checked_naming_the_field() {
+        let p = process(serde_json::json!({"initial": "0-1,3", "final": "2"}));
+        check(p.exec_cpu_affinity().as_ref().unwrap()).unwrap();
+        assert_eq!(cpus("final", "0-1,3").unwrap(), vec![0, 1, 3]);
+        let e = cpus("initial", "1-0").unwrap_err();
+        assert!(
+            e.starts_with("process.execCPUAffinity.initial \"1-0\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn initial_and_final_are_read_from_the_process() {
+        let p = process(serde_json::json!({"initial": "1"}));
+        assert_eq!(
+            (initial_of(Some(&p)), final_of(Some(&p))),
+            (Some("1"), None)
+        );
+        let p = process(serde_json::json!({"final": "0"}));
+        assert_eq!(
+            (initial_of(Some(&p)), final_of(Some(&p))),
+            (None, Some("0"))
+        );
+        assert_eq!(initial_of(None), None);
+    }
+}
