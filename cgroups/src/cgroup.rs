@@ -151,7 +151,13 @@ impl Cgroup {
         if let (false, Some(d)) = (dirs.is_v2(), dirs.v1("devices")) {
             devices_v1::apply(d, &initial_device_rules(resources))?;
         }
-        Placement::open(&dirs.0)
+        let mut placement = Placement::open(&dirs.0)?;
+        // Only a cgroup that was there before can hold processes already.
+        placement.occupied = dirs.0.values().any(|leaf| {
+            !created.contains(leaf)
+                && fsutil::read(leaf, "cgroup.procs").is_ok_and(|p| !p.trim().is_empty())
+        });
+        Ok(placement)
     }
 
     /// The second half of `prepare`: applies `resources` and the device
@@ -166,6 +172,23 @@ impl Cgroup {
         let rules = dirs.is_v2().then(|| initial_device_rules(resources));
         let empty = LinuxResources::default();
         apply(&dirs, resources.unwrap_or(&empty), rules)
+    }
+
+    /// Fails when a process placed in the cgroup now would be frozen (an
+    /// existing cgroupsPath whose freezer is FROZEN, or a frozen parent):
+    /// the init would sit there in uninterruptible sleep and `create`
+    /// would never return. Call before `make`; nothing is changed.
+    pub fn check_not_frozen(&self) -> Result<()> {
+        match freezer::frozen_dir(&self.dirs()) {
+            None => Ok(()),
+            Some(d) => Err(CgroupError::Manager {
+                path: d.display().to_string(),
+                msg: format!(
+                    "container's cgroup unexpectedly frozen (linux.cgroupsPath {:?})",
+                    self.saved.path
+                ),
+            }),
+        }
     }
 
     /// Whether the systemd driver manages the cgroup (the init is placed

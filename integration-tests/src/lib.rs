@@ -76,19 +76,59 @@ impl Run {
         &self.stdout
     }
 
-    /// Asserts exit 1 with `msg` in stderr.
+    /// Asserts exit 1 with `msg` in the error remora printed.
     pub fn fails_with(&self, msg: &str) {
         assert_eq!(
             self.code, 1,
             "expected failure {msg:?}; stdout {:?} stderr {:?}",
             self.stdout, self.stderr
         );
-        assert!(
-            self.stderr.contains(msg),
-            "stderr {:?} lacks {msg:?}",
-            self.stderr
-        );
+        let text = self.error_text();
+        assert!(text.contains(msg), "stderr {:?} lacks {msg:?}", self.stderr);
     }
+
+    /// The messages of stderr: runc's text form (`time=".." level=error
+    /// msg=".."`) and JSON lines give their `msg`, unquoted; other lines
+    /// are kept as they are.
+    pub fn error_text(&self) -> String {
+        self.stderr
+            .lines()
+            .map(|l| log_msg(l).unwrap_or_else(|| l.to_string()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The `msg` of one log line, in remora's text (logfmt, the message
+/// quoted with Rust's Debug escapes) or JSON form.
+pub fn log_msg(line: &str) -> Option<String> {
+    if let Ok(v) = serde_json::from_str::<Value>(line) {
+        return v["msg"].as_str().map(String::from);
+    }
+    if !line.starts_with("time=\"") {
+        return None;
+    }
+    let quoted = &line[line.find(" msg=\"")? + 5..];
+    let mut out = String::new();
+    let mut chars = quoted[1..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                '0' => out.push('\0'),
+                'u' => {
+                    let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 impl TestEnv {
@@ -111,6 +151,14 @@ impl TestEnv {
             name,
             bin: remora_bin(),
         }
+    }
+
+    /// A TestEnv whose commands run another runtime binary (the
+    /// differential harness runs runc so, beside remora).
+    pub fn with_runtime(name: &str, bin: &Path) -> Self {
+        let mut env = TestEnv::new(name);
+        env.bin = bin.to_path_buf();
+        env
     }
 
     /// Runs every later command with a copy of the remora binary (under
@@ -193,24 +241,47 @@ impl TestEnv {
 
     /// Asserts that no container of this test left anything on the host.
     pub fn assert_nothing_left(&self) {
-        let left = self.remora(&["list", "-q"]).stdout;
-        assert!(left.trim().is_empty(), "containers left: {left}");
+        let left = self.leftovers();
+        assert!(left.is_empty(), "left on the host: {left:?}");
+    }
+
+    /// What the containers of this test left on the host, one entry each:
+    /// containers still listed, state directories, mounts under the
+    /// test's dir, processes rooted there, cgroups named after the test.
+    pub fn leftovers(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let listed = self.remora(&["list", "-q"]).stdout;
+        out.extend(
+            listed
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| format!("container {l}")),
+        );
         if let Ok(rd) = fs::read_dir(&self.root) {
-            let names: Vec<_> = rd.flatten().map(|e| e.file_name()).collect();
-            assert!(names.is_empty(), "state directories left: {names:?}");
+            out.extend(
+                rd.flatten()
+                    .map(|e| format!("state dir {}", e.file_name().to_string_lossy())),
+            );
         }
         let base = self.base.to_string_lossy().into_owned();
         let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
-        let leaked: Vec<&str> = mounts.lines().filter(|l| l.contains(&base)).collect();
-        assert!(leaked.is_empty(), "mounts left: {leaked:?}");
-        let procs = processes_in(&self.base);
-        assert!(
-            procs.is_empty(),
-            "processes still run in {}: {procs:?}",
-            self.base.display()
+        out.extend(
+            mounts
+                .lines()
+                .filter(|l| l.contains(&base))
+                .map(|l| format!("mount {l}")),
         );
-        let cgroups = cgroup_dirs_named(&self.name);
-        assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
+        out.extend(
+            processes_in(&self.base)
+                .iter()
+                .map(|p| format!("process {p}")),
+        );
+        out.extend(
+            cgroup_dirs_named(&self.name)
+                .iter()
+                .map(|c| format!("cgroup {}", c.display())),
+        );
+        out
     }
 }
 
@@ -304,6 +375,19 @@ impl Bundle {
         self.dir.to_str().unwrap()
     }
 
+    /// A new user namespace whose ids 0-65535 are the host's `host`..
+    /// `host + 65535` (uid and gid).
+    pub fn in_user_namespace(&mut self, host: u32) -> &mut Self {
+        let map = json!([{"containerID": 0, "hostID": host, "size": 65536}]);
+        self.config["linux"]["uidMappings"] = map.clone();
+        self.config["linux"]["gidMappings"] = map;
+        self.config["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        self
+    }
+
     /// process.args = ["sh", "-c", script].
     pub fn sh(&mut self, script: &str) -> &mut Self {
         self.config["process"]["args"] = json!(["sh", "-c", script]);
@@ -363,4 +447,21 @@ pub fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Whether this host has AppArmor enabled (as runc decides it).
+pub fn apparmor_enabled() -> bool {
+    fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.starts_with('Y'))
+}
+
+/// Whether this host has SELinux (selinuxfs mounted, as runc decides it).
+pub fn selinux_enabled() -> bool {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("selinuxfs "))
+        })
 }

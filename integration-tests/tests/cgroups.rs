@@ -282,7 +282,7 @@ fn exec_enters_the_containers_cgroup_and_a_sub_cgroup() {
     // A sub-cgroup that does not exist: a clear error, nothing started.
     let o = b.remora(&["exec", "--cgroup", "nosuch", &b.id, "true"]);
     assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = remora_integration_tests::Run::from(o).error_text();
     assert!(
         err.contains("--cgroup \"nosuch\"") && err.contains("does not exist"),
         "{err}"
@@ -465,6 +465,30 @@ fn a_pod_parent_with_an_empty_cpuset_takes_the_container() {
     let _ = fs::remove_dir(&pod_dir);
 }
 
+/// A cgroupsPath that already holds processes: create warns, as runc
+/// ("container's cgroup is not empty"), and goes on.
+#[test]
+fn an_occupied_cgroup_is_warned_about() {
+    let b = Bundle::new("occupied", &["true"], json!({}));
+    let dir = host_dir("pids", &b.cgroup);
+    fs::create_dir_all(&dir).unwrap();
+    let mut squatter = Command::new(busybox())
+        .args(["sleep", "1000"])
+        .spawn()
+        .unwrap();
+    fs::write(dir.join("cgroup.procs"), squatter.id().to_string()).unwrap();
+    let o = b.create();
+    assert!(o.status.success(), "create failed: {}", b.output());
+    assert!(
+        b.output().contains("container's cgroup is not empty"),
+        "{}",
+        b.output()
+    );
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    b.remora(&["delete", "--force", &b.id]);
+}
+
 #[test]
 fn device_rules_apply_inside() {
     let b = Bundle::new(
@@ -523,6 +547,14 @@ fn bad_cgroup_input_fails_create_and_creates_nothing() {
             None,
             json!({"unified": {"bogus.key": "1"}}),
             "linux.resources.unified",
+        ),
+        // A key this host cannot take (hybrid: memory is not on cgroup2;
+        // pure v2: no such file): runc's "invalid configuration".
+        (
+            "unihost",
+            None,
+            json!({"unified": {"memory.no_such_file": "1"}}),
+            "invalid configuration",
         ),
         // Well-formed, refused by the kernel when applied: after the init
         // was cloned (the limits are written while it sets itself up).

@@ -157,13 +157,7 @@ fn entrypoint_exploit(name: &str, userns: bool) {
     a.plant_state(&b, &["/exe-attacker", "send", "/shared/sock", "1"]);
     b.config["process"]["args"] = json!(["/proc/self/exe", "--root", "/attack", "delete", "x"]);
     if userns {
-        let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-        b.config["linux"]["uidMappings"] = map.clone();
-        b.config["linux"]["gidMappings"] = map;
-        b.config["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"type": "user"}));
+        b.in_user_namespace(100000);
         // The planted state store must be the container root's.
         std::process::Command::new("chown")
             .args(["-R", "100000:100000"])

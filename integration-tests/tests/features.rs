@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use remora_integration_tests::{remora_bin, TestEnv};
+use remora_integration_tests::{apparmor_enabled, remora_bin, selinux_enabled, TestEnv};
 use serde_json::{json, Value};
 
 /// capabilities(7) names by number.
@@ -256,21 +256,13 @@ fn features_prints_runc_shaped_json_true_to_this_host_and_nothing_else() {
     );
     // AppArmor and SELinux are applied (tests/lsm.rs): enabled exactly
     // when the host has them, as runc decides it.
-    let apparmor = fs::read_to_string("/sys/module/apparmor/parameters/enabled")
-        .is_ok_and(|s| s.starts_with('Y'));
+    let apparmor = apparmor_enabled();
     assert_eq!(
         is_bool(&linux["apparmor"]["enabled"], "apparmor.enabled"),
         apparmor,
         "apparmor.enabled must be the host's"
     );
-    let selinuxfs = fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .any(|l| {
-            l.split(" - ")
-                .nth(1)
-                .is_some_and(|t| t.starts_with("selinuxfs "))
-        });
+    let selinuxfs = selinux_enabled();
     assert_eq!(
         is_bool(&linux["selinux"]["enabled"], "selinux.enabled"),
         selinuxfs,

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use remora_integration_tests::{state, Bundle, Run, TestEnv};
+use remora_integration_tests::{apparmor_enabled, selinux_enabled, state, Bundle, Run, TestEnv};
 use serde_json::json;
 
 const PROFILE: &str = "remora-test";
@@ -33,21 +33,6 @@ const PROFILE_TEXT: &str = "profile remora-test flags=(attach_disconnected,media
 /// remora-test.te, loaded by run-lsm.sh).
 const SELINUX_LABEL: &str = "system_u:system_r:remora_t";
 const MOUNT_LABEL: &str = "system_u:object_r:remora_file_t";
-
-fn apparmor_on() -> bool {
-    fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.starts_with('Y'))
-}
-
-fn selinux_on() -> bool {
-    fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .any(|l| {
-            l.split(" - ")
-                .nth(1)
-                .is_some_and(|t| t.starts_with("selinuxfs "))
-        })
-}
 
 /// The test profile, loaded for the test's lifetime (apparmor_parser).
 struct LoadedProfile(std::path::PathBuf);
@@ -194,7 +179,7 @@ fn apparmor_profile_confines_the_container_or_is_refused() {
     let mut b = env.bundle("b");
     b.config["process"]["apparmorProfile"] = json!(PROFILE);
     b.sh(PROBE);
-    if !apparmor_on() {
+    if !apparmor_enabled() {
         println!("AppArmor is not enabled on this host: the refusal is checked");
         for cmd in ["run", "create"] {
             b.save();
@@ -256,7 +241,7 @@ fn exec_apparmor_confines_the_exec_process_or_is_refused() {
     let mut b = env.bundle("b");
     let id = env.id("c");
     let pid = start_sleeper(&env, &mut b, &id);
-    if !apparmor_on() {
+    if !apparmor_enabled() {
         println!("AppArmor is not enabled on this host: the refusal is checked");
         let r = exec(&env, &["--apparmor", PROFILE], &id, "touch /ran");
         assert_eq!(r.code, 255, "{} {}", r.stdout, r.stderr);
@@ -295,7 +280,7 @@ fn selinux_label_and_mount_label_are_applied_or_refused() {
     // The test policy denies remora_t writing remora_file_t: only the
     // process label and the mount label together make this write fail.
     let writes = "echo x > /tmp/f && echo tmp-ok; echo x > /mnt/f || echo mnt-denied";
-    if !selinux_on() {
+    if !selinux_enabled() {
         println!("SELinux is not enabled on this host: the refusal is checked");
         // linux.mountLabel alone is ignored without SELinux (as crun).
         let out = b.output_of(&env, script);

@@ -118,7 +118,8 @@ fn scheduler_is_applied_to_the_process_and_exec() {
         println!("SCHED_FIFO refused by the kernel here: {}", r.stderr.trim());
         r.fails_with("process.scheduler SCHED_FIFO: sched_setattr: Operation not permitted");
         assert!(
-            r.stderr.contains("linux.resources.cpu.realtimeRuntime"),
+            r.error_text()
+                .contains("linux.resources.cpu.realtimeRuntime"),
             "{}",
             r.stderr
         );
@@ -481,7 +482,7 @@ fn bad_values_are_refused_naming_the_field() {
         // exec fails with 255, as runc's.
         let r = exec_process(&env, &id, process);
         assert!(
-            r.code != 0 && r.stderr.contains(want),
+            r.code != 0 && r.error_text().contains(want),
             "{want}: {}",
             r.stderr
         );

@@ -134,6 +134,31 @@ fn mounts_over_proc_are_refused() {
     b.config["mounts"] = json!(mounts);
     b.create(&env, &env.id("b"))
         .fails_with("mounting on or under /proc is not allowed");
+    // A bind onto /proc itself must come from a procfs (runc's rule):
+    // a directory posing as one is refused; the host's procfs is taken.
+    mounts.pop();
+    let fake_proc = env.base.join("fakeproc");
+    fs::create_dir_all(fake_proc.join("sys/kernel")).unwrap();
+    let replace_proc = |mounts: &[serde_json::Value], source: &std::path::Path| {
+        let mut m: Vec<serde_json::Value> = mounts
+            .iter()
+            .filter(|m| m["destination"] != "/proc")
+            .cloned()
+            .collect();
+        m.insert(
+            0,
+            json!({"destination": "/proc", "type": "bind", "source": source, "options": ["rbind"]}),
+        );
+        m
+    };
+    b.config["mounts"] = json!(replace_proc(&mounts, &fake_proc));
+    b.create(&env, &env.id("c"))
+        .fails_with("the bind source is not a procfs");
+    b.config["mounts"] = json!(replace_proc(&mounts, std::path::Path::new("/proc")));
+    b.config["linux"]["maskedPaths"] = json!([]);
+    b.config["linux"]["readonlyPaths"] = json!([]);
+    let out = b.output_of(&env, "stat -f -c %T /proc");
+    assert_eq!(out.trim(), "proc");
 }
 
 fn fd_listing(

@@ -225,12 +225,9 @@ fn create_sends_the_pty_master_to_the_console_socket() {
     env.remora(&["delete", &id]).ok();
 }
 
-#[test]
-fn run_detached_sends_the_pty_master_to_the_console_socket() {
-    let env = TestEnv::new("ttyrun");
-    let b = terminal_bundle(&env, "b", TTY_SCRIPT);
-    let (sock, rx) = console_socket(&env, "console.sock");
-    let id = env.id("c");
+/// `run -d --console-socket S -b B ID`: the pty master sent to S.
+fn run_detached_with_console(env: &TestEnv, b: &Bundle, id: &str) -> OwnedFd {
+    let (sock, rx) = console_socket(env, &format!("{id}.sock"));
     b.save();
     env.remora_detached(&[
         "run",
@@ -239,10 +236,18 @@ fn run_detached_sends_the_pty_master_to_the_console_socket() {
         sock.to_str().unwrap(),
         "-b",
         b.path(),
-        &id,
+        id,
     ])
     .ok();
-    let master = received(&rx);
+    received(&rx)
+}
+
+#[test]
+fn run_detached_sends_the_pty_master_to_the_console_socket() {
+    let env = TestEnv::new("ttyrun");
+    let b = terminal_bundle(&env, "b", TTY_SCRIPT);
+    let id = env.id("c");
+    let master = run_detached_with_console(&env, &b, &id);
     check_tty_session(&master, "30 100", Some("console-is-tty"));
     wait_for(|| state(&env, &id)["status"] == "stopped", "stopped");
     env.remora(&["delete", &id]).ok();
@@ -321,20 +326,8 @@ fn the_pty_belongs_to_the_process_user() {
     let env = TestEnv::new("ttyowner");
     let mut b = terminal_bundle(&env, "b", OWNER);
     b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
-    let (sock, rx) = console_socket(&env, "run.sock");
     let id = env.id("c");
-    b.save();
-    env.remora_detached(&[
-        "run",
-        "-d",
-        "--console-socket",
-        sock.to_str().unwrap(),
-        "-b",
-        b.path(),
-        &id,
-    ])
-    .ok();
-    let master = received(&rx);
+    let master = run_detached_with_console(&env, &b, &id);
     let mut seen = String::new();
     read_until(&master, &mut seen, "owner:1000:5");
     write_all(&master, "x\n");

@@ -11,13 +11,7 @@ const HOST_ROOT_OF_CONTAINER: u32 = 100000;
 
 fn userns_bundle(env: &TestEnv, name: &str) -> remora_integration_tests::Bundle {
     let mut b = env.bundle(name);
-    let map = json!([{"containerID": 0, "hostID": HOST_ROOT_OF_CONTAINER, "size": 65536}]);
-    b.config["linux"]["uidMappings"] = map.clone();
-    b.config["linux"]["gidMappings"] = map;
-    b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "user"}));
+    b.in_user_namespace(HOST_ROOT_OF_CONTAINER);
     b
 }
 

@@ -19,28 +19,14 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     let dir = std::path::absolute(bundle)
         .map_err(|e| Error::io(format!("bundle {}", bundle.display()), e))?;
     let path = dir.join("config.json");
-    let data = std::fs::read(&path).map_err(|e| {
+    let data = crate::bounded::read_capped(&path, crate::bounded::JSON_CAP).map_err(|e| {
         Error::config(format!(
             "bundle {}: reading config.json: {}",
             dir.display(),
             e
         ))
     })?;
-    let mut raw: serde_json::Value = serde_json::from_slice(&data)
-        .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
-    if let Some(p) = raw.get_mut("process") {
-        spec_process_fields(p, "process")?;
-    }
-    if let Some(l) = raw.get("linux") {
-        spec_linux_fields(l)?;
-    }
-    // The seccomp section first: its errors name the rule, where plain
-    // deserialisation would only say "unknown variant".
-    if let Some(s) = raw.pointer("/linux/seccomp").filter(|s| !s.is_null()) {
-        remora_seccomp::parse_profile(s)?;
-    }
-    let spec: Spec = serde_json::from_value(raw)
-        .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
+    let spec = parse(&data, &path)?;
     let root = spec
         .root()
         .as_ref()
@@ -50,6 +36,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     } else {
         dir.join(root.path())
     };
+    check_no_symlink(root.path(), &dir, &rootfs)?;
     match std::fs::metadata(&rootfs) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -71,6 +58,54 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     Ok(Bundle { dir, rootfs, spec })
 }
 
+/// Parses config.json's bytes (`path` names it in errors). The seccomp
+/// section first: its errors name the rule, where plain deserialisation
+/// would only say "unknown variant".
+pub fn parse(data: &[u8], path: &Path) -> Result<Spec> {
+    let mut raw: serde_json::Value = serde_json::from_slice(data)
+        .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
+    if let Some(s) = raw.pointer("/linux/seccomp").filter(|s| !s.is_null()) {
+        remora_seccomp::parse_profile(s)?;
+    }
+    if let Some(p) = raw.get_mut("process") {
+        spec_process_fields(p, "process")?;
+    }
+    if let Some(l) = raw.get("linux") {
+        spec_linux_fields(l)?;
+    }
+    crate::runc_compat::config(&mut raw);
+    serde_json::from_value(raw)
+        .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))
+}
+
+/// root.path must name the root itself, not a symlink to it (runc's
+/// rule): a relative path is checked from the bundle on, an absolute one
+/// whole.
+fn check_no_symlink(given: &Path, bundle: &Path, rootfs: &Path) -> Result<()> {
+    let (base, rest) = if given.is_absolute() {
+        (
+            PathBuf::from("/"),
+            rootfs.strip_prefix("/").unwrap_or(rootfs),
+        )
+    } else {
+        (bundle.to_path_buf(), given)
+    };
+    let mut at = base;
+    for c in rest.components() {
+        at.push(c);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            let target = std::fs::read_link(&at).unwrap_or_default();
+            return Err(Error::config(format!(
+                "root.path {:?}: {} is a symlink (to {}): give the path of the root itself",
+                given,
+                at.display(),
+                target.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn has_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
     spec.linux()
         .as_ref()
@@ -84,6 +119,9 @@ fn new_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
         .and_then(|l| l.namespaces().as_ref())
         .is_some_and(|ns| ns.iter().any(|n| n.typ() == t && n.path().is_none()))
 }
+
+/// The most supplementary groups a process may have (linux NGROUPS_MAX).
+const NGROUPS_MAX: usize = 65536;
 
 /// Checks what must hold before anything is created.
 pub fn validate(spec: &Spec) -> Result<()> {
@@ -103,8 +141,15 @@ pub fn validate(spec: &Spec) -> Result<()> {
             process.cwd()
         )));
     }
-    if process.terminal().unwrap_or(false) {
-        // Terminals need --console-socket; checked by the CLI.
+    let gids = process
+        .user()
+        .additional_gids()
+        .as_ref()
+        .map_or(0, |g| g.len());
+    if gids > NGROUPS_MAX {
+        return Err(Error::config(format!(
+            "process.user.additionalGids: {gids} groups, more than the kernel's limit of {NGROUPS_MAX}"
+        )));
     }
     let Some(linux) = spec.linux() else {
         return Err(Error::config("linux: missing from config.json"));
@@ -548,5 +593,26 @@ mod tests {
             json!({"personality": {"domain": "SVR4"}}),
         );
         assert!(bad.is_err());
+    }
+
+    /// The fuzzer's seeds (fuzz/seeds/) are real configs: every one parses,
+    /// so that fuzzing starts past the parser.
+    #[test]
+    fn the_fuzz_seeds_parse() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+        let mut n = 0;
+        for (kind, dir) in [("config", "config_json"), ("process", "process_json")] {
+            for e in std::fs::read_dir(seeds.join(dir)).unwrap() {
+                let p = e.unwrap().path();
+                let data = std::fs::read(&p).unwrap();
+                let r = match kind {
+                    "config" => parse(&data, &p).map(drop),
+                    _ => crate::lifecycle::exec::parse_process(&data, &p).map(drop),
+                };
+                r.unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                n += 1;
+            }
+        }
+        assert!(n >= 10, "{n} seeds");
     }
 }

@@ -9,6 +9,7 @@
 //! - [`process`]: identity, capabilities, rlimits, program lookup.
 //! - [`hooks`], [`config`], [`channel`], [`sys`] (syscall wrappers).
 
+pub mod bounded;
 pub mod channel;
 pub mod cli;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod logging;
 pub mod notify;
 pub mod process;
 pub mod rootfs;
+pub mod runc_compat;
 pub mod signal;
 pub mod spec;
 pub mod state;

@@ -48,11 +48,21 @@ fn main() {
             std::process::exit(1);
         }
     };
-    logging::init(LogConfig {
+    let log = LogConfig {
         file: cli.log.clone(),
         json: cli.log_format == "json",
         debug: cli.debug,
-    });
+    };
+    if let Err(e) = logging::check_file(&log) {
+        let path = log.file.clone().unwrap_or_default();
+        logging::init(LogConfig { file: None, ..log });
+        logging::fatal(&format!(
+            "--log {}: opening the log file: {e}",
+            path.display()
+        ));
+        std::process::exit(1);
+    }
+    logging::init(log);
     match run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
@@ -114,6 +124,9 @@ fn state_root(cli: &Cli) -> Result<PathBuf> {
     };
     if root == std::path::Path::new("/") {
         bail!("--root: refusing to use / as the state directory");
+    }
+    if std::fs::metadata(&root).is_ok_and(|m| !m.is_dir()) {
+        bail!("--root {}: not a directory", root.display());
     }
     Ok(root)
 }

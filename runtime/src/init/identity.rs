@@ -85,7 +85,10 @@ pub fn set_identity_and_capabilities(spec: &Spec) -> Step {
     // without CAP_SETGID; then only an empty/unchanged list is possible.
     if let Err(e) = setgroups(&gids) {
         if !gids.is_empty() || e.raw_os_error() != Some(libc::EPERM) {
-            return Err(format!("process.user.additionalGids {gids:?}: {e}"));
+            return Err(format!(
+                "process.user.additionalGids {}: {e}",
+                crate::bounded::list(&gids)
+            ));
         }
     }
     give_stdio_to(user.uid())?;

@@ -58,9 +58,14 @@ pub fn run(mut a: InitArgs<'_>) -> ! {
     match result {
         Ok(never) => match never {},
         Err(msg) => {
-            let _ = a.channel.send(&Message::Error(msg.clone()));
-            // After Ready nobody listens on the channel: say it on stderr.
-            eprintln!("remora init: {msg}");
+            // Said once, to whoever listens: the parent on the channel
+            // (create before Ready, exec until its execve; `start` reads
+            // the exec fifo instead). Only when nobody is there does the
+            // init say it on its own stderr.
+            let msg = crate::bounded::message(&msg);
+            if a.channel.send(&Message::Error(msg.clone())).is_err() {
+                eprintln!("remora init: {msg}");
+            }
             exit_now(1)
         }
     }
@@ -136,18 +141,21 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     trace.phase("process");
     report_phases(a, &trace)?;
     report_ready(a)?;
-    let mut started = start::wait_for_start(&proc, fifo)?;
+    let started = start::wait_for_start(&proc, fifo)?;
+    drop((proc, root, new_root, cwd, readonly_later));
+    // From here `remora start` listens on the exec fifo: it is told there
+    // why the program did not start (a hook, or execve itself: E2BIG).
+    start::tell_start(started, start_the_program(a, &program, early_seccomp))
+}
+
+/// After `remora start`: seccomp (unless loaded early), startContainer
+/// hooks, execve.
+fn start_the_program(a: &InitArgs<'_>, program: &Path, early_seccomp: bool) -> Step<Infallible> {
     if !early_seccomp {
         load_seccomp(a)?;
     }
-    if let Err(e) = start::run_start_container_hooks(a) {
-        // `remora start` reads this before it sees the fifo close.
-        let _ = std::io::Write::write_all(&mut started, format!("E{e}").as_bytes());
-        return Err(e);
-    }
-    drop(started);
-    drop((proc, root, new_root, cwd, readonly_later));
-    start::exec(a.spec, &program)
+    start::run_start_container_hooks(a)?;
+    start::exec(a.spec, program)
 }
 
 /// `remora exec`: the process joins every namespace of the running
@@ -372,10 +380,12 @@ fn join_session_keyring(a: &InitArgs<'_>) -> Step {
 
 fn set_hostname(spec: &Spec) -> Step {
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
-        crate::sys::process::set_hostname(h, false).map_err(|e| format!("hostname {h:?}: {e}"))?;
+        crate::sys::process::set_hostname(h, false)
+            .map_err(|e| format!("hostname {}: {e}", crate::bounded::quoted(h)))?;
     }
     if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
-        crate::sys::process::set_hostname(d, true).map_err(|e| format!("domainname {d:?}: {e}"))?;
+        crate::sys::process::set_hostname(d, true)
+            .map_err(|e| format!("domainname {}: {e}", crate::bounded::quoted(d)))?;
     }
     Ok(())
 }
@@ -469,7 +479,7 @@ fn run_create_container_hooks(a: &InitArgs<'_>) -> Step {
     else {
         return Ok(());
     };
-    let state = start::hook_state(a, "creating");
+    let state = start::hook_state(a, "created");
     crate::hooks::run_all("createContainer", &hooks, &state, a.rootfs)
 }
 

@@ -24,6 +24,21 @@ pub fn wait_for_start(proc: &ProcFs, fifo: &OwnedFd) -> Step<std::fs::File> {
     Ok(w)
 }
 
+/// A failure after `remora start` opened the fifo goes to start on it
+/// (the init's end is close-on-exec, so start reads it before the end of
+/// file) and the init exits: said once, by start. Only when start is not
+/// there to read it does it go back to the caller.
+pub fn tell_start(mut started: std::fs::File, r: Step<Infallible>) -> Step<Infallible> {
+    let e = match r {
+        Ok(never) => match never {},
+        Err(e) => crate::bounded::message(&e),
+    };
+    if started.write_all(format!("E{e}").as_bytes()).is_ok() {
+        crate::sys::clone::exit_now(1)
+    }
+    Err(e)
+}
+
 /// The state JSON handed to hooks run by the init.
 pub fn hook_state(a: &InitArgs<'_>, status: &str) -> String {
     crate::lifecycle::state_json(

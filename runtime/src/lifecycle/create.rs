@@ -69,6 +69,9 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         &o.id,
         g.systemd_cgroup,
     )?;
+    // Before anything is made: an init placed in a frozen cgroup would
+    // never report back.
+    cgroup.check_not_frozen()?;
     trace.phase("config");
     let seccomp = crate::config::compile_seccomp(linux)?;
     trace.phase("seccomp");
@@ -108,6 +111,11 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     // (a deny-all config keeps /dev/kmsg unreadable even if it is made).
     let resources = linux.resources().as_ref();
     let placement = cgroup.make(resources)?;
+    if placement.occupied {
+        crate::logging::warn(
+            "container's cgroup is not empty: its processes share the container's limits",
+        );
+    }
     undo.cgroup = Some(cgroup.clone());
 
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
@@ -187,10 +195,12 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         plan.is_new(NamespaceKind::User),
         !single && (plan.has(NamespaceKind::Pid) || plan.is_new(NamespaceKind::Time)),
         &mut undo.init,
-    )?;
+        &mut super::watch::InitWatch::new(child, Some(cgroup.clone())),
+    )
+    .map_err(|e| explain_init_death(e, &mut undo, &cgroup, resources))?;
     if pid != child {
         // The intermediate forked the init into its pid namespace; reap it.
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
+        super::watch::reap(child, super::watch::STUCK_AFTER);
         undo.child = Some(pid);
     }
     let pidfd = match (pid == child, child_pidfd) {
@@ -338,8 +348,56 @@ fn check_terminal(bundle: &Bundle, o: &CreateOptions) -> Result<()> {
     }
 }
 
+/// A conversation that failed because the init died says how it died;
+/// killed by the OOM killer under linux.resources.memory.limit, that the
+/// limit is below what the init needs (runc: "unable to set memory limit
+/// to N (current usage ...)").
+fn explain_init_death(
+    e: Error,
+    undo: &mut Undo,
+    cgroup: &Cgroup,
+    resources: Option<&oci_spec::runtime::LinuxResources>,
+) -> Error {
+    let died = match &e {
+        Error::Init(m) => m.starts_with("container init exited"),
+        Error::Io { context, .. } => context.starts_with("sync: receiving"),
+        _ => false,
+    };
+    if !died {
+        return e;
+    }
+    let oom = cgroup.oom_kill_count().unwrap_or(0) > 0;
+    let limit = resources
+        .and_then(|r| r.memory().as_ref())
+        .and_then(|m| m.limit());
+    // Reaped here (it is dead; with CLONE_PARENT the init forked into its
+    // pid namespace is our child too) to say how it ended; the undo must
+    // then not signal its (reusable) PID.
+    let init = undo.init.or(undo.child);
+    let how = init
+        .and_then(|p| super::watch::reap(p, super::watch::STUCK_AFTER))
+        .map(|s| super::watch::describe(&s));
+    if how.is_some() {
+        if undo.init.is_some() {
+            undo.init = None;
+        } else {
+            undo.child = None;
+        }
+    }
+    match (oom, limit) {
+        (true, Some(limit)) => Error::config(format!(
+            "linux.resources.memory.limit: unable to set memory limit to {limit}: the container init was killed by the OOM killer; the limit is below what the init needs"
+        )),
+        _ => match how {
+            Some(how) => Error::Init(format!("container init {how} before it was ready")),
+            None => e,
+        },
+    }
+}
+
 /// The parent's side of the conversation; returns the init's PID, the pty
 /// master remora keeps (if any) and the init's phase trace.
+#[allow(clippy::too_many_arguments)]
 fn converse(
     ch: &Channel,
     bundle: &Bundle,
@@ -348,6 +406,7 @@ fn converse(
     userns: bool,
     expect_init_pid: bool,
     init_seen: &mut Option<i32>,
+    watch: &mut super::watch::InitWatch,
 ) -> Result<(i32, Option<OwnedFd>, crate::trace::Phases)> {
     let mut ready = false;
     let mut phases = crate::trace::Phases::new();
@@ -356,6 +415,12 @@ fn converse(
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let mut init_pid = child;
     loop {
+        while !ch
+            .readable(super::watch::TICK)
+            .ctx(|| "sync: waiting for the init".into())?
+        {
+            watch.check()?;
+        }
         let (msg, fd) = match ch.recv_fd().ctx(|| "sync: receiving from init".into())? {
             Some((m, fd)) => (Some(m), fd),
             None => (None, None),
@@ -386,6 +451,7 @@ fn converse(
             Some(Message::InitPid(p)) => {
                 init_pid = p;
                 *init_seen = Some(p);
+                watch.set_pid(p);
                 if ready {
                     return Ok((init_pid, kept_master, phases));
                 }
@@ -402,7 +468,7 @@ fn converse(
             Some(Message::CreateRuntimeHooks) => {
                 let json = state_json(
                     id,
-                    "creating",
+                    "created",
                     init_pid,
                     &bundle.dir,
                     bundle.spec.annotations().as_ref(),
@@ -467,10 +533,16 @@ impl Drop for Undo {
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
+        if let Some(cg) = &self.cgroup {
+            // A frozen init cannot die of SIGKILL (v1 freezer).
+            let _ = cg.set_frozen(false);
+        }
         if let Some(pid) = self.child.take() {
             let p = nix::unistd::Pid::from_raw(pid);
             let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(p, None);
+            // Bounded: an init stuck in uninterruptible sleep is reported,
+            // not waited for forever.
+            super::watch::reap(pid, super::watch::STUCK_AFTER);
         }
         if let Some(cg) = self.cgroup.take() {
             let _ = cg.destroy();

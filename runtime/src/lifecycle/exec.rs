@@ -9,7 +9,6 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
-use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::{Process, Spec};
 use remora_cgroups::{Cgroup, Placement};
@@ -50,21 +49,9 @@ pub struct ExecOptions {
 /// with the flags applied (runc's rules).
 fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
     if let Some(p) = &o.process_json {
-        let data =
-            std::fs::read(p).map_err(|e| Error::io(format!("--process {}", p.display()), e))?;
-        let invalid = |e: serde_json::Error| {
-            Error::config(format!("--process {}: invalid process: {e}", p.display()))
-        };
-        let mut raw: serde_json::Value = serde_json::from_slice(&data).map_err(invalid)?;
-        crate::config::spec_process_fields(&mut raw, "process")?;
-        let process: Process = serde_json::from_value(raw).map_err(invalid)?;
-        if process.args().as_ref().is_none_or(|a| a.is_empty()) {
-            return Err(Error::config(format!(
-                "--process {}: args must not be empty",
-                p.display()
-            )));
-        }
-        return Ok(process);
+        let data = crate::bounded::read_capped(p, crate::bounded::JSON_CAP)
+            .map_err(|e| Error::config(format!("--process {}: {e}", p.display())))?;
+        return parse_process(&data, p);
     }
     if o.args.is_empty() {
         return Err(Error::config(
@@ -75,6 +62,12 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
     v["args"] = serde_json::json!(o.args);
     v["terminal"] = serde_json::json!(o.tty);
     if let Some(c) = &o.cwd {
+        if !c.is_absolute() {
+            return Err(Error::config(format!(
+                "--cwd {}: must be an absolute path",
+                crate::bounded::quoted(&c.to_string_lossy())
+            )));
+        }
         v["cwd"] = serde_json::json!(c);
     }
     let mut env: Vec<String> = serde_json::from_value(v["env"].clone()).unwrap_or_default();
@@ -103,7 +96,10 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
         for set in ["bounding", "effective", "permitted"] {
             let mut list: Vec<String> =
                 serde_json::from_value(v["capabilities"][set].clone()).unwrap_or_default();
-            list.extend(o.caps.iter().cloned());
+            list.extend(crate::runc_compat::known_capabilities(
+                &o.caps,
+                set == "bounding",
+            ));
             v["capabilities"][set] = serde_json::json!(list);
         }
     }
@@ -117,6 +113,34 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
         v["selinuxLabel"] = serde_json::json!(l);
     }
     serde_json::from_value(v).map_err(|e| Error::config(format!("exec: invalid process: {e}")))
+}
+
+/// Parses and checks process.json's bytes (`path` names it in errors).
+pub fn parse_process(data: &[u8], path: &Path) -> Result<Process> {
+    let invalid = |e: serde_json::Error| {
+        Error::config(format!(
+            "--process {}: invalid process: {e}",
+            path.display()
+        ))
+    };
+    let mut v: serde_json::Value = serde_json::from_slice(data).map_err(invalid)?;
+    crate::runc_compat::exec_process(&mut v, &format!("--process {}", path.display()));
+    crate::config::spec_process_fields(&mut v, "process")?;
+    let process: Process = serde_json::from_value(v).map_err(invalid)?;
+    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(Error::config(format!(
+            "--process {}: args must not be empty",
+            path.display()
+        )));
+    }
+    if !process.cwd().is_absolute() {
+        return Err(Error::config(format!(
+            "--process {}: cwd {}: must be an absolute path",
+            path.display(),
+            crate::bounded::quoted(&process.cwd().to_string_lossy())
+        )));
+    }
+    Ok(process)
 }
 
 /// Runs exec; returns the exit code for remora (the process's status in
@@ -224,8 +248,12 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     drop(init_end);
     let reap = |pid: i32| {
         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-        let _ = waitpid(Pid::from_raw(pid), None);
+        super::watch::reap(pid, super::watch::STUCK_AFTER);
     };
+    let mut watch = super::watch::InitWatch::new(child, Some(cg.clone()));
+    if o.ignore_paused {
+        watch = watch.patient_while_frozen();
+    }
     trace.phase("clone");
     let sfd = super::wait::forwarded_signals()?;
     // With the container's pid namespace to join, the child forks the
@@ -249,6 +277,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         o.console_socket.as_deref(),
         &mut pid,
         &mut phases,
+        &mut watch,
         &mut send_listener,
     )
     .and_then(|master| {
@@ -269,6 +298,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         // Its end of the channel is close-on-exec: EOF means the
         // program runs (as runc, exec returns once it does); an error
         // means execve itself failed.
+        wait_readable(&parent_end, &mut watch)?;
         let r = match parent_end.recv() {
             Ok(Some(Message::Error(e))) => Err(Error::Init(e)),
             _ => Ok(master),
@@ -291,7 +321,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     };
     if pid != child {
         // The forker, done once the process is in the pid namespace.
-        let _ = waitpid(Pid::from_raw(child), None);
+        super::watch::reap(child, super::watch::STUCK_AFTER);
     }
     if o.detach {
         return Ok(0);
@@ -357,11 +387,26 @@ fn exec_cgroup_dirs(cg: &Cgroup, specs: &[String]) -> Result<BTreeMap<String, Pa
     Ok(dirs)
 }
 
+/// Waits until the process says something (or exits), watching it: a
+/// frozen cgroup or a process stuck in uninterruptible sleep is an error
+/// (with --ignore-paused, exec into a frozen container would wait
+/// forever).
+fn wait_readable(ch: &Channel, watch: &mut super::watch::InitWatch) -> Result<()> {
+    while !ch
+        .readable(super::watch::TICK)
+        .ctx(|| "sync: waiting for the process".into())?
+    {
+        watch.check()?;
+    }
+    Ok(())
+}
+
 fn converse(
     ch: &Channel,
     console_socket: Option<&std::path::Path>,
     pid: &mut i32,
     phases: &mut crate::trace::Phases,
+    watch: &mut super::watch::InitWatch,
     send_listener: &mut dyn FnMut(i32, std::os::fd::OwnedFd) -> Result<()>,
 ) -> Result<Option<std::os::fd::OwnedFd>> {
     ch.send(&Message::Continue).ctx(|| "sync".into())?;
@@ -380,6 +425,7 @@ fn converse(
         }
     };
     loop {
+        wait_readable(ch, watch)?;
         let (msg, fd) = match ch.recv_fd().ctx(|| "sync".into())? {
             Some((m, fd)) => (Some(m), fd),
             None => (None, None),
@@ -392,6 +438,7 @@ fn converse(
             }
             Some(Message::InitPid(p)) => {
                 *pid = p;
+                watch.set_pid(p);
                 relay(p, &mut listener)?;
                 if ready {
                     return Ok(kept_master);

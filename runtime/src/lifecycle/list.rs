@@ -1,6 +1,6 @@
 //! `remora list`.
 
-use super::{state_output, status_of, Global};
+use super::{state_output, status_of, Global, RuncOrder};
 use crate::state::{list_ids, ContainerDir};
 
 pub fn list(g: &Global, format: &str, quiet: bool) -> crate::error::Result<String> {
@@ -11,7 +11,9 @@ pub fn list(g: &Global, format: &str, quiet: bool) -> crate::error::Result<Strin
         };
         let Ok(st) = dir.load() else { continue };
         let status = status_of(&st, &dir);
-        rows.push(state_output(&st, status));
+        let mut row = state_output(&st, status);
+        row["owner"] = owner_of(&dir.path).into();
+        rows.push(row);
     }
     if quiet {
         return Ok(rows
@@ -20,7 +22,7 @@ pub fn list(g: &Global, format: &str, quiet: bool) -> crate::error::Result<Strin
             .collect());
     }
     if format == "json" {
-        return Ok(format!("{}\n", serde_json::Value::Array(rows)));
+        return Ok(format!("{}\n", json_rows(&rows)));
     }
     let mut table = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
     for r in &rows {
@@ -28,22 +30,18 @@ pub fn list(g: &Global, format: &str, quiet: bool) -> crate::error::Result<Strin
             serde_json::Value::String(s) => s.clone(),
             v => v.to_string(),
         };
-        let owner = s("owner");
         table.push([
             s("id"),
             s("pid"),
             s("status"),
             s("bundle"),
             s("created"),
-            if owner.is_empty() {
-                "root".into()
-            } else {
-                owner
-            },
+            s("owner"),
         ]);
     }
+    // runc's tabwriter: cells padded by 3, columns at least 12 wide.
     let widths: Vec<usize> = (0..6)
-        .map(|c| table.iter().map(|r| r[c].len()).max().unwrap_or(0).max(11) + 1)
+        .map(|c| (table.iter().map(|r| r[c].len()).max().unwrap_or(0) + 3).max(12))
         .collect();
     let mut out = String::new();
     for r in &table {
@@ -57,4 +55,27 @@ pub fn list(g: &Global, format: &str, quiet: bool) -> crate::error::Result<Strin
         out.push('\n');
     }
     Ok(out)
+}
+
+/// The user name owning a container's state directory (runc's "owner"),
+/// or "#UID" when the host has no name for it.
+fn owner_of(dir: &std::path::Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else {
+        return String::new();
+    };
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => u.name,
+        _ => format!("#{uid}"),
+    }
+}
+
+/// `list --format json` as runc prints it: `null` for no containers, and
+/// each entry's keys in runc's order.
+fn json_rows(rows: &[serde_json::Value]) -> String {
+    if rows.is_empty() {
+        return "null".into();
+    }
+    let ordered: Vec<RuncOrder> = rows.iter().map(RuncOrder).collect();
+    serde_json::to_string(&ordered).expect("json")
 }

@@ -2,8 +2,8 @@
 //!
 //! Status is derived, never stored (runc's rules): the init gone, a
 //! zombie, or a different process behind its PID (start time differs):
-//! stopped; the exec fifo still there: created; the cgroup frozen:
-//! paused; else running.
+//! stopped; the cgroup frozen: paused; the exec fifo still there:
+//! created; else running.
 
 pub mod cgroup_cmds;
 pub mod create;
@@ -16,6 +16,7 @@ pub mod run;
 pub mod start;
 pub mod update_args;
 pub mod wait;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -71,12 +72,14 @@ pub fn status_of(state: &State, dir: &ContainerDir) -> Status {
     if !init_alive(state) {
         return Status::Stopped;
     }
-    if dir.fifo().exists() {
-        return Status::Created;
-    }
+    // Frozen first (as runc): a created container that was paused is
+    // paused.
     let cg = remora_cgroups::Cgroup::from_saved(state.cgroup.clone());
     if cg.is_frozen().unwrap_or(false) {
         return Status::Paused;
+    }
+    if dir.fifo().exists() {
+        return Status::Created;
     }
     Status::Running
 }
@@ -127,10 +130,39 @@ pub fn state_output(state: &State, status: Status) -> serde_json::Value {
     v
 }
 
+/// A [`state_output`] value serialised with its keys in runc's order
+/// (ociVersion, id, pid, status, bundle, rootfs, created, annotations,
+/// owner): `state` and `list --format json` print it so; scripts match it.
+pub struct RuncOrder<'a>(pub &'a serde_json::Value);
+
+impl serde::Serialize for RuncOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        const KEYS: [&str; 9] = [
+            "ociVersion",
+            "id",
+            "pid",
+            "status",
+            "bundle",
+            "rootfs",
+            "created",
+            "annotations",
+            "owner",
+        ];
+        let mut m = s.serialize_map(None)?;
+        for k in KEYS {
+            if let Some(v) = self.0.get(k).filter(|v| !v.is_null()) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
 /// `remora state ID`.
 pub fn state(g: &Global, id: &str) -> crate::error::Result<String> {
     let dir = ContainerDir::open(&g.root, id)?;
     let st = dir.load()?;
     let status = status_of(&st, &dir);
-    Ok(serde_json::to_string_pretty(&state_output(&st, status)).expect("json"))
+    Ok(serde_json::to_string_pretty(&RuncOrder(&state_output(&st, status))).expect("json"))
 }

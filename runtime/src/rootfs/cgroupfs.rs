@@ -114,6 +114,7 @@ pub fn mount_cgroups(
     // linux.mountLabel, as runc).
     let tmpfs = {
         let fs = fsopen("tmpfs")?;
+        fsconfig(fs.as_fd(), "source", Some("tmpfs"))?;
         fsconfig(fs.as_fd(), "mode", Some("755"))?;
         if let Some(label) = ctx.mount_label {
             fsconfig(fs.as_fd(), "context", Some(label))?;

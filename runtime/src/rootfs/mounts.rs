@@ -180,6 +180,15 @@ pub fn mount_one(
         }
         (tree, true)
     };
+    if bind && rel == "proc" {
+        let magic =
+            crate::sys::fs::fs_magic(tree.as_fd()).map_err(|e| err("checking the source", e))?;
+        if magic != libc::PROC_SUPER_MAGIC {
+            return Err(RootfsError::Invalid(format!(
+                "mounts[{index}] /proc: the bind source is not a procfs"
+            )));
+        }
+    }
     // Attributes: per mount first, then recursive ones.
     if opts.set | opts.clear != 0 {
         mount_setattr(tree.as_fd(), false, opts.set, opts.clear, 0)
@@ -236,6 +245,13 @@ fn new_filesystem(
     for flag in &opts.sb_flags {
         fsconfig(fs.as_fd(), flag, None)?;
     }
+    // A read-only sysfs is read-only in its superblock too, as mount(2)
+    // with MS_RDONLY makes it (runc). Only a new superblock takes the
+    // flag: sharing the host's network namespace reuses the host's
+    // sysfs superblock, which is left as it is.
+    if typ == "sysfs" && opts.set & MOUNT_ATTR_RDONLY != 0 {
+        fsconfig(fs.as_fd(), "ro", None)?;
+    }
     // linux.mountLabel (fsconfig takes the label as is: no quoting).
     if let Some(label) = label {
         fsconfig(fs.as_fd(), "context", Some(label))?;
@@ -269,10 +285,13 @@ fn check_destination(
     }
     if top == "proc" {
         let fresh_proc = rel == "proc" && typ == "proc" && !bind;
+        // A bind of a procfs onto /proc itself (runc's start_hello): the
+        // source is checked to be a procfs once opened (mount_one).
+        let proc_bind = rel == "proc" && bind;
         let allowed_bind = bind && PROC_BIND_ALLOWED.contains(&rel);
-        if !(fresh_proc || allowed_bind) {
+        if !(fresh_proc || proc_bind || allowed_bind) {
             return Err(RootfsError::Invalid(format!(
-                "mounts[{index}] {}: mounting on or under /proc is not allowed (only a fresh procfs at /proc)",
+                "mounts[{index}] {}: mounting on or under /proc is not allowed (only a procfs at /proc)",
                 dest.display()
             )));
         }
