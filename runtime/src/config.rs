@@ -67,6 +67,12 @@ pub fn parse(data: &[u8], path: &Path) -> Result<Spec> {
     if let Some(s) = raw.pointer("/linux/seccomp").filter(|s| !s.is_null()) {
         remora_seccomp::parse_profile(s)?;
     }
+    if let Some(p) = raw.get_mut("process") {
+        spec_process_fields(p, "process")?;
+    }
+    if let Some(l) = raw.get("linux") {
+        spec_linux_fields(l)?;
+    }
     crate::runc_compat::config(&mut raw);
     serde_json::from_value(raw)
         .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))
@@ -225,7 +231,159 @@ pub fn validate(spec: &Spec) -> Result<()> {
         }
     }
     check_sysctl_conflicts(spec)?;
+    check_process_attrs(process)?;
+    check_personality(linux)?;
+    check_memory_policy(linux)?;
     check_lsm(process)
+}
+
+/// One of `allowed` at `pointer` (when present), else an error naming
+/// the field: serde's "unknown variant" would name neither field nor place.
+fn one_of(v: &serde_json::Value, pointer: &str, field: &str, allowed: &[&str]) -> Result<()> {
+    let values: Vec<&serde_json::Value> = match v.pointer(pointer) {
+        None | Some(serde_json::Value::Null) => return Ok(()),
+        Some(serde_json::Value::Array(a)) => a.iter().collect(),
+        Some(one) => vec![one],
+    };
+    for x in values {
+        if !x.as_str().is_some_and(|s| allowed.contains(&s)) {
+            return Err(Error::config(format!(
+                "{field} {x}: unknown value (one of {})",
+                allowed.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The enumerations of process.scheduler and process.ioPriority checked
+/// by name, and the scheduler flags mapped (spec_scheduler_flags), in a
+/// process's raw JSON (config.json's, or exec's process.json).
+pub fn spec_process_fields(process: &mut serde_json::Value, field: &str) -> Result<()> {
+    one_of(
+        process,
+        "/scheduler/policy",
+        &format!("{field}.scheduler.policy"),
+        crate::process::sched::POLICY_NAMES,
+    )?;
+    one_of(
+        process,
+        "/ioPriority/class",
+        &format!("{field}.ioPriority.class"),
+        crate::process::ioprio::CLASS_NAMES,
+    )?;
+    // execCPUAffinity lists: checked naming the field; an empty one is
+    // as if omitted (the spec), which oci-spec 0.10 would refuse.
+    if let Some(a) = process
+        .get_mut("execCPUAffinity")
+        .and_then(|a| a.as_object_mut())
+    {
+        for name in ["initial", "final"] {
+            match a.get(name).and_then(|v| v.as_str()) {
+                Some("") => {
+                    a.remove(name);
+                }
+                Some(list) => {
+                    crate::process::affinity::cpus(name, list).map_err(Error::config)?;
+                }
+                None => {}
+            }
+        }
+    }
+    spec_scheduler_flags(process, field)
+}
+
+/// linux.personality.domain and linux.memoryPolicy's mode and flags
+/// checked by name in config.json's raw JSON.
+fn spec_linux_fields(linux: &serde_json::Value) -> Result<()> {
+    one_of(
+        linux,
+        "/personality/domain",
+        "linux.personality.domain",
+        crate::process::personality::DOMAIN_NAMES,
+    )?;
+    one_of(
+        linux,
+        "/memoryPolicy/mode",
+        "linux.memoryPolicy.mode",
+        crate::process::mempolicy::MODE_NAMES,
+    )?;
+    one_of(
+        linux,
+        "/memoryPolicy/flags",
+        "linux.memoryPolicy.flags",
+        crate::process::mempolicy::FLAG_NAMES,
+    )
+}
+
+/// The scheduler flags as the runtime-spec names them, in oci-spec
+/// 0.10's spelling (which differs for two of them: it would refuse a
+/// spec-valid config and accept misspelt ones). Applied to the raw JSON
+/// of a process (config.json's, or exec's process.json) before it is
+/// deserialised: the one place that knows. Anything else is refused,
+/// naming the flag.
+pub fn spec_scheduler_flags(process: &mut serde_json::Value, field: &str) -> Result<()> {
+    const SPEC_TO_OCI_SPEC: &[(&str, &str)] = &[
+        ("SCHED_FLAG_RESET_ON_FORK", "SCHED_RESET_ON_FORK"),
+        ("SCHED_FLAG_RECLAIM", "SCHED_FLAG_RECLAIM"),
+        ("SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_D_L_OVERRUN"),
+        ("SCHED_FLAG_KEEP_POLICY", "SCHED_FLAG_KEEP_POLICY"),
+        ("SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_KEEP_PARAMS"),
+        ("SCHED_FLAG_UTIL_CLAMP_MIN", "SCHED_FLAG_UTIL_CLAMP_MIN"),
+        ("SCHED_FLAG_UTIL_CLAMP_MAX", "SCHED_FLAG_UTIL_CLAMP_MAX"),
+    ];
+    let Some(flags) = process
+        .pointer_mut("/scheduler/flags")
+        .and_then(|f| f.as_array_mut())
+    else {
+        return Ok(());
+    };
+    for (i, f) in flags.iter_mut().enumerate() {
+        let name = f.as_str().unwrap_or_default();
+        let Some((_, theirs)) = SPEC_TO_OCI_SPEC.iter().find(|(spec, _)| *spec == name) else {
+            return Err(Error::config(format!(
+                "{field}.scheduler.flags[{i}] {f}: unknown scheduler flag"
+            )));
+        };
+        *f = serde_json::Value::from(*theirs);
+    }
+    Ok(())
+}
+
+/// process.scheduler, process.ioPriority, process.execCPUAffinity: values
+/// the kernel would refuse, or that Linux lacks, refused before anything
+/// exists (for `create` and for exec's process).
+pub fn check_process_attrs(process: &oci_spec::runtime::Process) -> Result<()> {
+    if let Some(s) = process.scheduler() {
+        crate::process::sched::attr_of(s).map_err(Error::config)?;
+    }
+    if let Some(p) = process.io_priority() {
+        crate::process::ioprio::value_of(p).map_err(Error::config)?;
+    }
+    if let Some(a) = process.exec_cpu_affinity() {
+        crate::process::affinity::check(a).map_err(Error::config)?;
+    }
+    Ok(())
+}
+
+/// linux.personality: a known domain (else config.json does not parse,
+/// naming the field) and known flags.
+fn check_personality(linux: &oci_spec::runtime::Linux) -> Result<()> {
+    match linux.personality() {
+        Some(p) => crate::process::personality::persona_of(p)
+            .map(drop)
+            .map_err(Error::config),
+        None => Ok(()),
+    }
+}
+
+/// linux.memoryPolicy: mode, flags and nodes that fit together and
+/// nodes this host has.
+fn check_memory_policy(linux: &oci_spec::runtime::Linux) -> Result<()> {
+    match linux.memory_policy() {
+        Some(p) => crate::process::mempolicy::check(p).map_err(Error::config),
+        None => Ok(()),
+    }
 }
 
 /// kernel.hostname or kernel.domainname in linux.sysctl together with the
@@ -312,6 +470,130 @@ fn validate_sysctl(spec: &Spec, key: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use oci_spec::runtime::{LinuxSchedulerFlag, Process};
+    use serde_json::json;
+
+    fn process(flags: serde_json::Value) -> Result<Process> {
+        let mut v = json!({"cwd": "/", "args": ["sh"], "user": {"uid": 0, "gid": 0},
+            "scheduler": {"policy": "SCHED_OTHER", "flags": flags}});
+        spec_scheduler_flags(&mut v, "process")?;
+        Ok(serde_json::from_value(v).unwrap())
+    }
+
+    #[test]
+    fn scheduler_flags_take_the_specs_names() {
+        let all = json!([
+            "SCHED_FLAG_RESET_ON_FORK",
+            "SCHED_FLAG_RECLAIM",
+            "SCHED_FLAG_DL_OVERRUN",
+            "SCHED_FLAG_KEEP_POLICY",
+            "SCHED_FLAG_KEEP_PARAMS",
+            "SCHED_FLAG_UTIL_CLAMP_MIN",
+            "SCHED_FLAG_UTIL_CLAMP_MAX"
+        ]);
+        let p = process(all).unwrap();
+        use LinuxSchedulerFlag::*;
+        assert_eq!(
+            p.scheduler().as_ref().unwrap().flags().as_deref().unwrap(),
+            &[
+                SchedResetOnFork,
+                SchedFlagReclaim,
+                SchedFlagDLOverrun,
+                SchedFlagKeepPolicy,
+                SchedFlagKeepParams,
+                SchedFlagUtilClampMin,
+                SchedFlagUtilClampMax
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_scheduler_flags_are_refused_by_name() {
+        for bad in ["SCHED_RESET_ON_FORK", "SCHED_FLAG_NOPE"] {
+            let e = process(json!([bad])).err().unwrap().to_string();
+            assert!(
+                e.contains("process.scheduler.flags[0]") && e.contains(bad),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_enumeration_values_name_the_field() {
+        let mut p = json!({"scheduler": {"policy": "SCHED_FAST"}});
+        let e = spec_process_fields(&mut p, "process")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("process.scheduler.policy \"SCHED_FAST\""), "{e}");
+        let mut p = json!({"ioPriority": {"class": "IOPRIO_CLASS_NONE"}});
+        let e = spec_process_fields(&mut p, "process")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("process.ioPriority.class"), "{e}");
+        let mut p = json!({"execCPUAffinity": {"initial": "", "final": "1"}});
+        spec_process_fields(&mut p, "process").unwrap();
+        assert_eq!(
+            p,
+            json!({"execCPUAffinity": {"final": "1"}}),
+            "empty: omitted"
+        );
+        let mut p = json!({"execCPUAffinity": {"initial": "0", "final": "0-x"}});
+        let e = spec_process_fields(&mut p, "process")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("process.execCPUAffinity.final \"0-x\""), "{e}");
+        let l = json!({"personality": {"domain": "SVR4"}});
+        let e = spec_linux_fields(&l).unwrap_err().to_string();
+        assert!(e.contains("linux.personality.domain \"SVR4\""), "{e}");
+        let l = json!({"memoryPolicy": {"mode": "MPOL_BIND", "flags": ["MPOL_F_X"]}});
+        let e = spec_linux_fields(&l).unwrap_err().to_string();
+        assert!(e.contains("linux.memoryPolicy.flags \"MPOL_F_X\""), "{e}");
+        let ok =
+            json!({"personality": {"domain": "LINUX32"}, "memoryPolicy": {"mode": "MPOL_LOCAL"}});
+        spec_linux_fields(&ok).unwrap();
+    }
+
+    #[test]
+    fn process_attrs_are_checked() {
+        let p: Process = serde_json::from_value(
+            json!({"cwd": "/", "args": ["sh"], "user": {"uid": 0, "gid": 0},
+            "scheduler": {"policy": "SCHED_ISO"}}),
+        )
+        .unwrap();
+        assert!(check_process_attrs(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("SCHED_ISO"));
+        let p: Process = serde_json::from_value(
+            json!({"cwd": "/", "args": ["sh"], "user": {"uid": 0, "gid": 0},
+            "ioPriority": {"class": "IOPRIO_CLASS_BE", "priority": 9}}),
+        )
+        .unwrap();
+        assert!(check_process_attrs(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("process.ioPriority"));
+        let p: Process = serde_json::from_value(
+            json!({"cwd": "/", "args": ["sh"], "user": {"uid": 0, "gid": 0},
+            "execCPUAffinity": {"final": "1"}}),
+        )
+        .unwrap();
+        assert!(check_process_attrs(&p).is_ok());
+    }
+
+    #[test]
+    fn personality_flags_are_checked() {
+        let linux: oci_spec::runtime::Linux = serde_json::from_value(
+            json!({"personality": {"domain": "LINUX32", "flags": ["BOGUS"]}}),
+        )
+        .unwrap();
+        let e = check_personality(&linux).unwrap_err().to_string();
+        assert!(e.contains("linux.personality.flags[0]"), "{e}");
+        let bad = serde_json::from_value::<oci_spec::runtime::Linux>(
+            json!({"personality": {"domain": "SVR4"}}),
+        );
+        assert!(bad.is_err());
+    }
 
     /// The fuzzer's seeds (fuzz/seeds/) are real configs: every one parses,
     /// so that fuzzing starts past the parser.

@@ -47,6 +47,8 @@ pub fn features() -> Value {
             "apparmor": {"enabled": crate::process::lsm::apparmor_enabled()},
             "selinux": {"enabled": crate::process::lsm::selinux_enabled()},
             "intelRdt": {"enabled": false},
+            // Applied (process::mempolicy) where the kernel has NUMA.
+            "memoryPolicy": memory_policy(),
             "mountExtensions": {"idmap": {"enabled": false}}
         },
         "annotations": {
@@ -55,4 +57,14 @@ pub fn features() -> Value {
         },
         "potentiallyUnsafeConfigAnnotations": []
     })
+}
+
+/// linux.memoryPolicy: the modes and flags remora applies, when the host
+/// can apply any (else omitted: unknown, as runc without NUMA support).
+fn memory_policy() -> Value {
+    use crate::process::mempolicy;
+    if !mempolicy::supported() {
+        return Value::Null;
+    }
+    json!({"modes": mempolicy::MODE_NAMES, "flags": mempolicy::FLAG_NAMES})
 }

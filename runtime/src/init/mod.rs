@@ -76,6 +76,7 @@ type Step<T = ()> = Result<T, String>;
 fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let mut trace = crate::trace::Trace::start("init");
     join_cgroups(a)?;
+    reset_cpu_affinity(a)?;
     not_dumpable()?;
     wait_for_continue(a)?;
     trace.phase("cgroup+go");
@@ -130,6 +131,10 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     apply_sysctls(a.spec, &proc)?;
     set_oom_score_adj(a.spec, &proc)?;
     apply_rlimits(a.spec)?;
+    set_scheduler(a.spec)?;
+    set_io_priority(a.spec)?;
+    set_memory_policy(a.spec)?;
+    set_personality(a.spec)?;
     let program = find_program(a.spec)?;
     set_lsm_exec_labels(a.spec, &proc)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
@@ -159,7 +164,9 @@ fn start_the_program(a: &InitArgs<'_>, program: &Path, early_seccomp: bool) -> S
 /// container's rootfs already.
 fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let mut trace = crate::trace::Trace::start("exec");
+    set_initial_cpu_affinity(a.spec)?;
     join_cgroups(a)?;
+    reset_cpu_affinity(a)?;
     not_dumpable()?;
     wait_for_continue(a)?;
     trace.phase("cgroup+go");
@@ -170,10 +177,15 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     namespaces::fork_into_pid_namespace(a)?;
     trace.phase("namespaces");
     apply_rlimits(a.spec)?;
+    set_scheduler(a.spec)?;
+    set_io_priority(a.spec)?;
+    set_memory_policy(a.spec)?;
+    set_personality(a.spec)?;
     new_session()?;
     set_up_terminal(a, &Root::new(open_dir("/")?), false)?;
     let program = find_program(a.spec)?;
     set_lsm_exec_labels(a.spec, &proc)?;
+    set_final_cpu_affinity(a.spec)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     if !early_seccomp {
         load_seccomp(a)?;
@@ -194,6 +206,66 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
 fn join_cgroups(a: &InitArgs<'_>) -> Step {
     match a.cgroup {
         Some(p) => p.join_self().map_err(|e| e.to_string()),
+        None => Ok(()),
+    }
+}
+
+/// exec: process.execCPUAffinity.initial, the affinity the process has
+/// before it joins the container's cgroups (process::affinity).
+fn set_initial_cpu_affinity(spec: &Spec) -> Step {
+    crate::process::affinity::apply_initial(spec.process().as_ref())
+}
+
+/// Right after the cgroups are joined: the affinity inherited from
+/// remora is reset to the container's cpuset (runc >= 1.2.7).
+fn reset_cpu_affinity(a: &InitArgs<'_>) -> Step {
+    crate::process::affinity::reset_to_cpuset(a.spec.process().as_ref(), a.fifo.is_none())
+}
+
+/// exec: process.execCPUAffinity.final, the affinity it execs with
+/// (before seccomp, which may block sched_setaffinity).
+fn set_final_cpu_affinity(spec: &Spec) -> Step {
+    crate::process::affinity::apply_final(spec.process().as_ref())
+}
+
+/// process.scheduler (sched_setattr), while the process still has
+/// CAP_SYS_NICE for the real-time policies and negative nice values.
+fn set_scheduler(spec: &Spec) -> Step {
+    match spec.process().as_ref().and_then(|p| p.scheduler().as_ref()) {
+        Some(s) => crate::process::sched::apply(s),
+        None => Ok(()),
+    }
+}
+
+/// process.ioPriority (ioprio_set).
+fn set_io_priority(spec: &Spec) -> Step {
+    match spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.io_priority().as_ref())
+    {
+        Some(p) => crate::process::ioprio::apply(p),
+        None => Ok(()),
+    }
+}
+
+/// linux.memoryPolicy (set_mempolicy), for the init and exec'd processes.
+fn set_memory_policy(spec: &Spec) -> Step {
+    match spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.memory_policy().as_ref())
+    {
+        Some(p) => crate::process::mempolicy::apply(p),
+        None => Ok(()),
+    }
+}
+
+/// linux.personality (personality), for the init and exec'd processes;
+/// before seccomp, which may block personality(2).
+fn set_personality(spec: &Spec) -> Step {
+    match spec.linux().as_ref().and_then(|l| l.personality().as_ref()) {
+        Some(p) => crate::process::personality::apply(p),
         None => Ok(()),
     }
 }

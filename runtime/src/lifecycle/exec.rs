@@ -125,6 +125,7 @@ pub fn parse_process(data: &[u8], path: &Path) -> Result<Process> {
     };
     let mut v: serde_json::Value = serde_json::from_slice(data).map_err(invalid)?;
     crate::runc_compat::exec_process(&mut v, &format!("--process {}", path.display()));
+    crate::config::spec_process_fields(&mut v, "process")?;
     let process: Process = serde_json::from_value(v).map_err(invalid)?;
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::config(format!(
@@ -162,6 +163,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     let bundle_spec = crate::config::load(&st.bundle)?.spec;
     let process = process_for(o, &bundle_spec)?;
     crate::config::check_lsm(&process)?;
+    crate::config::check_process_attrs(&process)?;
     match (process.terminal().unwrap_or(false), &o.console_socket) {
         (true, None) if o.detach => {
             return Err(Error::config(

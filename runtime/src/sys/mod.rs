@@ -4,8 +4,10 @@
 pub mod clone;
 pub mod fs;
 pub mod mount;
+pub mod numa;
 pub mod process;
 pub mod protected_exe;
+pub mod sched;
 
 use std::io;
 

@@ -155,3 +155,11 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()
     check(unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut Header, data.as_ptr()) })?;
     Ok(())
 }
+
+/// personality(2): sets the execution domain and its flags; returns the
+/// previous persona.
+pub fn set_personality(persona: libc::c_ulong) -> io::Result<i32> {
+    // SAFETY: an integer argument; only changes this process's persona.
+    let prev = unsafe { libc::personality(persona) };
+    check(prev as libc::c_long).map(|p| p as i32)
+}
