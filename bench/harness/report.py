@@ -163,6 +163,12 @@ def targets(views, out):
 
     check("run: remora/crun wall, cgroup2 view", ratio(wall(c, "run", "remora"), wall(c, "run", "crun")), 0.7)
     check("run: remora/runc wall, host view", ratio(wall(h, "run", "remora"), wall(h, "run", "runc")), 0.3)
+    # With --baseline: what the change since that build costs (issue #11:
+    # the binary's protection may cost at most 5% of a `run`).
+    for v, name in ((c, "cgroup2"), (h, "host")):
+        if v and "remora-base" in v["runtimes"]:
+            check(f"run: remora/remora-base wall, {name} view",
+                  ratio(wall(v, "run", "remora"), wall(v, "run", "remora-base")), 1.05)
     ex = c["workloads"].get("exec", {}).get("remora", {}) if c else {}
     if "skipped" in ex:
         rows.append(f"| exec: remora/crun wall, cgroup2 view | {ex['skipped']} | <= 0.70 | NOT met |")
