@@ -213,7 +213,7 @@ def render(meta, views, notes):
     for k, v in meta["versions"].items():
         out.append(f"- {k}: {v}")
     out.append("")
-    out.append("## Targets (issue #7)")
+    out.append("## Targets (issue #7; with --baseline, issue #11)")
     out.append("")
     targets(views, out)
     out.append("")
