@@ -24,7 +24,7 @@ pub fn pause(g: &Global, id: &str) -> Result<()> {
     match status {
         Status::Running | Status::Created => Ok(cg.set_frozen(true)?),
         Status::Paused => Ok(()),
-        Status::Stopped => Err(Error::NotRunning),
+        Status::Stopped | Status::Creating => Err(Error::NotRunning),
     }
 }
 
