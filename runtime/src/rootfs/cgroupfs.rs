@@ -22,6 +22,10 @@ struct Hierarchy {
     options: Vec<String>,
 }
 
+/// Each hierarchy once: at its first mount of the whole tree (mount root
+/// `/`), else its first mount. Other mounts of it (a container's without a
+/// mount namespace of its own shows in the host's table, binding part of
+/// it under the container's rootfs) are not where it lives.
 fn host_hierarchies() -> io::Result<Vec<Hierarchy>> {
     let info = std::fs::read_to_string("/proc/self/mountinfo")?;
     let mut out = Vec::new();
@@ -33,20 +37,29 @@ fn host_hierarchies() -> io::Result<Vec<Hierarchy>> {
         let fstype = post.next().unwrap_or("");
         let _source = post.next();
         let sopts = post.next().unwrap_or("");
-        let mount_point = pre.split(' ').nth(4).unwrap_or("").to_string();
+        let mut pre = pre.split(' ').skip(3);
+        let (root, mount_point) = (pre.next().unwrap_or(""), pre.next().unwrap_or(""));
         if fstype == "cgroup" || fstype == "cgroup2" {
-            out.push(Hierarchy {
-                mount_point,
+            let h = Hierarchy {
+                mount_point: mount_point.to_string(),
                 v2: fstype == "cgroup2",
                 options: sopts
                     .split(',')
                     .filter(|o| !matches!(*o, "rw" | "ro" | "xattr"))
                     .map(String::from)
                     .collect(),
-            });
+            };
+            let seen = out
+                .iter()
+                .position(|(o, _): &(Hierarchy, bool)| o.v2 == h.v2 && o.options == h.options);
+            match seen {
+                None => out.push((h, root == "/")),
+                Some(i) if !out[i].1 && root == "/" => out[i] = (h, true),
+                Some(_) => {}
+            }
         }
     }
-    Ok(out)
+    Ok(out.into_iter().map(|(h, _)| h).collect())
 }
 
 /// The container's path in a hierarchy, from the /proc/self/cgroup lines.
