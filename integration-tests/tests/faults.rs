@@ -476,7 +476,7 @@ impl Rng {
 /// it; nothing is asserted about it).
 fn median_time(cfg: &Config, cmd: Cmd, n: &mut usize) -> Duration {
     let mut times = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..3 {
         *n += 1;
         let id = cfg.env.id(&format!("m{n}"));
         set_up(cfg, &id, cmd.setup());

@@ -228,7 +228,13 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     };
     trace.phase("clone");
     let sfd = super::wait::forwarded_signals()?;
-    let mut pid = 0;
+    // Joining a pid namespace, the child forks the process into it and
+    // says its PID; without one the child is the process.
+    let mut pid = if plan.has(NamespaceKind::Pid) {
+        0
+    } else {
+        child
+    };
     let mut phases = Vec::new();
     let handed_over = converse(
         &parent_end,
@@ -267,14 +273,16 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         Ok(m) => m,
         Err(e) => {
             // Nothing half-joined is left: the process and its forker.
-            if pid > 0 {
+            if pid > 0 && pid != child {
                 reap(pid);
             }
             reap(child);
             return Err(e);
         }
     };
-    let _ = waitpid(Pid::from_raw(child), None);
+    if pid != child {
+        let _ = waitpid(Pid::from_raw(child), None);
+    }
     if o.detach {
         return Ok(0);
     }
