@@ -142,14 +142,21 @@ fn configs() -> Vec<Config> {
         .into_iter()
         .map(|(name, shape)| {
             let env = TestEnv::new(&format!("f{name}"));
+            // The container's processes (exec'd ones too) carry the tag:
+            // /proc/PID/root does not show a pivoted root from here.
+            let tag = format!("REMORA_FAULT_TAG={}", env.name);
             let mut sleeper = env.bundle("sleeper");
             sleeper.sh("exec sleep 1000");
-            shape(&mut sleeper.config);
-            sleeper.save();
             let mut quick = env.bundle("quick");
             quick.sh("true");
-            shape(&mut quick.config);
-            quick.save();
+            for b in [&mut sleeper, &mut quick] {
+                b.config["process"]["env"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!(tag));
+                shape(&mut b.config);
+                b.save();
+            }
             Config {
                 name,
                 env,
@@ -247,7 +254,8 @@ struct Tally {
 /// What is left of container `id` on the host: its state directory (and
 /// any other entry of the state root), its cgroups in every hierarchy,
 /// mounts under the test's directory, live processes rooted in the test's
-/// bundles or started by remora with `tag` in their environment.
+/// bundles or with the test's tag in their environment (remora's, with
+/// this kill point's `tag`; the container's, with the set-up's).
 fn leftovers(env: &TestEnv, id: &str, tag: &str) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(rd) = fs::read_dir(&env.root) {
@@ -266,7 +274,8 @@ fn leftovers(env: &TestEnv, id: &str, tag: &str) -> Vec<String> {
             out.push(format!("mount {l}"));
         }
     }
-    let needle = format!("REMORA_FAULT_TAG={tag}\0");
+    let needle = format!("REMORA_FAULT_TAG={}", env.name);
+    debug_assert!(tag.starts_with(&env.name));
     for pid in all_pids() {
         let Some((comm, state, _)) = proc_stat(pid) else {
             continue;
@@ -276,8 +285,12 @@ fn leftovers(env: &TestEnv, id: &str, tag: &str) -> Vec<String> {
         }
         let rooted =
             fs::read_link(format!("/proc/{pid}/root")).is_ok_and(|r| r.starts_with(&env.base));
-        let tagged = fs::read(format!("/proc/{pid}/environ"))
-            .is_ok_and(|e| e.windows(needle.len()).any(|w| w == needle.as_bytes()));
+        let tagged = fs::read(format!("/proc/{pid}/environ")).is_ok_and(|e| {
+            e.split(|&b| b == 0).any(|v| {
+                v.strip_prefix(needle.as_bytes())
+                    .is_some_and(|rest| rest.is_empty() || rest[0] == b'-')
+            })
+        });
         if rooted || tagged {
             out.push(format!("process {pid} ({comm}, {state})"));
         }
