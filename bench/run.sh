@@ -4,6 +4,8 @@
 # Installs what it needs, builds remora (release), measures in two views
 # (host and cgroup2, see docs/benchmarks.md), prints the tables and writes
 # docs/benchmarks.md. About 5 minutes on the 2-core test machine.
+# --baseline BIN adds another remora binary (an earlier commit's build) as
+# remora-base, so that remora/remora-base is what a change costs.
 set -eu
 cd "$(dirname "$0")/.."
 repo=$(pwd)

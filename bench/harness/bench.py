@@ -71,6 +71,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repo", required=True)
     ap.add_argument("--remora", required=True)
+    ap.add_argument("--baseline", help="another remora binary (e.g. an earlier commit's) measured "
+                    "beside it as remora-base: the ratio remora/remora-base is a change's cost")
     ap.add_argument("--runstat", required=True)
     ap.add_argument("--reps", type=int, default=100)
     ap.add_argument("--par-reps", type=int, default=5)
@@ -93,6 +95,8 @@ def main():
             cmd = [sys.executable, "-m", "harness.view_main", "--view", view, "--remora", a.remora,
                    "--bundles", bpath, "--work", work, "--reps", str(a.reps),
                    "--par-reps", str(a.par_reps), "--perf-runs", str(a.perf_runs), "--runstat", a.runstat, "--out", out]
+            if a.baseline:
+                cmd += ["--baseline", a.baseline]
             if view == "cgroup2":
                 cmd = ["unshare", "--mount", "--propagation", "private",
                        os.path.join(HERE, "view-cgroup2.sh"), *cmd]

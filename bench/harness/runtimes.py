@@ -43,12 +43,15 @@ class Runtime:
         return r.stdout.splitlines()[0].strip() if r.stdout else "?"
 
 
-def for_view(view, remora, state_dir):
+def for_view(view, remora, state_dir, baseline=None):
     """remora and runc in both views; crun only in the cgroup2 view, with
     its cgroup manager disabled (it cannot load its eBPF device filter
-    here: RLIMIT_MEMLOCK cannot be raised without CAP_SYS_RESOURCE)."""
+    here: RLIMIT_MEMLOCK cannot be raised without CAP_SYS_RESOURCE). With
+    a baseline, that remora binary too, as remora-base."""
     root = lambda n: os.path.join(state_dir, view, n)
     rts = [Runtime("remora", remora, root("remora")), Runtime("runc", "/usr/sbin/runc", root("runc"))]
+    if baseline:
+        rts.append(Runtime("remora-base", baseline, root("remora-base")))
     if view == "cgroup2":
         rts.append(Runtime("crun", "/usr/bin/crun", root("crun"), ["--cgroup-manager=disabled"]))
     return rts

@@ -16,6 +16,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--view", required=True, choices=["host", "cgroup2"])
     ap.add_argument("--remora", required=True)
+    ap.add_argument("--baseline", help="a second remora binary, measured as remora-base")
     ap.add_argument("--bundles", required=True, help="JSON {variant: dir}")
     ap.add_argument("--work", required=True)
     ap.add_argument("--reps", type=int, default=40)
@@ -31,7 +32,7 @@ def main():
     work = os.path.join(a.work, a.view)
     os.makedirs(work, exist_ok=True)
     state_dir = os.path.join(a.work, "state")
-    rts = runtimes.for_view(a.view, a.remora, state_dir)
+    rts = runtimes.for_view(a.view, a.remora, state_dir, a.baseline)
     sp = measure.Spawner(os.path.join(work, "stderr.log"), a.runstat)
     res = {"view": a.view, "runtimes": [rt.name for rt in rts], "load_before": os.getloadavg(),
            "started": time.time(), "workloads": {}, "syscalls": {}}

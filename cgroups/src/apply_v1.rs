@@ -77,7 +77,7 @@ pub(crate) fn apply(dirs: &Dirs, r: &LinuxResources) -> Result<()> {
                 let k = u.keys().next().map(String::as_str).unwrap_or_default();
                 return Err(CgroupError::unsupported(
                     format!("linux.resources.unified[{k:?}]"),
-                    "cgroup v2 is not mounted on this host",
+                    "invalid configuration: cgroup v2 is not mounted on this host",
                 ));
             };
             crate::apply_v2::unified(ud, u)?;
@@ -96,7 +96,32 @@ fn memory_has_settings(m: &LinuxMemory) -> bool {
         || m.use_hierarchy().is_some()
 }
 
+/// A limit below what the cgroup's processes use already (the init is in
+/// it) is refused by the kernel with EBUSY: said as runc says it, with the
+/// usage.
 fn memory(d: &Path, m: &LinuxMemory) -> Result<()> {
+    memory_settings(d, m).map_err(|e| match e {
+        CgroupError::Write {
+            field,
+            value,
+            source,
+            ..
+        } if field.ends_with(".limit") && source.raw_os_error() == Some(libc::EBUSY) => {
+            let usage = read_u64(d, "memory.usage_in_bytes").unwrap_or(0);
+            let peak = read_u64(d, "memory.max_usage_in_bytes").unwrap_or(0);
+            CgroupError::invalid(
+                field,
+                &value,
+                &format!(
+                    "unable to set memory limit to {value} (current usage {usage}, peak usage {peak}): below what the container's processes use"
+                ),
+            )
+        }
+        e => e,
+    })
+}
+
+fn memory_settings(d: &Path, m: &LinuxMemory) -> Result<()> {
     let f = "linux.resources.memory";
     let fl = format!("{f}.limit");
     let fs = format!("{f}.swap");

@@ -82,14 +82,20 @@ pub(crate) fn unified(d: &Path, u: &HashMap<String, String>) -> Result<()> {
         if ctrl != "cgroup" && !enabled.split_whitespace().any(|c| c == ctrl) {
             return Err(CgroupError::unsupported(
                 field,
-                format!("controller {ctrl:?} is not enabled for {}", d.display()),
+                format!(
+                    "invalid configuration: controller {ctrl:?} is not enabled for {}",
+                    d.display()
+                ),
             ));
         }
         write(d, k, &u[k], &field).map_err(|e| match e {
             CgroupError::Unsupported { field, .. } => CgroupError::InvalidResource {
                 field,
                 value: k.clone(),
-                reason: format!("no such cgroup v2 file in {}", d.display()),
+                reason: format!(
+                    "invalid configuration: no such cgroup v2 file in {}",
+                    d.display()
+                ),
             },
             e => e,
         })?;

@@ -151,7 +151,13 @@ impl Cgroup {
         if let (false, Some(d)) = (dirs.is_v2(), dirs.v1("devices")) {
             devices_v1::apply(d, &initial_device_rules(resources))?;
         }
-        Placement::open(&dirs.0)
+        let mut placement = Placement::open(&dirs.0)?;
+        // Only a cgroup that was there before can hold processes already.
+        placement.occupied = dirs.0.values().any(|leaf| {
+            !created.contains(leaf)
+                && fsutil::read(leaf, "cgroup.procs").is_ok_and(|p| !p.trim().is_empty())
+        });
+        Ok(placement)
     }
 
     /// The second half of `prepare`: applies `resources` and the device
@@ -166,6 +172,23 @@ impl Cgroup {
         let rules = dirs.is_v2().then(|| initial_device_rules(resources));
         let empty = LinuxResources::default();
         apply(&dirs, resources.unwrap_or(&empty), rules)
+    }
+
+    /// Fails when a process placed in the cgroup now would be frozen (an
+    /// existing cgroupsPath whose freezer is FROZEN, or a frozen parent):
+    /// the init would sit there in uninterruptible sleep and `create`
+    /// would never return. Call before `make`; nothing is changed.
+    pub fn check_not_frozen(&self) -> Result<()> {
+        match freezer::frozen_dir(&self.dirs()) {
+            None => Ok(()),
+            Some(d) => Err(CgroupError::Manager {
+                path: d.display().to_string(),
+                msg: format!(
+                    "container's cgroup unexpectedly frozen (linux.cgroupsPath {:?})",
+                    self.saved.path
+                ),
+            }),
+        }
     }
 
     /// Whether the systemd driver manages the cgroup (the init is placed
@@ -184,14 +207,9 @@ impl Cgroup {
                 }
                 std::fs::create_dir(d).map_err(|e| CgroupError::io(d, e))?;
                 created.push(d.to_path_buf());
-                if key.split(',').any(|c| c == "cpuset") {
-                    for f in ["cpuset.cpus", "cpuset.mems"] {
-                        if fsutil::read(d, f).map(|v| v.is_empty()).unwrap_or(false) {
-                            let v = fsutil::read(parent, f)?;
-                            fsutil::write(d, f, &v, "linux.resources.cpu")?;
-                        }
-                    }
-                }
+            }
+            if key.split(',').any(|c| c == "cpuset") {
+                fill_cpusets(leaf)?;
             }
         }
         Ok(())
@@ -435,4 +453,25 @@ fn remove_tree(dir: &Path, deadline: Instant) -> Result<()> {
             Err(e) => return Err(CgroupError::io(dir, e)),
         }
     }
+}
+
+/// cgroup v1 cpuset: a cgroup with an empty cpuset.cpus or cpuset.mems
+/// takes no process (ENOSPC). Every one from the hierarchy's root down to
+/// `leaf`, ours or not (a Kubernetes pod cgroup made by the kubelet is
+/// often left empty), gets its parent's value when empty, as runc does.
+fn fill_cpusets(leaf: &Path) -> Result<()> {
+    let chain: Vec<&Path> = leaf
+        .ancestors()
+        .take_while(|a| a.join("cpuset.cpus").exists())
+        .collect();
+    for pair in chain.windows(2).rev() {
+        let (dir, parent) = (pair[0], pair[1]);
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            if fsutil::read(dir, f)?.is_empty() {
+                let v = fsutil::read(parent, f)?;
+                fsutil::write(dir, f, &v, "linux.resources.cpu")?;
+            }
+        }
+    }
+    Ok(())
 }

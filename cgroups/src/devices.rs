@@ -109,24 +109,6 @@ pub(crate) fn effective_rules(spec: &[LinuxDeviceCgroup]) -> Vec<Rule> {
     out
 }
 
-/// Allow rules for the devices the runtime creates from `linux.devices`
-/// (runc adds these): the runtime appends them to resources.devices.
-pub fn allow_rules_for(devices: &[oci_spec::runtime::LinuxDevice]) -> Vec<LinuxDeviceCgroup> {
-    devices
-        .iter()
-        .filter_map(|d| {
-            oci_spec::runtime::LinuxDeviceCgroupBuilder::default()
-                .allow(true)
-                .typ(d.typ())
-                .major(d.major())
-                .minor(d.minor())
-                .access("rwm")
-                .build()
-                .ok()
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,3 +94,28 @@ pub(crate) fn is_frozen(dirs: &Dirs) -> Result<bool> {
         }
     }
 }
+
+/// Where a process placed in `dirs` now would be frozen: the v1 freezer
+/// (FROZEN or FREEZING) or the cgroup2 freezer (cgroup.events `frozen 1`
+/// or cgroup.freeze 1) of the directory, or of its nearest existing
+/// ancestor when it does not exist yet (a new child of a frozen cgroup is
+/// frozen). Both are checked: on a hybrid host the cgroup2 freezer acts
+/// too.
+pub(crate) fn frozen_dir(dirs: &Dirs) -> Option<std::path::PathBuf> {
+    let existing = |d: &Path| d.ancestors().find(|a| a.exists()).map(Path::to_path_buf);
+    if let Some(d) = dirs.v1("freezer").and_then(existing) {
+        if matches!(
+            read(&d, "freezer.state").as_deref(),
+            Ok("FROZEN") | Ok("FREEZING")
+        ) {
+            return Some(d);
+        }
+    }
+    if let Some(d) = dirs.unified().and_then(existing) {
+        let events = keyed_value(&d, "cgroup.events", "frozen") == Some(1);
+        if events || read(&d, "cgroup.freeze").is_ok_and(|v| v == "1") {
+            return Some(d);
+        }
+    }
+    None
+}

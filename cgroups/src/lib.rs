@@ -33,7 +33,6 @@ mod systemd;
 mod validate;
 
 pub use cgroup::{Cgroup, SavedCgroup};
-pub use devices::allow_rules_for;
 pub use error::{CgroupError, Result};
 pub use layout::{features, layout, Features, Layout};
 pub use placement::Placement;

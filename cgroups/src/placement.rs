@@ -30,6 +30,9 @@ pub struct Placement {
     into: Option<OwnedFd>,
     /// `tasks` of each v1 hierarchy, open for writing.
     v1_tasks: Vec<(PathBuf, File)>,
+    /// The cgroup existed already and holds processes (runc warns
+    /// "container's cgroup is not empty").
+    pub occupied: bool,
 }
 
 impl Placement {

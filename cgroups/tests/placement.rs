@@ -224,3 +224,30 @@ fn clone_into(
     }
     nix::unistd::Pid::from_raw(r as i32)
 }
+
+#[test]
+fn a_frozen_cgroup_or_parent_is_refused_before_placement() {
+    require_root();
+    let path = unique("frozen");
+    let cg = Guard(Cgroup::new(Some(&path), "frozen", false).unwrap());
+    cg.check_not_frozen()
+        .expect("a cgroup that does not exist is not frozen");
+    cg.make(None).unwrap();
+    cg.check_not_frozen().expect("a new cgroup is thawed");
+    cg.set_frozen(true).unwrap();
+    let err = cg.check_not_frozen().unwrap_err().to_string();
+    assert!(
+        err.contains("container's cgroup unexpectedly frozen") && err.contains(&path),
+        "{err}"
+    );
+    // A cgroup not made yet under a frozen parent would be frozen too.
+    let child = Cgroup::new(Some(&format!("{path}/child")), "child", false).unwrap();
+    let err = child.check_not_frozen().unwrap_err().to_string();
+    assert!(err.contains("unexpectedly frozen"), "{err}");
+    assert!(child.paths().values().all(|d| !d.exists()), "nothing made");
+    cg.set_frozen(false).unwrap();
+    cg.check_not_frozen().unwrap();
+    child.check_not_frozen().unwrap();
+    cg.destroy().unwrap();
+    assert_gone(&cg);
+}

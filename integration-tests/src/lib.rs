@@ -38,6 +38,9 @@ pub struct TestEnv {
     pub base: PathBuf,
     pub root: PathBuf,
     pub name: String,
+    /// The remora binary this test runs ([`remora_bin`] unless the test
+    /// runs a copy: [`TestEnv::use_binary_copy`]).
+    pub bin: PathBuf,
 }
 
 /// The result of a remora command.
@@ -73,19 +76,59 @@ impl Run {
         &self.stdout
     }
 
-    /// Asserts exit 1 with `msg` in stderr.
+    /// Asserts exit 1 with `msg` in the error remora printed.
     pub fn fails_with(&self, msg: &str) {
         assert_eq!(
             self.code, 1,
             "expected failure {msg:?}; stdout {:?} stderr {:?}",
             self.stdout, self.stderr
         );
-        assert!(
-            self.stderr.contains(msg),
-            "stderr {:?} lacks {msg:?}",
-            self.stderr
-        );
+        let text = self.error_text();
+        assert!(text.contains(msg), "stderr {:?} lacks {msg:?}", self.stderr);
     }
+
+    /// The messages of stderr: runc's text form (`time=".." level=error
+    /// msg=".."`) and JSON lines give their `msg`, unquoted; other lines
+    /// are kept as they are.
+    pub fn error_text(&self) -> String {
+        self.stderr
+            .lines()
+            .map(|l| log_msg(l).unwrap_or_else(|| l.to_string()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The `msg` of one log line, in remora's text (logfmt, the message
+/// quoted with Rust's Debug escapes) or JSON form.
+pub fn log_msg(line: &str) -> Option<String> {
+    if let Ok(v) = serde_json::from_str::<Value>(line) {
+        return v["msg"].as_str().map(String::from);
+    }
+    if !line.starts_with("time=\"") {
+        return None;
+    }
+    let quoted = &line[line.find(" msg=\"")? + 5..];
+    let mut out = String::new();
+    let mut chars = quoted[1..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                '0' => out.push('\0'),
+                'u' => {
+                    let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 impl TestEnv {
@@ -102,7 +145,23 @@ impl TestEnv {
         let _ = fs::remove_dir_all(&base);
         fs::create_dir_all(&base).unwrap();
         let root = base.join("state");
-        TestEnv { base, root, name }
+        TestEnv {
+            base,
+            root,
+            name,
+            bin: remora_bin(),
+        }
+    }
+
+    /// Runs every later command with a copy of the remora binary (under
+    /// the test's dir), for tests that attack the binary; returns it.
+    pub fn use_binary_copy(&mut self) -> PathBuf {
+        let dir = self.base.join("bin");
+        fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join("remora");
+        fs::copy(remora_bin(), &copy).expect("copying the remora binary");
+        self.bin = copy.clone();
+        copy
     }
 
     /// A container ID unique to this test.
@@ -137,7 +196,7 @@ impl TestEnv {
 
     /// The Command for `remora --root <private> ARGS`, to customise.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(remora_bin());
+        let mut c = Command::new(&self.bin);
         c.arg("--root").arg(&self.root).args(args);
         c.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -285,6 +344,19 @@ impl Bundle {
         self.dir.to_str().unwrap()
     }
 
+    /// A new user namespace whose ids 0-65535 are the host's `host`..
+    /// `host + 65535` (uid and gid).
+    pub fn in_user_namespace(&mut self, host: u32) -> &mut Self {
+        let map = json!([{"containerID": 0, "hostID": host, "size": 65536}]);
+        self.config["linux"]["uidMappings"] = map.clone();
+        self.config["linux"]["gidMappings"] = map;
+        self.config["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        self
+    }
+
     /// process.args = ["sh", "-c", script].
     pub fn sh(&mut self, script: &str) -> &mut Self {
         self.config["process"]["args"] = json!(["sh", "-c", script]);
@@ -332,4 +404,33 @@ pub fn ns_of(pid: &str, ns: &str) -> String {
 pub fn state(env: &TestEnv, id: &str) -> Value {
     let r = env.remora(&["state", id]);
     serde_json::from_str(r.ok()).expect("state is JSON")
+}
+
+/// Polls `cond` every 20 ms until it holds; fails the test after `secs`.
+pub fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Whether this host has AppArmor enabled (as runc decides it).
+pub fn apparmor_enabled() -> bool {
+    fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.starts_with('Y'))
+}
+
+/// Whether this host has SELinux (selinuxfs mounted, as runc decides it).
+pub fn selinux_enabled() -> bool {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("selinuxfs "))
+        })
 }

@@ -282,7 +282,7 @@ fn exec_enters_the_containers_cgroup_and_a_sub_cgroup() {
     // A sub-cgroup that does not exist: a clear error, nothing started.
     let o = b.remora(&["exec", "--cgroup", "nosuch", &b.id, "true"]);
     assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = remora_integration_tests::Run::from(o).error_text();
     assert!(
         err.contains("--cgroup \"nosuch\"") && err.contains("does not exist"),
         "{err}"
@@ -411,6 +411,84 @@ fn cpu_settings_reach_the_cgroup_and_cpuset_pins_the_container() {
     );
 }
 
+/// A pod cgroup made by someone else with an empty cpuset (v1: the
+/// kubelet's) takes the container: remora fills it from its ancestors,
+/// as runc (without that, joining fails with ENOSPC). On cgroup v2 an
+/// empty cpuset means "the parent's" already; the container must run.
+#[test]
+fn a_pod_parent_with_an_empty_cpuset_takes_the_container() {
+    let mut b = Bundle::new(
+        "podcpuset",
+        &["sh", "-c", "grep Cpus_allowed_list /proc/self/status"],
+        json!({}),
+    );
+    let pod = format!("/remora-cgt-pod-{}", std::process::id());
+    let pod_dir = host_dir("cpuset", &pod);
+    fs::create_dir_all(&pod_dir).unwrap();
+    if !pure_v2() {
+        assert_eq!(
+            fs::read_to_string(pod_dir.join("cpuset.cpus"))
+                .unwrap()
+                .trim(),
+            ""
+        );
+    }
+    b.cgroup = format!("{pod}/{}", b.id);
+    let cfg_path = b.dir.join("config.json");
+    let mut cfg: Value = serde_json::from_slice(&fs::read(&cfg_path).unwrap()).unwrap();
+    cfg["linux"]["cgroupsPath"] = json!(b.cgroup);
+    fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    b.start();
+    b.wait_stopped(30);
+    let root_cpus = fs::read_to_string(host_dir("cpuset", "/").join("cpuset.cpus.effective"))
+        .or_else(|_| fs::read_to_string(host_dir("cpuset", "/").join("cpuset.cpus")))
+        .unwrap();
+    assert!(
+        b.output()
+            .contains(&format!("Cpus_allowed_list:\t{}", root_cpus.trim())),
+        "{}",
+        b.output()
+    );
+    if !pure_v2() {
+        assert_eq!(b.read("cpuset", "cpuset.cpus"), root_cpus.trim());
+        assert_ne!(
+            fs::read_to_string(pod_dir.join("cpuset.mems"))
+                .unwrap()
+                .trim(),
+            ""
+        );
+    }
+    b.remora(&["delete", &b.id]);
+    for d in all_dirs(&pod) {
+        let _ = fs::remove_dir(d);
+    }
+    let _ = fs::remove_dir(&pod_dir);
+}
+
+/// A cgroupsPath that already holds processes: create warns, as runc
+/// ("container's cgroup is not empty"), and goes on.
+#[test]
+fn an_occupied_cgroup_is_warned_about() {
+    let b = Bundle::new("occupied", &["true"], json!({}));
+    let dir = host_dir("pids", &b.cgroup);
+    fs::create_dir_all(&dir).unwrap();
+    let mut squatter = Command::new(busybox())
+        .args(["sleep", "1000"])
+        .spawn()
+        .unwrap();
+    fs::write(dir.join("cgroup.procs"), squatter.id().to_string()).unwrap();
+    let o = b.create();
+    assert!(o.status.success(), "create failed: {}", b.output());
+    assert!(
+        b.output().contains("container's cgroup is not empty"),
+        "{}",
+        b.output()
+    );
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    b.remora(&["delete", "--force", &b.id]);
+}
+
 #[test]
 fn device_rules_apply_inside() {
     let b = Bundle::new(
@@ -469,6 +547,14 @@ fn bad_cgroup_input_fails_create_and_creates_nothing() {
             None,
             json!({"unified": {"bogus.key": "1"}}),
             "linux.resources.unified",
+        ),
+        // A key this host cannot take (hybrid: memory is not on cgroup2;
+        // pure v2: no such file): runc's "invalid configuration".
+        (
+            "unihost",
+            None,
+            json!({"unified": {"memory.no_such_file": "1"}}),
+            "invalid configuration",
         ),
         // Well-formed, refused by the kernel when applied: after the init
         // was cloned (the limits are written while it sets itself up).

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use remora_integration_tests::{remora_bin, TestEnv};
+use remora_integration_tests::{apparmor_enabled, remora_bin, selinux_enabled, TestEnv};
 use serde_json::{json, Value};
 
 /// capabilities(7) names by number.
@@ -254,8 +254,20 @@ fn features_prints_runc_shaped_json_true_to_this_host_and_nothing_else() {
         archs.iter().all(|a| a.starts_with("SCMP_ARCH_")),
         "{archs:?}"
     );
-    is_bool(&linux["apparmor"]["enabled"], "apparmor.enabled");
-    is_bool(&linux["selinux"]["enabled"], "selinux.enabled");
+    // AppArmor and SELinux are applied (tests/lsm.rs): enabled exactly
+    // when the host has them, as runc decides it.
+    let apparmor = apparmor_enabled();
+    assert_eq!(
+        is_bool(&linux["apparmor"]["enabled"], "apparmor.enabled"),
+        apparmor,
+        "apparmor.enabled must be the host's"
+    );
+    let selinuxfs = selinux_enabled();
+    assert_eq!(
+        is_bool(&linux["selinux"]["enabled"], "selinux.enabled"),
+        selinuxfs,
+        "selinux.enabled must be the host's (selinuxfs mounted)"
+    );
     if let Some(a) = f.get("annotations") {
         let a = a.as_object().expect("annotations is an object");
         assert!(a.values().all(Value::is_string), "{a:?}");

@@ -85,11 +85,7 @@ fn joins_a_namespace_by_path_and_checks_its_type() {
 fn user_namespace_with_id_mappings() {
     let env = TestEnv::new("userns");
     let mut b = env.bundle("b");
-    let mut ns = b.config["linux"]["namespaces"].as_array().unwrap().clone();
-    ns.push(json!({"type": "user"}));
-    b.config["linux"]["namespaces"] = json!(ns);
-    b.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.in_user_namespace(100000);
     // sysfs cannot be mounted without owning the netns: remora binds it.
     let out = b.output_of(&env, "cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/made-inside; readlink /proc/self/ns/user");
     let lines: Vec<&str> = out.lines().collect();
@@ -169,6 +165,73 @@ fn mounts_from_the_config() {
     assert!(!host_dir.join("x").exists());
 }
 
+/// Mount destinations that are symlinks in the image are followed inside
+/// the rootfs and what is missing is made there (as runc and crun): a
+/// dangling directory link, a file link to a host-looking path whose
+/// parents do not exist (an image's /etc/resolv.conf ->
+/// /run/systemd/resolve/resolv.conf), a directory link to one. Nothing
+/// appears on the host.
+#[test]
+fn mount_destinations_through_image_symlinks_are_made_in_the_rootfs() {
+    let env = TestEnv::new("symdest");
+    let mut b = env.bundle("b");
+    let r = b.rootfs();
+    let host_dir = format!("/var/lib/remora-it-nowhere-{}", std::process::id());
+    std::os::unix::fs::symlink("/target", r.join("data")).unwrap();
+    fs::remove_file(r.join("etc/resolv.conf")).ok();
+    std::os::unix::fs::symlink(
+        "/run/remora-it-resolve/resolv.conf",
+        r.join("etc/resolv.conf"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&host_dir, r.join("hostlink")).unwrap();
+    let src = env.base.join("resolv.conf");
+    fs::write(&src, "nameserver 192.0.2.53\n").unwrap();
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    mounts.push(json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs"}));
+    mounts.push(json!({"destination": "/etc/resolv.conf", "type": "bind",
+                       "source": src, "options": ["rbind", "ro"]}));
+    mounts.push(json!({"destination": "/hostlink", "type": "tmpfs", "source": "tmpfs"}));
+    let out = b.output_of(
+        &env,
+        "cat /etc/resolv.conf; grep -c ' /target tmpfs' /proc/mounts; \
+         grep -c \" $(readlink /hostlink) tmpfs\" /proc/mounts",
+    );
+    assert_eq!(out, "nameserver 192.0.2.53\n1\n1\n");
+    assert!(r.join("target").is_dir());
+    assert!(r.join("run/remora-it-resolve/resolv.conf").is_file());
+    assert!(r.join(host_dir.trim_start_matches('/')).is_dir());
+    assert!(
+        !std::path::Path::new(&host_dir).exists(),
+        "made on the host"
+    );
+    assert!(
+        !std::path::Path::new("/run/remora-it-resolve").exists(),
+        "made on the host"
+    );
+}
+
+/// linux.devices outside /dev are made where the config says (runc and
+/// crun do), inside the rootfs; the device cgroup still decides access.
+#[test]
+fn devices_outside_dev_are_created() {
+    let env = TestEnv::new("foodev");
+    let mut b = env.bundle("b");
+    b.config["linux"]["devices"] = json!([
+        {"path": "/foo-dev", "type": "c", "major": 1, "minor": 3, "fileMode": 438},
+        {"path": "/opt/deep/null2", "type": "c", "major": 1, "minor": 3}
+    ]);
+    let out = b.output_of(
+        &env,
+        "stat -c '%F %t:%T %a' /foo-dev /opt/deep/null2; echo x > /foo-dev && echo wrote",
+    );
+    assert_eq!(
+        out,
+        "character special file 1:3 666\ncharacter special file 1:3 666\nwrote\n"
+    );
+    assert!(b.rootfs().join("opt/deep").is_dir());
+}
+
 #[test]
 fn default_mounts_devices_and_symlinks() {
     let env = TestEnv::new("devs");
@@ -212,9 +275,11 @@ fn masked_and_readonly_paths_and_readonly_root() {
         "wc -c < /proc/keys; ls -A /proc/acpi | wc -l; \
         touch /proc/acpi/x 2>/dev/null && echo acpi-writable || echo acpi-ro; \
         echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo sys-writable || echo sys-ro; \
-        touch /newfile 2>/dev/null && echo root-writable || echo root-ro",
+        touch /newfile 2>/dev/null && echo root-writable || echo root-ro; \
+        grep ' /proc/acpi ' /proc/mounts | cut -d' ' -f1,3,4 | cut -d, -f1",
     );
-    assert_eq!(out, "0\n0\nacpi-ro\nsys-ro\nroot-ro\n");
+    // A masked directory is a read-only tmpfs named tmpfs, as runc's.
+    assert_eq!(out, "0\n0\nacpi-ro\nsys-ro\nroot-ro\ntmpfs tmpfs ro\n");
 }
 
 #[test]
@@ -370,4 +435,42 @@ fn session_keyring_is_the_containers_own_unless_no_new_keyring() {
         "{}",
         shared.stdout
     );
+}
+
+/// Issue 13: a /dev tmpfs with "ro" is made read-only only once it is
+/// filled (device nodes, /dev/pts and the other mounts in it, symlinks),
+/// as runc does; the container then sees it read-only.
+#[test]
+fn read_only_dev_is_made_read_only_after_it_is_filled() {
+    let env = TestEnv::new("devro");
+    let mut b = env.bundle("b");
+    let mut mounts = b.config["mounts"].as_array().unwrap().clone();
+    for m in mounts.iter_mut() {
+        if m["destination"] == "/dev" {
+            m["options"].as_array_mut().unwrap().push(json!("ro"));
+        }
+    }
+    b.config["mounts"] = json!(mounts);
+    let out = b.output_of(
+        &env,
+        "stat -c '%t:%T' /dev/null; readlink /dev/ptmx; \
+         awk '$5==\"/dev\"{print $6} $5==\"/dev/pts\"{print \"pts\"}' /proc/self/mountinfo; \
+         touch /dev/new 2>&1; echo x > /dev/null && echo null-ok",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1:3", "{out}");
+    assert_eq!(lines[1], "pts/ptmx", "{out}");
+    assert!(lines[2].starts_with("ro,"), "/dev not read-only: {out}");
+    assert_eq!(lines[3], "pts", "{out}");
+    assert!(lines[4].contains("Read-only file system"), "{out}");
+    assert_eq!(lines[5], "null-ok", "{out}");
+    // With a terminal, /dev/console is bound in it first (remora proxies
+    // the pty of a foreground run).
+    b.config["process"]["terminal"] = json!(true);
+    b.sh("stat -c %t:%T /dev/console; awk '$5==\"/dev\"{print $6}' /proc/self/mountinfo");
+    let r = b.run(&env, &env.id("tty"));
+    let out = r.ok().replace('\r', "");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "88:0", "/dev/console is not the pty: {out}");
+    assert!(lines[1].starts_with("ro,"), "/dev not read-only: {out}");
 }

@@ -208,3 +208,47 @@ fn notify_rule_reaches_a_listener() {
     assert_eq!(state["state"]["id"], json!(id));
     assert!(state["pid"].as_i64().unwrap() > 0, "{state}");
 }
+
+/// `exec` into a container whose profile has a NOTIFY rule: the exec'd
+/// process's listener reaches linux.seccomp.listenerPath too (runc sends
+/// one per process), with that process's PID and the container running.
+#[test]
+fn exec_sends_its_own_listener() {
+    let env = TestEnv::new("scnotifyexec");
+    let sock = env.base.join("agent.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let id = env.id("n");
+    // Two processes, two listeners: the init's, then the exec'd one's.
+    let agent = std::thread::spawn(move || {
+        let mut states = Vec::new();
+        for answer in [1111, 2222] {
+            let (conn, _) = listener.accept().unwrap();
+            let (fd, data) = remora_seccomp::recv_listener(&conn).expect("receiving the listener");
+            states.push(serde_json::from_slice::<Value>(&data).unwrap());
+            let n = remora_seccomp::receive_notification(fd.as_fd()).expect("NOTIF_RECV");
+            assert_eq!(n.nr as libc::c_long, libc::SYS_getppid);
+            remora_seccomp::respond(fd.as_fd(), n.id, answer, 0).expect("NOTIF_SEND");
+        }
+        states
+    });
+    let mut b = env.bundle("b");
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": sock,
+        "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    b.sh("echo ppid=$PPID > /tmp/init; exec sleep 1000");
+    b.create(&env, &id).ok();
+    env.remora(&["start", &id]).ok();
+    let r = env.remora(&["exec", &id, "sh", "-c", "echo ppid=$PPID"]);
+    assert_eq!(r.ok(), "ppid=2222\n");
+    let states = agent.join().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(b.rootfs().join("tmp/init")).unwrap(),
+        "ppid=1111\n"
+    );
+    assert_eq!(states[1]["state"]["status"], "running", "{}", states[1]);
+    assert!(states[1]["pid"].as_i64().unwrap() > 0, "{}", states[1]);
+    assert_ne!(states[1]["pid"], states[0]["pid"]);
+    env.remora(&["delete", "--force", &id]).ok();
+}

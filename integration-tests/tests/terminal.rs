@@ -225,12 +225,9 @@ fn create_sends_the_pty_master_to_the_console_socket() {
     env.remora(&["delete", &id]).ok();
 }
 
-#[test]
-fn run_detached_sends_the_pty_master_to_the_console_socket() {
-    let env = TestEnv::new("ttyrun");
-    let b = terminal_bundle(&env, "b", TTY_SCRIPT);
-    let (sock, rx) = console_socket(&env, "console.sock");
-    let id = env.id("c");
+/// `run -d --console-socket S -b B ID`: the pty master sent to S.
+fn run_detached_with_console(env: &TestEnv, b: &Bundle, id: &str) -> OwnedFd {
+    let (sock, rx) = console_socket(env, &format!("{id}.sock"));
     b.save();
     env.remora_detached(&[
         "run",
@@ -239,10 +236,18 @@ fn run_detached_sends_the_pty_master_to_the_console_socket() {
         sock.to_str().unwrap(),
         "-b",
         b.path(),
-        &id,
+        id,
     ])
     .ok();
-    let master = received(&rx);
+    received(&rx)
+}
+
+#[test]
+fn run_detached_sends_the_pty_master_to_the_console_socket() {
+    let env = TestEnv::new("ttyrun");
+    let b = terminal_bundle(&env, "b", TTY_SCRIPT);
+    let id = env.id("c");
+    let master = run_detached_with_console(&env, &b, &id);
     check_tty_session(&master, "30 100", Some("console-is-tty"));
     wait_for(|| state(&env, &id)["status"] == "stopped", "stopped");
     env.remora(&["delete", &id]).ok();
@@ -310,6 +315,51 @@ fn exec_with_a_terminal_sends_the_pty_master_to_the_console_socket() {
     read_until(&master, &mut seen, "/dev/pts/");
     write_all(&master, "again\n");
     read_until(&master, &mut seen, "got:again");
+    env.remora(&["delete", "--force", &id]).ok();
+}
+
+/// The pty of a process run as uid 1000 is that user's (runc: only the
+/// uid changes; the devpts gid stays), on run and on exec.
+#[test]
+fn the_pty_belongs_to_the_process_user() {
+    const OWNER: &str = "echo owner:$(stat -L -c %u:%g /proc/self/fd/0); read l; echo got:$l";
+    let env = TestEnv::new("ttyowner");
+    let mut b = terminal_bundle(&env, "b", OWNER);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let id = env.id("c");
+    let master = run_detached_with_console(&env, &b, &id);
+    let mut seen = String::new();
+    read_until(&master, &mut seen, "owner:1000:5");
+    write_all(&master, "x\n");
+    read_until(&master, &mut seen, "got:x");
+    wait_for(|| state(&env, &id)["status"] == "stopped", "stopped");
+    env.remora(&["delete", &id]).ok();
+
+    let id = env.id("e");
+    b.config["process"]["terminal"] = json!(false);
+    b.sh("exec sleep 1000");
+    b.create(&env, &id).ok();
+    env.remora(&["start", &id]).ok();
+    let (sock, rx) = console_socket(&env, "exec.sock");
+    env.remora_detached(&[
+        "exec",
+        "-t",
+        "-d",
+        "--user",
+        "1000:1000",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        &id,
+        "sh",
+        "-c",
+        OWNER,
+    ])
+    .ok();
+    let master = received(&rx);
+    let mut seen = String::new();
+    read_until(&master, &mut seen, "owner:1000:5");
+    write_all(&master, "y\n");
+    read_until(&master, &mut seen, "got:y");
     env.remora(&["delete", "--force", &id]).ok();
 }
 

@@ -102,6 +102,18 @@ impl Channel {
         }
     }
 
+    /// Whether a message (or EOF) is there to receive within `timeout`.
+    pub fn readable(&self, timeout: std::time::Duration) -> io::Result<bool> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(n) => Ok(n > 0),
+            Err(nix::errno::Errno::EINTR) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Waits for `want`; an Error message or EOF becomes an error.
     pub fn expect(&self, want: &Message) -> Result<(), String> {
         match self.recv() {

@@ -129,10 +129,10 @@ pub struct ExecArgs {
     pub detach: bool,
     #[arg(long, value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// Accepted (no SELinux here)
+    /// SELinux label of the process (process.selinuxLabel)
     #[arg(long)]
     pub process_label: Option<String>,
-    /// Accepted (no AppArmor here)
+    /// AppArmor profile of the process (process.apparmorProfile)
     #[arg(long)]
     pub apparmor: Option<String>,
     #[arg(long)]

@@ -19,22 +19,14 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     let dir = std::path::absolute(bundle)
         .map_err(|e| Error::io(format!("bundle {}", bundle.display()), e))?;
     let path = dir.join("config.json");
-    let data = std::fs::read(&path).map_err(|e| {
+    let data = crate::bounded::read_capped(&path, crate::bounded::JSON_CAP).map_err(|e| {
         Error::config(format!(
             "bundle {}: reading config.json: {}",
             dir.display(),
             e
         ))
     })?;
-    let raw: serde_json::Value = serde_json::from_slice(&data)
-        .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
-    // The seccomp section first: its errors name the rule, where plain
-    // deserialisation would only say "unknown variant".
-    if let Some(s) = raw.pointer("/linux/seccomp").filter(|s| !s.is_null()) {
-        remora_seccomp::parse_profile(s)?;
-    }
-    let spec: Spec = serde_json::from_value(raw)
-        .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
+    let spec = parse(&data, &path)?;
     let root = spec
         .root()
         .as_ref()
@@ -44,6 +36,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     } else {
         dir.join(root.path())
     };
+    check_no_symlink(root.path(), &dir, &rootfs)?;
     match std::fs::metadata(&rootfs) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -65,6 +58,47 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     Ok(Bundle { dir, rootfs, spec })
 }
 
+/// Parses config.json's bytes (`path` names it in errors). The seccomp
+/// section first: its errors name the rule, where plain deserialisation
+/// would only say "unknown variant".
+pub fn parse(data: &[u8], path: &Path) -> Result<Spec> {
+    let raw: serde_json::Value = serde_json::from_slice(data)
+        .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
+    if let Some(s) = raw.pointer("/linux/seccomp").filter(|s| !s.is_null()) {
+        remora_seccomp::parse_profile(s)?;
+    }
+    serde_json::from_value(raw)
+        .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))
+}
+
+/// root.path must name the root itself, not a symlink to it (runc's
+/// rule): a relative path is checked from the bundle on, an absolute one
+/// whole.
+fn check_no_symlink(given: &Path, bundle: &Path, rootfs: &Path) -> Result<()> {
+    let (base, rest) = if given.is_absolute() {
+        (
+            PathBuf::from("/"),
+            rootfs.strip_prefix("/").unwrap_or(rootfs),
+        )
+    } else {
+        (bundle.to_path_buf(), given)
+    };
+    let mut at = base;
+    for c in rest.components() {
+        at.push(c);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            let target = std::fs::read_link(&at).unwrap_or_default();
+            return Err(Error::config(format!(
+                "root.path {:?}: {} is a symlink (to {}): give the path of the root itself",
+                given,
+                at.display(),
+                target.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn has_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
     spec.linux()
         .as_ref()
@@ -79,6 +113,9 @@ fn new_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
         .is_some_and(|ns| ns.iter().any(|n| n.typ() == t && n.path().is_none()))
 }
 
+/// The most supplementary groups a process may have (linux NGROUPS_MAX).
+const NGROUPS_MAX: usize = 65536;
+
 /// Checks what must hold before anything is created.
 pub fn validate(spec: &Spec) -> Result<()> {
     let process = spec.process().as_ref().ok_or_else(|| {
@@ -88,14 +125,24 @@ pub fn validate(spec: &Spec) -> Result<()> {
         Some(a) if !a.is_empty() && !a[0].is_empty() => {}
         _ => return Err(Error::config("process.args: must not be empty")),
     }
+    for entry in process.env().iter().flatten() {
+        crate::process::env::check_entry(entry).map_err(Error::config)?;
+    }
     if !process.cwd().is_absolute() {
         return Err(Error::config(format!(
-            "process.cwd {:?}: must be an absolute path",
+            "process.cwd {:?}: Cwd must be an absolute path",
             process.cwd()
         )));
     }
-    if process.terminal().unwrap_or(false) {
-        // Terminals need --console-socket; checked by the CLI.
+    let gids = process
+        .user()
+        .additional_gids()
+        .as_ref()
+        .map_or(0, |g| g.len());
+    if gids > NGROUPS_MAX {
+        return Err(Error::config(format!(
+            "process.user.additionalGids: {gids} groups, more than the kernel's limit of {NGROUPS_MAX}"
+        )));
     }
     let Some(linux) = spec.linux() else {
         return Err(Error::config("linux: missing from config.json"));
@@ -115,6 +162,18 @@ pub fn validate(spec: &Spec) -> Result<()> {
     {
         return Err(Error::config(
             "domainname: unable to set domainname without a private UTS namespace",
+        ));
+    }
+    let restricts = linux.masked_paths().as_ref().is_some_and(|m| !m.is_empty())
+        || linux
+            .readonly_paths()
+            .as_ref()
+            .is_some_and(|m| !m.is_empty());
+    if restricts && !has_ns(spec, LinuxNamespaceType::Mount) {
+        // Masks mounted in the caller's mount namespace would be the
+        // host's (runc's check and wording).
+        return Err(Error::config(
+            "linux.maskedPaths, linux.readonlyPaths: unable to restrict sys entries without a private MNT namespace",
         ));
     }
     let userns = new_ns(spec, LinuxNamespaceType::User);
@@ -164,28 +223,43 @@ pub fn validate(spec: &Spec) -> Result<()> {
             )));
         }
     }
+    check_sysctl_conflicts(spec)?;
     check_lsm(process)
+}
+
+/// kernel.hostname or kernel.domainname in linux.sysctl together with the
+/// hostname or domainname field: which one wins would be arbitrary
+/// (runc and crun refuse it).
+fn check_sysctl_conflicts(spec: &Spec) -> Result<()> {
+    let sysctl = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.sysctl().clone())
+        .unwrap_or_default();
+    for (key, field, value) in [
+        ("kernel.hostname", "hostname", spec.hostname()),
+        ("kernel.domainname", "domainname", spec.domainname()),
+    ] {
+        if sysctl.contains_key(key) && value.as_ref().is_some_and(|v| !v.is_empty()) {
+            return Err(Error::config(format!(
+                "linux.sysctl {key:?}: conflicts with the {field} field; set one of them"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A label or profile the host cannot apply is an error, never silently
 /// dropped (runc's rule): the process would run unconfined.
 pub fn check_lsm(process: &oci_spec::runtime::Process) -> Result<()> {
-    if process
-        .apparmor_profile()
-        .as_ref()
-        .is_some_and(|p| !p.is_empty())
-        && !Path::new("/sys/kernel/security/apparmor").exists()
-    {
+    use crate::process::lsm;
+    let (apparmor, selinux) = lsm::requested(process);
+    if apparmor.is_some() && !lsm::apparmor_enabled() {
         return Err(Error::config(
             "process.apparmorProfile: apparmor profile specified but AppArmor is not enabled on this system",
         ));
     }
-    if process
-        .selinux_label()
-        .as_ref()
-        .is_some_and(|p| !p.is_empty())
-        && !Path::new("/sys/fs/selinux/enforce").exists()
-    {
+    if selinux.is_some() && !lsm::selinux_enabled() {
         return Err(Error::config(
             "process.selinuxLabel: selinux label is specified in config, but selinux is disabled or not supported",
         ));
@@ -231,5 +305,31 @@ fn validate_sysctl(spec: &Spec, key: &str) -> Result<()> {
         Err(Error::config(format!(
             "linux.sysctl {key:?}: requires a separate namespace of its kind"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fuzzer's seeds (fuzz/seeds/) are real configs: every one parses,
+    /// so that fuzzing starts past the parser.
+    #[test]
+    fn the_fuzz_seeds_parse() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+        let mut n = 0;
+        for (kind, dir) in [("config", "config_json"), ("process", "process_json")] {
+            for e in std::fs::read_dir(seeds.join(dir)).unwrap() {
+                let p = e.unwrap().path();
+                let data = std::fs::read(&p).unwrap();
+                let r = match kind {
+                    "config" => parse(&data, &p).map(drop),
+                    _ => crate::lifecycle::exec::parse_process(&data, &p).map(drop),
+                };
+                r.unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                n += 1;
+            }
+        }
+        assert!(n >= 10, "{n} seeds");
     }
 }

@@ -56,6 +56,10 @@ pub enum Error {
     Cgroup(#[from] remora_cgroups::CgroupError),
     #[error(transparent)]
     Seccomp(#[from] remora_seccomp::SeccompError),
+    /// Mounts a container without its own mount namespace made in the
+    /// caller's that delete could not remove.
+    #[error("removing the container's mounts from the host's mount namespace: {0}")]
+    HostMounts(String),
     /// An error the container init reported over the sync channel.
     #[error("{0}")]
     Init(String),

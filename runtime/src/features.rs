@@ -43,8 +43,9 @@ pub fn features() -> Value {
                 "knownFlags": remora_seccomp::known_flags(),
                 "supportedFlags": remora_seccomp::supported_flags()
             },
-            "apparmor": {"enabled": std::path::Path::new("/sys/kernel/security/apparmor").exists()},
-            "selinux": {"enabled": std::path::Path::new("/sys/fs/selinux/enforce").exists()},
+            // Both are applied (process::lsm): enabled when the host has them.
+            "apparmor": {"enabled": crate::process::lsm::apparmor_enabled()},
+            "selinux": {"enabled": crate::process::lsm::selinux_enabled()},
             "intelRdt": {"enabled": false},
             "mountExtensions": {"idmap": {"enabled": false}}
         },

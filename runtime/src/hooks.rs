@@ -1,34 +1,58 @@
 //! Running OCI hooks: the path with args and env, the state JSON on stdin,
-//! an optional timeout.
+//! an optional timeout, in the working directory runc gives each kind
+//! (the bundle for prestart, createRuntime, poststart and poststop; the
+//! container's rootfs for createContainer; / for startContainer).
 
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use oci_spec::runtime::Hook;
 
 /// Runs the hooks of one kind in order; the first failure stops them.
-pub fn run_all(kind: &str, hooks: &[Hook], state_json: &str) -> Result<(), String> {
+pub fn run_all(kind: &str, hooks: &[Hook], state_json: &str, cwd: &Path) -> Result<(), String> {
     for (i, h) in hooks.iter().enumerate() {
-        run(h, state_json).map_err(|e| format!("hooks.{kind}[{i}] {:?}: {e}", h.path()))?;
+        run(h, state_json, cwd)
+            .map_err(|e| format!("hooks.{kind}[{i}] {:?}: error running hook: {e}", h.path()))?;
     }
     Ok(())
 }
 
-/// Runs one hook.
-pub fn run(hook: &Hook, state_json: &str) -> Result<(), String> {
+/// Runs every hook of one kind; a failure is a warning and the others
+/// still run (poststop).
+pub fn run_all_warning(kind: &str, hooks: &[Hook], state_json: &str, cwd: &Path) {
+    for (i, h) in hooks.iter().enumerate() {
+        if let Err(e) = run(h, state_json, cwd) {
+            crate::logging::warn(&format!(
+                "hooks.{kind}[{i}] {:?}: error running hook: {e}",
+                h.path()
+            ));
+        }
+    }
+}
+
+/// Runs one hook. Without `env` it gets the runtime's environment (as
+/// runc and crun); `cwd` is used when it exists (a bundle may be gone by
+/// poststop).
+pub fn run(hook: &Hook, state_json: &str, cwd: &Path) -> Result<(), String> {
     let args = hook.args().clone().unwrap_or_default();
     let mut cmd = Command::new(hook.path());
     if let Some((argv0, rest)) = args.split_first() {
         cmd.arg0(argv0).args(rest);
     }
-    cmd.env_clear();
-    for kv in hook.env().iter().flatten() {
-        if let Some((k, v)) = kv.split_once('=') {
-            cmd.env(k, v);
+    if let Some(env) = hook.env().as_ref().filter(|e| !e.is_empty()) {
+        cmd.env_clear();
+        for kv in env {
+            if let Some((k, v)) = kv.split_once('=') {
+                cmd.env(k, v);
+            }
         }
+    }
+    if cwd.is_dir() {
+        cmd.current_dir(cwd);
     }
     cmd.stdin(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| e.to_string())?;

@@ -9,6 +9,7 @@
 //! - [`process`]: identity, capabilities, rlimits, program lookup.
 //! - [`hooks`], [`config`], [`channel`], [`sys`] (syscall wrappers).
 
+pub mod bounded;
 pub mod channel;
 pub mod cli;
 pub mod config;

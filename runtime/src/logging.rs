@@ -1,7 +1,11 @@
 //! runc-compatible logging: `--log FILE` (default stderr), `--log-format
-//! text|json`, `--debug`. A fatal error is ONE json line at level error in
-//! the log file (podman unmarshals the whole file as one object) and plain
-//! text on stderr (conmon reports the runtime's stderr).
+//! text|json`, `--debug`. A fatal error is printed once: with `--log FILE`,
+//! ONE line at level error in the file (podman unmarshals the whole file as
+//! one object) and the plain text on stderr (conmon reports the runtime's
+//! stderr); without, one log line on stderr in runc's form
+//! (`time="..." level=error msg="..."`, `ERRO[0000] ...` on a terminal, or
+//! the JSON object with `--log-format json`). Messages are cut to
+//! [`crate::bounded::MESSAGE_MAX`] bytes.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -57,6 +61,20 @@ fn format_line(level: Level, msg: &str, json: bool) -> String {
     }
 }
 
+/// Opens the --log file as every log line will (create, append): a path
+/// that cannot be opened (its directory missing) is an error at once,
+/// never a log silently dropped.
+pub fn check_file(config: &LogConfig) -> std::io::Result<()> {
+    match &config.file {
+        Some(path) => OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map(drop),
+        None => Ok(()),
+    }
+}
+
 /// Writes one log line where the configuration says.
 pub fn log(level: Level, msg: &str) {
     let Some(cfg) = CONFIG.get() else {
@@ -81,14 +99,25 @@ pub fn log(level: Level, msg: &str) {
     }
 }
 
-/// A fatal error: one line at level error in the log, and the text on
-/// stderr (once, when the log is stderr itself).
+/// A fatal error, said once: with --log FILE one line at level error in
+/// the file and the plain text (one line) on stderr; without, one log line
+/// on stderr (runc's `ERRO[0000] ...` when stderr is a terminal).
 pub fn fatal(msg: &str) {
-    let to_file = CONFIG.get().is_some_and(|c| c.file.is_some());
-    if to_file {
-        log(Level::Error, msg);
+    let msg = crate::bounded::message(msg);
+    let cfg = CONFIG.get();
+    if cfg.is_some_and(|c| c.file.is_some()) {
+        log(Level::Error, &msg);
+        // One line, as runc's plain error on stderr.
+        eprintln!("{}", msg.replace('\n', "\\n"));
+        return;
     }
-    eprintln!("{msg}");
+    let json = cfg.is_some_and(|c| c.json);
+    let line = if !json && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        format!("ERRO[0000] {}\n", msg.replace('\n', "\\n"))
+    } else {
+        format_line(Level::Error, &msg, json)
+    };
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 pub fn warn(msg: &str) {
@@ -111,5 +140,16 @@ mod tests {
         assert_eq!(v["level"], "error");
         assert_eq!(v["msg"], "boom \"x\"");
         assert!(v["time"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn text_line_shape() {
+        let line = format_line(Level::Error, "a \"b\"\nc", false);
+        assert!(line.starts_with("time=\""), "{line}");
+        assert!(
+            line.ends_with(" level=error msg=\"a \\\"b\\\"\\nc\"\n"),
+            "{line}"
+        );
+        assert_eq!(line.lines().count(), 1);
     }
 }

@@ -12,6 +12,16 @@ use remora::lifecycle::{self, create::CreateOptions, Global};
 use remora::logging::{self, LogConfig};
 
 fn main() {
+    // First of all, while the process is smallest: a command that starts
+    // container processes runs from a protected binary (docs/security.md,
+    // "The runtime binary").
+    if remora::sys::protected_exe::wanted_for(std::env::args_os()) {
+        if let Err(e) = remora::sys::protected_exe::ensure() {
+            logging::init(log_config_from_args(&std::env::args().collect::<Vec<_>>()));
+            logging::fatal(&format!("protecting the runtime binary: {e}"));
+            std::process::exit(1);
+        }
+    }
     let args = normalize_args(std::env::args());
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
@@ -38,11 +48,21 @@ fn main() {
             std::process::exit(1);
         }
     };
-    logging::init(LogConfig {
+    let log = LogConfig {
         file: cli.log.clone(),
         json: cli.log_format == "json",
         debug: cli.debug,
-    });
+    };
+    if let Err(e) = logging::check_file(&log) {
+        let path = log.file.clone().unwrap_or_default();
+        logging::init(LogConfig { file: None, ..log });
+        logging::fatal(&format!(
+            "--log {}: opening the log file: {e}",
+            path.display()
+        ));
+        std::process::exit(1);
+    }
+    logging::init(log);
     match run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
@@ -104,6 +124,9 @@ fn state_root(cli: &Cli) -> Result<PathBuf> {
     };
     if root == std::path::Path::new("/") {
         bail!("--root: refusing to use / as the state directory");
+    }
+    if std::fs::metadata(&root).is_ok_and(|m| !m.is_dir()) {
+        bail!("--root {}: not a directory", root.display());
     }
     Ok(root)
 }

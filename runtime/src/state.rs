@@ -54,6 +54,10 @@ pub struct State {
     /// its lock is free is the remains of a create that was killed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub creating: bool,
+    /// Without a mount namespace of its own: the mounts the container's
+    /// create made in the caller's, for delete to remove.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_mounts: Vec<crate::lifecycle::host_mounts::HostMount>,
 }
 
 /// Checks a container ID as runc does.

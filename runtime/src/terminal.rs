@@ -1,5 +1,5 @@
 //! process.terminal: the init makes a pty in the container's devpts, binds
-//! its peer on /dev/console through an fd (security.md item 7: the peer
+//! its peer on /dev/console through an fd (docs/security.md, "/dev/console race": the peer
 //! comes from TIOCGPTPEER, never a /dev/pts/N path), makes it the
 //! controlling terminal and stdio, and hands the master to `remora`, which
 //! sends it to --console-socket.
@@ -93,12 +93,9 @@ pub fn setup_pty(
     Ok(ptmx)
 }
 
-/// setsid, then the pty peer as fds 0-2 and the controlling terminal.
+/// The pty peer as fds 0-2 and the controlling terminal of the process's
+/// session (a new one: the init's `new_session` step).
 fn make_controlling_stdio(peer: OwnedFd) -> Result<(), String> {
-    // SAFETY: setsid takes no arguments.
-    if unsafe { libc::setsid() } < 0 {
-        return Err(format!("setsid: {}", std::io::Error::last_os_error()));
-    }
     for target in 0..=2 {
         // SAFETY: dup2 onto stdio of fds we own.
         if unsafe { libc::dup2(peer.as_raw_fd(), target) } < 0 {

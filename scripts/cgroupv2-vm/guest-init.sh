@@ -37,6 +37,8 @@ for m in /modules/configfs.ko /modules/null_blk.ko /modules/overlay.ko; do
 	[ -e "$m" ] && insmod "$m" 2>/dev/null
 done
 ip link set lo up 2>/dev/null
+# A VM's own setup, when its script staged one (run-lsm.sh: the LSM).
+[ -f /setup.sh ] && . /setup.sh
 hostname cgroupv2-vm
 echo "REMORA-VM: kernel $(uname -r), cgroup root: $(stat -f -c %T /sys/fs/cgroup)"
 echo "REMORA-VM: controllers: $(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null || ls /sys/fs/cgroup | tr '\n' ' ')"
@@ -45,7 +47,8 @@ cd /
 for t in /tests/*; do
 	name=$(basename "$t")
 	echo "REMORA-VM: BEGIN $name"
-	"$t" --test-threads=1 --color never 2>&1
+	# shellcheck disable=SC2086 # flags for libtest (e.g. --nocapture)
+	"$t" --test-threads=1 --color never ${REMORA_VM_TEST_ARGS:-} 2>&1
 	echo "REMORA-VM: END $name rc=$?"
 done
 echo "REMORA-VM: DONE"

@@ -1,4 +1,5 @@
-# Shared by run.sh and run-systemd.sh (sourced; expects ROOT and CACHE).
+# Shared by run.sh, run-systemd.sh and run-lsm.sh (sourced; expects ROOT
+# and CACHE).
 
 ensure_pkgs() {
 	if ! dpkg -s "$@" >/dev/null 2>&1; then
@@ -26,6 +27,52 @@ fetch_kernel() {
 	kernel_pkg=$kpkg
 }
 
+# fetch_deb PKG: Debian's PKG extracted (not installed) into $CACHE/PKG
+# (cached); prints that directory.
+fetch_deb() {
+	local dir=$CACHE/$1
+	if [ ! -e "$dir/.extracted" ]; then
+		rm -rf "$dir" && mkdir -p "$dir"
+		(cd "$CACHE" && apt-get download "$1" >/dev/null 2>&1) || return 1
+		dpkg -x "$CACHE/${1}"_*.deb "$dir" && rm -f "$CACHE/${1}"_*.deb && touch "$dir/.extracted"
+	fi
+	echo "$dir"
+}
+
+# stage_guest STAGE REMORA TESTS...: the busybox guest's root in STAGE:
+# guest-init.sh as /init, the kernel modules the tests use, the remora
+# binary (when it exists) and the test binaries, with their libraries.
+# Needs fetch_kernel first (mods).
+stage_guest() {
+	local stage=$1 remora=$2 m t
+	shift 2
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,run,root,tests,modules,etc,lib,lib64}
+	cp /bin/busybox "$stage/bin/busybox"
+	cp "$ROOT/scripts/cgroupv2-vm/guest-init.sh" "$stage/init"
+	chmod 755 "$stage/init"
+	echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
+	echo "root:x:0:" >"$stage/etc/group"
+	for m in fs/configfs/configfs.ko drivers/block/null_blk/null_blk.ko fs/overlayfs/overlay.ko; do
+		cp "$mods/$m" "$stage/modules/"
+	done
+	: >"$stage/env"
+	if [ -x "$remora" ]; then
+		cp "$remora" "$stage/bin/remora"
+		copy_libs "$stage" "$remora"
+		echo "export REMORA_BIN=/bin/remora" >"$stage/env"
+	fi
+	for t in "$@"; do
+		cp "$t" "$stage/tests/$(basename "$t")"
+		copy_libs "$stage" "$t"
+	done
+}
+
+# pack STAGE INITRD: the initramfs (newc cpio, gzip).
+pack() {
+	(cd "$1" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$2"
+}
+
 # copy_libs STAGE BINARY: the binary's shared libraries into STAGE (none
 # for a static binary: ldd then fails and prints no path).
 copy_libs() {
@@ -36,9 +83,10 @@ copy_libs() {
 	done
 }
 
-# executables CARGO-TEST-ARGS...: the test binaries cargo builds for them.
+# executables CARGO-TEST-ARGS...: the test binaries cargo builds for them
+# (artifacts built as tests; not the helper binaries they use).
 executables() {
-	cargo test "$@" --no-run --message-format=json 2>/dev/null |
+	cargo test "$@" --no-run --message-format=json 2>/dev/null | grep '"test":true' |
 		grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | sort -u | tr '\n' ' '
 }
 

@@ -33,30 +33,12 @@ fi
 [ -n "$CGV2_TESTS" ] || { echo "no test binaries"; exit 1; }
 
 stage=$CACHE/initramfs
-rm -rf "$stage"
-mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,run,root,tests,modules,etc,lib,lib64}
-cp /bin/busybox "$stage/bin/busybox"
-cp scripts/cgroupv2-vm/guest-init.sh "$stage/init"
-chmod 755 "$stage/init"
-echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
-echo "root:x:0:" >"$stage/etc/group"
-for m in fs/configfs/configfs.ko drivers/block/null_blk/null_blk.ko fs/overlayfs/overlay.ko; do
-	cp "$mods/$m" "$stage/modules/"
-done
-: >"$stage/env"
-if [ -x "$remora" ]; then
-	cp "$remora" "$stage/bin/remora"
-	copy_libs "$stage" "$remora"
-	echo "export REMORA_BIN=/bin/remora" >"$stage/env"
-fi
+# shellcheck disable=SC2086 # a list of paths
+stage_guest "$stage" "$remora" $CGV2_TESTS
 layout=${CGV2_LAYOUT:-v2}
 echo "export REMORA_VM_LAYOUT=$layout" >>"$stage/env"
-for t in $CGV2_TESTS; do
-	cp "$t" "$stage/tests/$(basename "$t")"
-	copy_libs "$stage" "$t"
-done
 initrd=$CACHE/initrd.gz
-(cd "$stage" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$initrd"
+pack "$stage" "$initrd"
 
 if [ "$layout" = v1 ]; then
 	boot "$initrd" "$CACHE/console-v1.log" "${CGV2_TIMEOUT:-540}" "rdinit=/init"

@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")/../.."
 cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
 rc=0
-for t in lifecycle sandbox errors security; do
+for t in lifecycle sandbox errors security exe_protection process userns; do
 	echo "--- integration-tests/tests/$t.rs"
 	out=$(timeout 600 cargo test -p remora-integration-tests --test "$t" 2>&1) || rc=1
 	echo "$out" | grep -E '^(test |test result)|panicked|^error' 

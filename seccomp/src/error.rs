@@ -21,7 +21,7 @@ pub enum SeccompError {
         #[source]
         source: std::io::Error,
     },
-    #[error("linux.seccomp.listenerPath {path}: {source}")]
+    #[error("linux.seccomp.listenerPath {path}: failed to connect with seccomp agent: {source}")]
     Listener {
         path: std::path::PathBuf,
         #[source]

@@ -8,7 +8,7 @@ use oci_spec::runtime::Spec;
 use super::{InitArgs, Step};
 use crate::process::capabilities;
 use crate::rootfs::Root;
-use crate::sys::fs::fchdir;
+use crate::sys::fs::{fchdir, fchown, fstat};
 use crate::sys::process::{prctl, setgroups, setresid};
 
 /// runc's order: without no_new_privs, seccomp needs CAP_SYS_ADMIN to
@@ -85,9 +85,13 @@ pub fn set_identity_and_capabilities(spec: &Spec) -> Step {
     // without CAP_SETGID; then only an empty/unchanged list is possible.
     if let Err(e) = setgroups(&gids) {
         if !gids.is_empty() || e.raw_os_error() != Some(libc::EPERM) {
-            return Err(format!("process.user.additionalGids {gids:?}: {e}"));
+            return Err(format!(
+                "process.user.additionalGids {}: {e}",
+                crate::bounded::list(&gids)
+            ));
         }
     }
+    give_stdio_to(user.uid())?;
     setresid(user.uid(), user.gid())
         .map_err(|e| format!("process.user uid {} gid {}: {e}", user.uid(), user.gid()))?;
     prctl(libc::PR_SET_KEEPCAPS, 0).map_err(|e| format!("PR_SET_KEEPCAPS: {e}"))?;
@@ -97,6 +101,33 @@ pub fn set_identity_and_capabilities(spec: &Spec) -> Step {
     let mask = user.umask().unwrap_or(0o022);
     // SAFETY: umask only changes this process's file mode mask.
     unsafe { libc::umask(mask as libc::mode_t) };
+    Ok(())
+}
+
+/// The process's stdio (its pty, or pipes and files from the caller)
+/// belongs to its user, as runc does: only the owner uid changes (the
+/// gid stays: a devpts mount may want its own), /dev/null is left alone,
+/// and an inode the user namespace cannot map (EINVAL, EPERM) or a
+/// read-only /dev (EROFS) is left as it is.
+fn give_stdio_to(uid: u32) -> Step {
+    for fd in 0..=2 {
+        let fd = crate::sys::process::stdio(fd);
+        let Ok(st) = fstat(fd) else { continue };
+        let is_null =
+            st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == libc::makedev(1, 3);
+        if st.st_uid == uid || is_null {
+            continue;
+        }
+        match fchown(fd, uid, st.st_gid) {
+            Ok(()) => {}
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EINVAL | libc::EPERM | libc::EROFS)
+                ) => {}
+            Err(e) => return Err(format!("process.user uid {uid}: owning stdio: {e}")),
+        }
+    }
     Ok(())
 }
 

@@ -58,9 +58,14 @@ pub fn run(mut a: InitArgs<'_>) -> ! {
     match result {
         Ok(never) => match never {},
         Err(msg) => {
-            let _ = a.channel.send(&Message::Error(msg.clone()));
-            // After Ready nobody listens on the channel: say it on stderr.
-            eprintln!("remora init: {msg}");
+            // Said once, to whoever listens: the parent on the channel
+            // (create before Ready, exec until its execve; `start` reads
+            // the exec fifo instead). Only when nobody is there does the
+            // init say it on its own stderr.
+            let msg = crate::bounded::message(&msg);
+            if a.channel.send(&Message::Error(msg.clone())).is_err() {
+                eprintln!("remora init: {msg}");
+            }
             exit_now(1)
         }
     }
@@ -71,22 +76,20 @@ type Step<T = ()> = Result<T, String>;
 fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let mut trace = crate::trace::Trace::start("init");
     join_cgroups(a)?;
-    if !a.plan.is_new(NamespaceKind::Pid) {
-        // Visible to other processes before execve: not dumpable.
-        crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
-            .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
-    }
+    not_dumpable()?;
     wait_for_continue(a)?;
     trace.phase("cgroup+go");
     let cgroup_paths = read_own_cgroups()?;
+    let bind_sources = open_bind_sources(a);
     namespaces::join_by_path(a)?;
     namespaces::enter_new(a)?;
     namespaces::fork_into_pid_namespace(a)?;
     namespaces::enter_cgroup_namespace(a)?;
     a.host_pid = host_pid();
     set_hostname(a.spec)?;
-    join_session_keyring(a)?;
     let proc = ProcFs::open()?;
+    set_lsm_key_label(a, &proc)?;
+    join_session_keyring(a)?;
     let fifo = a.fifo.expect("create has a fifo");
     trace.phase("namespaces");
     request_create_runtime_hooks(a)?;
@@ -99,11 +102,15 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let root = if own_mount_ns {
         rootfs::prepare_propagation(prop).map_err(|e| e.to_string())?;
         rootfs::bind_rootfs(a.rootfs).map_err(|e| e.to_string())?
+    } else if rootfs::readonly_root(a.spec) {
+        // In the caller's mount namespace: only a bind of the rootfs onto
+        // itself may become read-only, never the mount that holds it.
+        rootfs::bind_rootfs(a.rootfs).map_err(|e| e.to_string())?
     } else {
         Root::new(open_dir(&a.rootfs.to_string_lossy())?)
     };
     trace.phase("rootfs");
-    mount_config_mounts(a, &root, &cgroup_paths)?;
+    let readonly_later = mount_config_mounts(a, &root, &cgroup_paths, &bind_sources)?;
     trace.phase("mounts");
     rootfs::create_devices(&root, a.spec, a.plan.is_new(NamespaceKind::User))
         .map_err(|e| e.to_string())?;
@@ -114,30 +121,36 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     rootfs::pivot(&root, a.no_pivot, own_mount_ns).map_err(|e| e.to_string())?;
     trace.phase("pivot_root");
     let new_root = Root::new(open_dir("/")?);
+    new_session()?;
+    set_up_terminal(a, &new_root, true)?;
+    rootfs::make_mounts_readonly(&readonly_later).map_err(|e| e.to_string())?;
     rootfs::mask_and_readonly(&new_root, a.spec).map_err(|e| e.to_string())?;
     rootfs::finish(a.spec, prop.filter(|_| own_mount_ns)).map_err(|e| e.to_string())?;
     trace.phase("paths");
-    set_up_terminal(a, &new_root, true)?;
     apply_sysctls(a.spec, &proc)?;
     set_oom_score_adj(a.spec, &proc)?;
     apply_rlimits(a.spec)?;
     let program = find_program(a.spec)?;
+    set_lsm_exec_labels(a.spec, &proc)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     trace.phase("process");
     report_phases(a, &trace)?;
     report_ready(a)?;
-    let mut started = start::wait_for_start(&proc, fifo)?;
+    let started = start::wait_for_start(&proc, fifo)?;
+    drop((proc, root, new_root, cwd, readonly_later));
+    // From here `remora start` listens on the exec fifo: it is told there
+    // why the program did not start (a hook, or execve itself: E2BIG).
+    start::tell_start(started, start_the_program(a, &program, early_seccomp))
+}
+
+/// After `remora start`: seccomp (unless loaded early), startContainer
+/// hooks, execve.
+fn start_the_program(a: &InitArgs<'_>, program: &Path, early_seccomp: bool) -> Step<Infallible> {
     if !early_seccomp {
         load_seccomp(a)?;
     }
-    if let Err(e) = start::run_start_container_hooks(a) {
-        // `remora start` reads this before it sees the fifo close.
-        let _ = std::io::Write::write_all(&mut started, format!("E{e}").as_bytes());
-        return Err(e);
-    }
-    drop(started);
-    drop((proc, root, new_root, cwd));
-    start::exec(a.spec, &program)
+    start::run_start_container_hooks(a)?;
+    start::exec(a.spec, program)
 }
 
 /// `remora exec`: the process joins every namespace of the running
@@ -147,20 +160,20 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
 fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let mut trace = crate::trace::Trace::start("exec");
     join_cgroups(a)?;
-    // Not dumpable while a container may see this process (ptrace,
-    // /proc/PID/{mem,exe}); execve resets it.
-    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
-        .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
+    not_dumpable()?;
     wait_for_continue(a)?;
     trace.phase("cgroup+go");
     // Written through the host's procfs, before joining: inherited.
-    set_oom_score_adj(a.spec, &ProcFs::open()?)?;
+    let proc = ProcFs::open()?;
+    set_oom_score_adj(a.spec, &proc)?;
     namespaces::join_by_path(a)?;
     namespaces::fork_into_pid_namespace(a)?;
     trace.phase("namespaces");
     apply_rlimits(a.spec)?;
+    new_session()?;
     set_up_terminal(a, &Root::new(open_dir("/")?), false)?;
     let program = find_program(a.spec)?;
+    set_lsm_exec_labels(a.spec, &proc)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     if !early_seccomp {
         load_seccomp(a)?;
@@ -171,7 +184,7 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     // The parent may still fail (console socket, pid file): exec only on
     // its go.
     wait_for_continue(a)?;
-    drop(cwd);
+    drop((cwd, proc));
     start::exec(a.spec, &program)
 }
 
@@ -183,6 +196,21 @@ fn join_cgroups(a: &InitArgs<'_>) -> Step {
         Some(p) => p.join_self().map_err(|e| e.to_string()),
         None => Ok(()),
     }
+}
+
+/// Not dumpable until execve (which resets it): a process of the
+/// container, or of one that joins its pid namespace, cannot ptrace this
+/// one or open its /proc/PID/{mem,environ,fd} before it becomes the
+/// container's program. (Its exe is protected anyway: sys::protected_exe.)
+fn not_dumpable() -> Step {
+    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
+        .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))
+}
+
+/// The process leads a session of its own, terminal or not (as runc):
+/// it never stays in its caller's session and process group.
+fn new_session() -> Step {
+    crate::sys::process::setsid().map_err(|e| format!("setsid: {e}"))
 }
 
 /// process.terminal: a pty from the container's devpts as stdio and
@@ -280,10 +308,12 @@ fn join_session_keyring(a: &InitArgs<'_>) -> Step {
 
 fn set_hostname(spec: &Spec) -> Step {
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
-        crate::sys::process::set_hostname(h, false).map_err(|e| format!("hostname {h:?}: {e}"))?;
+        crate::sys::process::set_hostname(h, false)
+            .map_err(|e| format!("hostname {}: {e}", crate::bounded::quoted(h)))?;
     }
     if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
-        crate::sys::process::set_hostname(d, true).map_err(|e| format!("domainname {d:?}: {e}"))?;
+        crate::sys::process::set_hostname(d, true)
+            .map_err(|e| format!("domainname {}: {e}", crate::bounded::quoted(d)))?;
     }
     Ok(())
 }
@@ -327,13 +357,29 @@ fn request_create_runtime_hooks(a: &InitArgs<'_>) -> Step {
     a.channel.expect(&Message::HooksDone)
 }
 
-fn mount_config_mounts(a: &InitArgs<'_>, root: &Root, cgroup_paths: &[(String, String)]) -> Step {
+/// A new user namespace: bind sources are opened now, while the init
+/// still has the host's uid 0 (rootfs::open_bind_sources).
+fn open_bind_sources(a: &InitArgs<'_>) -> Vec<Option<rootfs::BindSource>> {
+    if !a.plan.is_new(NamespaceKind::User) {
+        return Vec::new();
+    }
+    rootfs::open_bind_sources(a.bundle, a.spec.mounts().as_deref().unwrap_or_default())
+}
+
+fn mount_config_mounts(
+    a: &InitArgs<'_>,
+    root: &Root,
+    cgroup_paths: &[(String, String)],
+    bind_sources: &[Option<rootfs::BindSource>],
+) -> Step<Vec<rootfs::ReadonlyLater>> {
     let ctx = MountContext {
         root,
         bundle: a.bundle,
         userns: a.plan.is_new(NamespaceKind::User),
         cgroupns: a.plan.has(NamespaceKind::Cgroup),
         cgroup_paths,
+        mount_label: crate::process::lsm::mount_label(a.spec),
+        bind_sources,
     };
     rootfs::mount_all(&ctx, a.spec).map_err(|e| e.to_string())
 }
@@ -361,8 +407,8 @@ fn run_create_container_hooks(a: &InitArgs<'_>) -> Step {
     else {
         return Ok(());
     };
-    let state = start::hook_state(a, "created");
-    crate::hooks::run_all("createContainer", &hooks, &state)
+    let state = start::hook_state(a, "creating");
+    crate::hooks::run_all("createContainer", &hooks, &state, a.rootfs)
 }
 
 fn apply_sysctls(spec: &Spec, proc: &ProcFs) -> Step {
@@ -388,6 +434,25 @@ fn set_oom_score_adj(spec: &Spec, proc: &ProcFs) -> Step {
 fn apply_rlimits(spec: &Spec) -> Step {
     match spec.process().as_ref().and_then(|p| p.rlimits().clone()) {
         Some(r) => crate::process::rlimits::apply(&r),
+        None => Ok(()),
+    }
+}
+
+/// process.selinuxLabel also labels the session keyring the init makes
+/// next (as runc); execve resets it.
+fn set_lsm_key_label(a: &InitArgs<'_>, proc: &ProcFs) -> Step {
+    match a.spec.process().as_ref() {
+        Some(p) if !a.no_new_keyring => crate::process::lsm::set_key_label(proc, p),
+        _ => Ok(()),
+    }
+}
+
+/// process.apparmorProfile and process.selinuxLabel: the exec label the
+/// kernel applies at execve (and to the startContainer hooks, as runc).
+/// Before seccomp and the identity change, so neither can block it.
+fn set_lsm_exec_labels(spec: &Spec, proc: &ProcFs) -> Step {
+    match spec.process().as_ref() {
+        Some(p) => crate::process::lsm::set_exec_labels(proc, p),
         None => Ok(()),
     }
 }

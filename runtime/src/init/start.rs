@@ -24,6 +24,21 @@ pub fn wait_for_start(proc: &ProcFs, fifo: &OwnedFd) -> Step<std::fs::File> {
     Ok(w)
 }
 
+/// A failure after `remora start` opened the fifo goes to start on it
+/// (the init's end is close-on-exec, so start reads it before the end of
+/// file) and the init exits: said once, by start. Only when start is not
+/// there to read it does it go back to the caller.
+pub fn tell_start(mut started: std::fs::File, r: Step<Infallible>) -> Step<Infallible> {
+    let e = match r {
+        Ok(never) => match never {},
+        Err(e) => crate::bounded::message(&e),
+    };
+    if started.write_all(format!("E{e}").as_bytes()).is_ok() {
+        crate::sys::clone::exit_now(1)
+    }
+    Err(e)
+}
+
 /// The state JSON handed to hooks run by the init.
 pub fn hook_state(a: &InitArgs<'_>, status: &str) -> String {
     crate::lifecycle::state_json(
@@ -46,7 +61,7 @@ pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
         return Ok(());
     };
     let state = hook_state(a, "created");
-    crate::hooks::run_all("startContainer", &hooks, &state)
+    crate::hooks::run_all("startContainer", &hooks, &state, Path::new("/"))
 }
 
 /// execve the container's program.
@@ -60,12 +75,12 @@ pub fn exec(spec: &Spec, program: &Path) -> Step<Infallible> {
         .flatten()
         .map(|s| cstr(s))
         .collect::<Result<_, _>>()?;
-    let env: Vec<CString> = p
-        .env()
-        .iter()
-        .flatten()
-        .map(|s| cstr(s))
-        .collect::<Result<_, _>>()?;
+    let env = crate::process::env::with_home(
+        p.env().as_deref().unwrap_or_default(),
+        p.user().uid(),
+        Path::new("/etc/passwd"),
+    );
+    let env: Vec<CString> = env.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?;
     // The Rust runtime ignores SIGPIPE; an ignored disposition survives
     // execve, and the container's program must start with the default.
     // SAFETY: setting a default disposition installs no handler.

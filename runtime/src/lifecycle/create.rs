@@ -49,6 +49,10 @@ pub struct Created {
 }
 
 pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
+    // Before anything that a re-exec would repeat: the init is a clone of
+    // this process, so its /proc/self/exe must not be the host's binary
+    // (docs/security.md, "The runtime binary").
+    crate::sys::protected_exe::ensure().ctx(|| "protecting the runtime binary".into())?;
     let mut trace = crate::trace::Trace::start("create");
     validate_id(&o.id)?;
     let mut bundle = config::load(&o.bundle)?;
@@ -62,17 +66,14 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
     let joined = plan.open_joined()?;
-    if !plan.is_new(NamespaceKind::Pid) {
-        // Processes of a shared (or the host's) pid namespace can see the
-        // init before it execs: run from a sealed copy of the binary
-        // (security.md item 1). A new pid namespace needs no protection.
-        crate::sys::sealed::reexec_sealed().ctx(|| "re-executing from a sealed copy".into())?;
-    }
     let cgroup = Cgroup::new(
         linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
         &o.id,
         g.systemd_cgroup,
     )?;
+    // Before anything is made: an init placed in a frozen cgroup would
+    // never report back.
+    cgroup.check_not_frozen()?;
     trace.phase("config");
     let seccomp = crate::config::compile_seccomp(linux)?;
     trace.phase("seccomp");
@@ -89,6 +90,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         cgroup: cgroup.to_saved(),
         hooks: bundle.spec.hooks().clone(),
         own_pid_ns: plan.has(NamespaceKind::Pid),
+        host_mounts: Vec::new(),
         creating: true,
     };
     let dir = ContainerDir::create(&g.root, &o.id, &state)?;
@@ -98,7 +100,12 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         child: None,
         init: None,
         poststop: None,
+        host_mounts: None,
     };
+    if !plan.has(NamespaceKind::Mount) {
+        // Everything the init mounts lands in our mount namespace.
+        undo.host_mounts = Some(super::host_mounts::Snapshot::take(&bundle.rootfs)?);
+    }
     let dir_path = undo.dir.as_ref().expect("set").path.clone();
     let fifo = dir_path.join(crate::state::FIFO_FILE);
     if notify {
@@ -117,8 +124,16 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
             .into()
     };
 
-    let resources = resources_with_device_rules(linux);
-    let placement = cgroup.make(resources.as_ref())?;
+    // The device cgroup is linux.resources.devices plus runc's default
+    // set, nothing else: a linux.devices node gets no rule of its own
+    // (a deny-all config keeps /dev/kmsg unreadable even if it is made).
+    let resources = linux.resources().as_ref();
+    let placement = cgroup.make(resources)?;
+    if placement.occupied {
+        crate::logging::warn(
+            "container's cgroup is not empty: its processes share the container's limits",
+        );
+    }
     undo.cgroup = Some(cgroup.clone());
 
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
@@ -184,7 +199,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
             &bundle.dir,
             bundle.spec.annotations().as_ref(),
         );
-        undo.poststop = Some((h, json));
+        undo.poststop = Some((h, json, bundle.dir.clone()));
     }
     if cgroup.is_systemd() {
         cgroup.add_task(nix::unistd::Pid::from_raw(child))?;
@@ -195,7 +210,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         .ctx(|| "sync: sending continue".into())?;
     // While the init sets itself up: the limits and device rules, in force
     // before `Ready` (so before any process of the container's runs).
-    cgroup.apply_initial(resources.as_ref())?;
+    cgroup.apply_initial(resources)?;
     trace.phase("resources");
     let (pid, console_master, init_phases) = converse(
         &parent_end,
@@ -205,10 +220,12 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         plan.is_new(NamespaceKind::User),
         !single && (plan.has(NamespaceKind::Pid) || plan.is_new(NamespaceKind::Time)),
         &mut undo.init,
-    )?;
+        &mut super::watch::InitWatch::new(child, Some(cgroup.clone())),
+    )
+    .map_err(|e| explain_init_death(e, &mut undo, &cgroup, resources))?;
     if pid != child {
         // The intermediate forked the init into its pid namespace; reap it.
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
+        super::watch::reap(child, super::watch::STUCK_AFTER);
         undo.child = Some(pid);
     }
     let pidfd = match (pid == child, child_pidfd) {
@@ -222,6 +239,11 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     state.init_start_time = start_time;
     state.created = crate::timefmt::rfc3339_nano(SystemTime::now());
     state.creating = false;
+    state.host_mounts = undo
+        .host_mounts
+        .as_ref()
+        .map(|s| s.new_mounts())
+        .unwrap_or_default();
     let dir = undo.dir.take().expect("set");
     trace.phase("init");
     trace.add_detail(init_phases);
@@ -247,6 +269,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     undo.child = None;
     undo.init = None;
     undo.poststop = None;
+    undo.host_mounts = None;
     Ok(Created {
         pid,
         pidfd,
@@ -254,43 +277,6 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         state,
         console_master,
     })
-}
-
-/// linux.resources with an allow rule appended for every linux.devices
-/// entry (as runc), so the devices the container is given are usable.
-fn resources_with_device_rules(
-    linux: &oci_spec::runtime::Linux,
-) -> Option<oci_spec::runtime::LinuxResources> {
-    // Only block and character devices have cgroup rules (a fifo has none).
-    let devices: Vec<_> = linux
-        .devices()
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|d| {
-            matches!(
-                d.typ(),
-                oci_spec::runtime::LinuxDeviceType::B
-                    | oci_spec::runtime::LinuxDeviceType::C
-                    | oci_spec::runtime::LinuxDeviceType::U
-            )
-        })
-        .map(|mut d| {
-            if d.typ() == oci_spec::runtime::LinuxDeviceType::U {
-                d.set_typ(oci_spec::runtime::LinuxDeviceType::C);
-            }
-            d
-        })
-        .collect();
-    let mut r = linux.resources().clone();
-    if devices.is_empty() {
-        return r;
-    }
-    let res = r.get_or_insert_with(Default::default);
-    let mut rules = res.devices().clone().unwrap_or_default();
-    rules.extend(remora_cgroups::allow_rules_for(&devices));
-    res.set_devices(Some(rules));
-    r
 }
 
 /// Socket activation (runc's behaviour): with LISTEN_FDS=N in remora's
@@ -323,8 +309,15 @@ pub fn send_pidfd(sock: &std::path::Path, pidfd: &OwnedFd) -> Result<()> {
 }
 
 /// Sends the seccomp listener fd with the container process state to
-/// linux.seccomp.listenerPath (runc's format).
-fn send_seccomp_listener(bundle: &Bundle, id: &str, pid: i32, fd: Option<OwnedFd>) -> Result<()> {
+/// linux.seccomp.listenerPath (runc's format); for the init and for an
+/// exec'd process alike (`status` says which state the container is in).
+pub(super) fn send_seccomp_listener(
+    bundle: &Bundle,
+    id: &str,
+    status: &str,
+    pid: i32,
+    fd: Option<OwnedFd>,
+) -> Result<()> {
     let seccomp = bundle
         .spec
         .linux()
@@ -338,7 +331,7 @@ fn send_seccomp_listener(bundle: &Bundle, id: &str, pid: i32, fd: Option<OwnedFd
     let fd = fd.ok_or_else(|| Error::Init("seccomp listener: no fd received".into()))?;
     let state: serde_json::Value = serde_json::from_str(&state_json(
         id,
-        "creating",
+        status,
         pid,
         &bundle.dir,
         bundle.spec.annotations().as_ref(),
@@ -372,8 +365,56 @@ fn check_terminal(bundle: &Bundle, o: &CreateOptions) -> Result<()> {
     }
 }
 
+/// A conversation that failed because the init died says how it died;
+/// killed by the OOM killer under linux.resources.memory.limit, that the
+/// limit is below what the init needs (runc: "unable to set memory limit
+/// to N (current usage ...)").
+fn explain_init_death(
+    e: Error,
+    undo: &mut Undo,
+    cgroup: &Cgroup,
+    resources: Option<&oci_spec::runtime::LinuxResources>,
+) -> Error {
+    let died = match &e {
+        Error::Init(m) => m.starts_with("container init exited"),
+        Error::Io { context, .. } => context.starts_with("sync: receiving"),
+        _ => false,
+    };
+    if !died {
+        return e;
+    }
+    let oom = cgroup.oom_kill_count().unwrap_or(0) > 0;
+    let limit = resources
+        .and_then(|r| r.memory().as_ref())
+        .and_then(|m| m.limit());
+    // Reaped here (it is dead; with CLONE_PARENT the init forked into its
+    // pid namespace is our child too) to say how it ended; the undo must
+    // then not signal its (reusable) PID.
+    let init = undo.init.or(undo.child);
+    let how = init
+        .and_then(|p| super::watch::reap(p, super::watch::STUCK_AFTER))
+        .map(|s| super::watch::describe(&s));
+    if how.is_some() {
+        if undo.init.is_some() {
+            undo.init = None;
+        } else {
+            undo.child = None;
+        }
+    }
+    match (oom, limit) {
+        (true, Some(limit)) => Error::config(format!(
+            "linux.resources.memory.limit: unable to set memory limit to {limit}: the container init was killed by the OOM killer; the limit is below what the init needs"
+        )),
+        _ => match how {
+            Some(how) => Error::Init(format!("container init {how} before it was ready")),
+            None => e,
+        },
+    }
+}
+
 /// The parent's side of the conversation; returns the init's PID, the pty
 /// master remora keeps (if any) and the init's phase trace.
+#[allow(clippy::too_many_arguments)]
 fn converse(
     ch: &Channel,
     bundle: &Bundle,
@@ -382,6 +423,7 @@ fn converse(
     userns: bool,
     expect_init_pid: bool,
     init_seen: &mut Option<i32>,
+    watch: &mut super::watch::InitWatch,
 ) -> Result<(i32, Option<OwnedFd>, crate::trace::Phases)> {
     let mut ready = false;
     let mut phases = crate::trace::Phases::new();
@@ -390,6 +432,12 @@ fn converse(
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let mut init_pid = child;
     loop {
+        while !ch
+            .readable(super::watch::TICK)
+            .ctx(|| "sync: waiting for the init".into())?
+        {
+            watch.check()?;
+        }
         let (msg, fd) = match ch.recv_fd().ctx(|| "sync: receiving from init".into())? {
             Some((m, fd)) => (Some(m), fd),
             None => (None, None),
@@ -420,6 +468,7 @@ fn converse(
             Some(Message::InitPid(p)) => {
                 init_pid = p;
                 *init_seen = Some(p);
+                watch.set_pid(p);
                 if ready {
                     return Ok((init_pid, kept_master, phases));
                 }
@@ -427,7 +476,7 @@ fn converse(
             // The init's Ready can overtake its forker's InitPid: wait for both.
             Some(Message::Ready) if expect_init_pid && init_seen.is_none() => ready = true,
             Some(Message::SeccompListener) => {
-                let r = send_seccomp_listener(bundle, id, init_pid, fd);
+                let r = send_seccomp_listener(bundle, id, "creating", init_pid, fd);
                 if let Err(e) = r {
                     let _ = ch.send(&Message::Error(e.to_string()));
                     return Err(e);
@@ -436,7 +485,7 @@ fn converse(
             Some(Message::CreateRuntimeHooks) => {
                 let json = state_json(
                     id,
-                    "created",
+                    "creating",
                     init_pid,
                     &bundle.dir,
                     bundle.spec.annotations().as_ref(),
@@ -446,12 +495,14 @@ fn converse(
                     "prestart",
                     hooks.prestart().as_deref().unwrap_or(&[]),
                     &json,
+                    &bundle.dir,
                 )
                 .and_then(|()| {
                     crate::hooks::run_all(
                         "createRuntime",
                         hooks.create_runtime().as_deref().unwrap_or(&[]),
                         &json,
+                        &bundle.dir,
                     )
                 });
                 match r {
@@ -485,7 +536,10 @@ struct Undo {
     /// poststop hooks and their state JSON: a create that fails once the
     /// container exists is destroyed, and destroy runs them (spec
     /// lifecycle step 12-13).
-    poststop: Option<(Vec<oci_spec::runtime::Hook>, String)>,
+    poststop: Option<(Vec<oci_spec::runtime::Hook>, String, PathBuf)>,
+    /// Without a mount namespace of its own: the caller's mount table
+    /// before the init, to remove what it mounted.
+    host_mounts: Option<super::host_mounts::Snapshot>,
 }
 
 impl Drop for Undo {
@@ -496,23 +550,30 @@ impl Drop for Undo {
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
+        if let Some(cg) = &self.cgroup {
+            // A frozen init cannot die of SIGKILL (v1 freezer).
+            let _ = cg.set_frozen(false);
+        }
         if let Some(pid) = self.child.take() {
             let p = nix::unistd::Pid::from_raw(pid);
             let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(p, None);
+            // Bounded: an init stuck in uninterruptible sleep is reported,
+            // not waited for forever.
+            super::watch::reap(pid, super::watch::STUCK_AFTER);
         }
         if let Some(cg) = self.cgroup.take() {
             let _ = cg.destroy();
         }
+        if let Some(snapshot) = self.host_mounts.take() {
+            for f in super::host_mounts::remove(&snapshot.new_mounts()) {
+                crate::logging::warn(&format!("removing a mount of the failed create: {f}"));
+            }
+        }
         if let Some(dir) = self.dir.take() {
             let _ = dir.remove();
         }
-        if let Some((hooks, json)) = self.poststop.take() {
-            for (i, h) in hooks.iter().enumerate() {
-                if let Err(e) = crate::hooks::run(h, &json) {
-                    crate::logging::warn(&format!("hooks.poststop[{i}] {:?}: {e}", h.path()));
-                }
-            }
+        if let Some((hooks, json, bundle)) = self.poststop.take() {
+            crate::hooks::run_all_warning("poststop", &hooks, &json, &bundle);
         }
     }
 }

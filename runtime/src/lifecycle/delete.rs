@@ -90,7 +90,9 @@ pub fn kill_and_wait(st: &State) {
     // the init: the cgroup destroy kills them.
 }
 
-/// Removes the cgroup and the state directory, then runs poststop hooks.
+/// Removes the cgroup, what the container mounted in the caller's mount
+/// namespace (none when it has its own) and the state directory, then
+/// runs poststop hooks.
 pub fn destroy(dir: ContainerDir, st: &State) -> Result<()> {
     destroy_traced(dir, st, &mut Trace::start("destroy"))
 }
@@ -101,6 +103,10 @@ fn destroy_traced(dir: ContainerDir, st: &State, trace: &mut Trace) -> Result<()
     let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
     cg.destroy()?;
     trace.phase("cgroup");
+    let failed = super::host_mounts::remove(&st.host_mounts);
+    if !failed.is_empty() {
+        return Err(Error::HostMounts(failed.join("; ")));
+    }
     dir.remove()?;
     trace.phase("state");
     // A half-made container had poststop hooks only once its init existed
@@ -109,11 +115,7 @@ fn destroy_traced(dir: ContainerDir, st: &State, trace: &mut Trace) -> Result<()
     if let Some(hooks) = st.hooks.as_ref().and_then(|h| h.poststop().clone()) {
         if existed {
             let json = super::state_json(&st.id, "stopped", 0, &st.bundle, Some(&st.annotations));
-            for (i, h) in hooks.iter().enumerate() {
-                if let Err(e) = crate::hooks::run(h, &json) {
-                    crate::logging::warn(&format!("hooks.poststop[{i}] {:?}: {e}", h.path()));
-                }
-            }
+            crate::hooks::run_all_warning("poststop", &hooks, &json, &st.bundle);
         }
     }
     trace.phase("poststop");

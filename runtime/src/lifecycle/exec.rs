@@ -9,7 +9,6 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
-use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::{Process, Spec};
 use remora_cgroups::{Cgroup, Placement};
@@ -50,18 +49,9 @@ pub struct ExecOptions {
 /// with the flags applied (runc's rules).
 fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
     if let Some(p) = &o.process_json {
-        let data =
-            std::fs::read(p).map_err(|e| Error::io(format!("--process {}", p.display()), e))?;
-        let process: Process = serde_json::from_slice(&data).map_err(|e| {
-            Error::config(format!("--process {}: invalid process: {e}", p.display()))
-        })?;
-        if process.args().as_ref().is_none_or(|a| a.is_empty()) {
-            return Err(Error::config(format!(
-                "--process {}: args must not be empty",
-                p.display()
-            )));
-        }
-        return Ok(process);
+        let data = crate::bounded::read_capped(p, crate::bounded::JSON_CAP)
+            .map_err(|e| Error::config(format!("--process {}: {e}", p.display())))?;
+        return parse_process(&data, p);
     }
     if o.args.is_empty() {
         return Err(Error::config(
@@ -72,6 +62,12 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
     v["args"] = serde_json::json!(o.args);
     v["terminal"] = serde_json::json!(o.tty);
     if let Some(c) = &o.cwd {
+        if !c.is_absolute() {
+            return Err(Error::config(format!(
+                "--cwd {}: must be an absolute path",
+                crate::bounded::quoted(&c.to_string_lossy())
+            )));
+        }
         v["cwd"] = serde_json::json!(c);
     }
     let mut env: Vec<String> = serde_json::from_value(v["env"].clone()).unwrap_or_default();
@@ -116,9 +112,37 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
     serde_json::from_value(v).map_err(|e| Error::config(format!("exec: invalid process: {e}")))
 }
 
+/// Parses and checks process.json's bytes (`path` names it in errors).
+pub fn parse_process(data: &[u8], path: &Path) -> Result<Process> {
+    let process: Process = serde_json::from_slice(data).map_err(|e| {
+        Error::config(format!(
+            "--process {}: invalid process: {e}",
+            path.display()
+        ))
+    })?;
+    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(Error::config(format!(
+            "--process {}: args must not be empty",
+            path.display()
+        )));
+    }
+    if !process.cwd().is_absolute() {
+        return Err(Error::config(format!(
+            "--process {}: cwd {}: must be an absolute path",
+            path.display(),
+            crate::bounded::quoted(&process.cwd().to_string_lossy())
+        )));
+    }
+    Ok(process)
+}
+
 /// Runs exec; returns the exit code for remora (the process's status in
 /// the foreground, 0 detached).
 pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
+    // The process joins the container as a clone of this one: its
+    // /proc/self/exe must not be the host's binary (docs/security.md,
+    // "The runtime binary").
+    crate::sys::protected_exe::ensure().ctx(|| "protecting the runtime binary".into())?;
     let mut trace = crate::trace::Trace::start("exec");
     let dir = ContainerDir::open(&g.root, &o.id)?;
     let st = dir.load()?;
@@ -162,13 +186,6 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     }
     let joined = plan.open_joined()?;
     let seccomp = crate::config::compile_seccomp(&linux)?;
-    // The container sees this process while it joins. Non-dumpable (set
-    // in the child) keeps /proc/PID/exe closed to it unless a process of
-    // the container holds CAP_SYS_PTRACE over the host's user namespace:
-    // then run from a sealed copy of the binary (security.md item 1).
-    if !kinds.has(NamespaceKind::User) && container_may_ptrace(&st.cgroup) {
-        crate::sys::sealed::reexec_sealed().ctx(|| "re-executing from a sealed copy".into())?;
-    }
     drop(dir);
     trace.phase("config");
     let cg = Cgroup::from_saved(st.cgroup.clone());
@@ -224,23 +241,37 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     drop(init_end);
     let reap = |pid: i32| {
         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-        let _ = waitpid(Pid::from_raw(pid), None);
+        super::watch::reap(pid, super::watch::STUCK_AFTER);
     };
+    let mut watch = super::watch::InitWatch::new(child, Some(cg.clone()));
+    if o.ignore_paused {
+        watch = watch.patient_while_frozen();
+    }
     trace.phase("clone");
     let sfd = super::wait::forwarded_signals()?;
-    // Joining a pid namespace, the child forks the process into it and
-    // says its PID; without one the child is the process.
+    // With the container's pid namespace to join, the child forks the
+    // process into it and reports its PID; without, the child is it.
     let mut pid = if plan.has(NamespaceKind::Pid) {
         0
     } else {
         child
     };
     let mut phases = Vec::new();
+    let listener_bundle = crate::config::Bundle {
+        spec: spec.clone(),
+        dir: st.bundle.clone(),
+        rootfs: st.rootfs.clone(),
+    };
+    let mut send_listener = |pid: i32, fd: std::os::fd::OwnedFd| {
+        super::create::send_seccomp_listener(&listener_bundle, &o.id, "running", pid, Some(fd))
+    };
     let handed_over = converse(
         &parent_end,
         o.console_socket.as_deref(),
         &mut pid,
         &mut phases,
+        &mut watch,
+        &mut send_listener,
     )
     .and_then(|master| {
         trace.phase("init");
@@ -260,6 +291,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         // Its end of the channel is close-on-exec: EOF means the
         // program runs (as runc, exec returns once it does); an error
         // means execve itself failed.
+        wait_readable(&parent_end, &mut watch)?;
         let r = match parent_end.recv() {
             Ok(Some(Message::Error(e))) => Err(Error::Init(e)),
             _ => Ok(master),
@@ -281,32 +313,13 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         }
     };
     if pid != child {
-        let _ = waitpid(Pid::from_raw(child), None);
+        // The forker, done once the process is in the pid namespace.
+        super::watch::reap(child, super::watch::STUCK_AFTER);
     }
     if o.detach {
         return Ok(0);
     }
     super::wait::wait_child(pid, sfd, master)
-}
-
-/// Whether any process of the container has CAP_SYS_PTRACE in its
-/// bounding set (then it could open a non-dumpable process's exe).
-fn container_may_ptrace(saved: &remora_cgroups::SavedCgroup) -> bool {
-    const CAP_SYS_PTRACE: u32 = 19;
-    let pids = Cgroup::from_saved(saved.clone()).pids().unwrap_or_default();
-    if pids.is_empty() {
-        return true;
-    }
-    pids.iter().any(|p| {
-        std::fs::read_to_string(format!("/proc/{}/status", p.as_raw()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("CapBnd:"))
-                    .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-            })
-            .is_none_or(|bnd| bnd & (1 << CAP_SYS_PTRACE) != 0)
-    })
 }
 
 /// The cgroup2 directory the init of the container whose cgroup2
@@ -367,16 +380,45 @@ fn exec_cgroup_dirs(cg: &Cgroup, specs: &[String]) -> Result<BTreeMap<String, Pa
     Ok(dirs)
 }
 
+/// Waits until the process says something (or exits), watching it: a
+/// frozen cgroup or a process stuck in uninterruptible sleep is an error
+/// (with --ignore-paused, exec into a frozen container would wait
+/// forever).
+fn wait_readable(ch: &Channel, watch: &mut super::watch::InitWatch) -> Result<()> {
+    while !ch
+        .readable(super::watch::TICK)
+        .ctx(|| "sync: waiting for the process".into())?
+    {
+        watch.check()?;
+    }
+    Ok(())
+}
+
 fn converse(
     ch: &Channel,
     console_socket: Option<&std::path::Path>,
     pid: &mut i32,
     phases: &mut crate::trace::Phases,
+    watch: &mut super::watch::InitWatch,
+    send_listener: &mut dyn FnMut(i32, std::os::fd::OwnedFd) -> Result<()>,
 ) -> Result<Option<std::os::fd::OwnedFd>> {
     ch.send(&Message::Continue).ctx(|| "sync".into())?;
     let mut kept_master = None;
     let mut ready = false;
+    // The seccomp listener goes to linux.seccomp.listenerPath with the
+    // process's PID, which its forker may report after it.
+    let mut listener = None;
+    let mut relay = |pid: i32, listener: &mut Option<std::os::fd::OwnedFd>| match listener.take() {
+        Some(fd) if pid != 0 => send_listener(pid, fd).inspect_err(|e| {
+            let _ = ch.send(&Message::Error(e.to_string()));
+        }),
+        other => {
+            *listener = other;
+            Ok(())
+        }
+    };
     loop {
+        wait_readable(ch, watch)?;
         let (msg, fd) = match ch.recv_fd().ctx(|| "sync".into())? {
             Some((m, fd)) => (Some(m), fd),
             None => (None, None),
@@ -389,9 +431,16 @@ fn converse(
             }
             Some(Message::InitPid(p)) => {
                 *pid = p;
+                watch.set_pid(p);
+                relay(p, &mut listener)?;
                 if ready {
                     return Ok(kept_master);
                 }
+            }
+            Some(Message::SeccompListener) => {
+                listener =
+                    Some(fd.ok_or_else(|| Error::Init("seccomp listener: no fd received".into()))?);
+                relay(*pid, &mut listener)?;
             }
             Some(Message::InitPhases(p)) => *phases = p,
             // The init's Ready can overtake its forker's InitPid: wait for both.

@@ -2,20 +2,22 @@
 //!
 //! Status is derived, never stored (runc's rules): the init gone, a
 //! zombie, or a different process behind its PID (start time differs):
-//! stopped; the exec fifo still there: created; the cgroup frozen:
-//! paused; else running. The one stored fact is `creating`: a record
+//! stopped; the cgroup frozen: paused; the exec fifo still there:
+//! created; else running. The one stored fact is `creating`: a record
 //! create has not finished (it runs, or was killed) is "creating".
 
 pub mod cgroup_cmds;
 pub mod create;
 pub mod delete;
 pub mod exec;
+pub mod host_mounts;
 pub mod kill;
 pub mod list;
 pub mod run;
 pub mod start;
 pub mod update_args;
 pub mod wait;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -76,12 +78,14 @@ pub fn status_of(state: &State, dir: &ContainerDir) -> Status {
     if !init_alive(state) {
         return Status::Stopped;
     }
-    if dir.fifo().exists() {
-        return Status::Created;
-    }
+    // Frozen first (as runc): a created container that was paused is
+    // paused.
     let cg = remora_cgroups::Cgroup::from_saved(state.cgroup.clone());
     if cg.is_frozen().unwrap_or(false) {
         return Status::Paused;
+    }
+    if dir.fifo().exists() {
+        return Status::Created;
     }
     Status::Running
 }

@@ -5,8 +5,6 @@
 use std::os::fd::AsFd;
 
 use nix::sys::signal::Signal;
-use nix::sys::wait::waitpid;
-use nix::unistd::Pid;
 
 use super::create::{create, CreateOptions};
 use super::delete::destroy;
@@ -35,7 +33,7 @@ pub fn run(g: &Global, o: &CreateOptions, detach: bool, keep: bool) -> Result<i3
     }
     if let Err(e) = start_created(&created.dir, &created.state) {
         super::delete::kill_and_wait(&created.state);
-        let _ = waitpid(Pid::from_raw(created.pid), None);
+        super::watch::reap(created.pid, super::watch::STUCK_AFTER);
         let _ = destroy(created.dir, &created.state);
         return Err(e);
     }

@@ -15,6 +15,15 @@ pub fn start(g: &Global, id: &str) -> Result<()> {
     let dir = ContainerDir::open(&g.root, id)?;
     let st = dir.load()?;
     match status_of(&st, &dir) {
+        // Paused while created (`pause` takes created containers): the
+        // init could not go on.
+        Status::Created
+            if remora_cgroups::Cgroup::from_saved(st.cgroup.clone())
+                .check_not_frozen()
+                .is_err() =>
+        {
+            return Err(Error::StartState("paused".into()))
+        }
         Status::Created => {}
         Status::Stopped => return Err(Error::StartStopped),
         Status::Running => return Err(Error::StartRunning),
@@ -26,24 +35,28 @@ pub fn start(g: &Global, id: &str) -> Result<()> {
 
 /// Starts a created container: the notify socket (if the caller has one),
 /// the init released to exec, READY relayed, then the poststart hooks
-/// (failures warn). `start` and `run` share it.
+/// (a failure stops the container and fails). `start` and `run` share it.
 pub fn start_created(dir: &ContainerDir, st: &crate::state::State) -> Result<()> {
     let mut trace = crate::trace::Trace::start("start");
     let notify = match crate::notify::host_socket() {
         Some(host) => crate::notify::listen(&dir.path)?.map(|s| (s, host)),
         None => None,
     };
-    release_init(dir, st.pid)?;
+    if let Err(e) = release_init(dir, st) {
+        stop_after_failed_start(st);
+        return Err(e);
+    }
     if let Some((sock, host)) = notify {
         crate::notify::relay_ready(sock, &host, st.pid)?;
     }
     trace.phase("release+exec");
     if let Some(hooks) = st.hooks.as_ref().and_then(|h| h.poststart().clone()) {
         let json = super::state_json(&st.id, "running", st.pid, &st.bundle, Some(&st.annotations));
-        for (i, h) in hooks.iter().enumerate() {
-            if let Err(e) = crate::hooks::run(h, &json) {
-                crate::logging::warn(&format!("hooks.poststart[{i}] {:?}: {e}", h.path()));
-            }
+        if let Err(e) = crate::hooks::run_all("poststart", &hooks, &json, &st.bundle) {
+            // A failing poststart hook is an error (runtime-spec 1.3, as
+            // runc): the container is stopped; `delete` removes it.
+            super::delete::kill_and_wait(st);
+            return Err(Error::Init(e));
         }
     }
     trace.phase("poststart");
@@ -51,9 +64,32 @@ pub fn start_created(dir: &ContainerDir, st: &crate::state::State) -> Result<()>
     Ok(())
 }
 
+/// The program did not start (a startContainer hook failed, execve failed,
+/// or the init is stuck): the container ends stopped with nothing left
+/// running and no cgroup; its state stays for `delete` (which runs the
+/// poststop hooks), as any stopped container's.
+fn stop_after_failed_start(st: &crate::state::State) {
+    if let Some(fd) = super::kill::init_pidfd(st) {
+        let _ = crate::sys::process::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+        let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut p, PollTimeout::from(10_000u16));
+    }
+    let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
+    if let Err(e) = cg.destroy() {
+        crate::logging::warn(&format!("removing the cgroup after a failed start: {e}"));
+    }
+}
+
 /// Opens the exec fifo for reading (which unblocks the init's open for
-/// writing) and waits for its byte, or for the init to die.
-pub fn release_init(dir: &ContainerDir, pid: i32) -> Result<()> {
+/// writing) and waits for its byte, or for the init to die. The wait is
+/// watched: a frozen cgroup or an init stuck in uninterruptible sleep is
+/// an error, not a hang.
+pub fn release_init(dir: &ContainerDir, st: &crate::state::State) -> Result<()> {
+    let pid = st.pid;
+    let mut watch = super::watch::InitWatch::new(
+        pid,
+        Some(remora_cgroups::Cgroup::from_saved(st.cgroup.clone())),
+    );
     // The pidfd first: once the fifo is open the init may exec, exit and
     // be reaped (by a subreaper) before we look.
     let pidfd = pidfd_open(pid).map_err(|e| Error::io("opening init pidfd", e))?;
@@ -68,7 +104,12 @@ pub fn release_init(dir: &ContainerDir, pid: i32) -> Result<()> {
             PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
             PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
         ];
-        match poll(&mut fds, PollTimeout::NONE) {
+        let tick = PollTimeout::from(super::watch::TICK.as_millis() as u16);
+        match poll(&mut fds, tick) {
+            Ok(0) => {
+                watch.check()?;
+                continue;
+            }
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(Error::io("waiting for the init", e.into())),

@@ -19,7 +19,7 @@ fn executable(p: &Path) -> Result<(), std::io::Error> {
 }
 
 /// Resolves args[0] against PATH from the process env (as runc: the
-/// container's own PATH, else a default).
+/// container's own PATH only).
 pub fn find_program(arg0: &str, env: &[String]) -> Result<PathBuf, String> {
     if arg0.contains('/') {
         return match executable(Path::new(arg0)) {
@@ -33,10 +33,12 @@ pub fn find_program(arg0: &str, env: &[String]) -> Result<PathBuf, String> {
             Err(e) => Err(format!("process.args[0] {arg0:?}: exec: {e}")),
         };
     }
+    // No PATH in process.env: a bare name is not found (as runc; no
+    // default PATH is assumed).
     let path = env
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        .unwrap_or("");
     let mut denied = false;
     for dir in path.split(':').filter(|d| !d.is_empty()) {
         let candidate = Path::new(dir).join(arg0);

@@ -80,7 +80,8 @@ mod tests {
 
     const CHILD: &str = "REMORA_PROCFS_ATTACK_CHILD";
 
-    /// security.md item 8 played: a plain file bind-mounted over
+    /// docs/security.md, "procfs writes redirected by racing mounts",
+    /// played: a plain file bind-mounted over
     /// /proc/sys/kernel/domainname, once before the handle is taken and
     /// once after (a racing mount), must not receive the init's procfs
     /// write; procfs must. Runs in its own mount and UTS namespaces (a

@@ -22,10 +22,6 @@ struct Hierarchy {
     options: Vec<String>,
 }
 
-/// Each hierarchy once: at its first mount of the whole tree (mount root
-/// `/`), else its first mount. Other mounts of it (a container's without a
-/// mount namespace of its own shows in the host's table, binding part of
-/// it under the container's rootfs) are not where it lives.
 fn host_hierarchies() -> io::Result<Vec<Hierarchy>> {
     let info = std::fs::read_to_string("/proc/self/mountinfo")?;
     let mut out = Vec::new();
@@ -37,29 +33,24 @@ fn host_hierarchies() -> io::Result<Vec<Hierarchy>> {
         let fstype = post.next().unwrap_or("");
         let _source = post.next();
         let sopts = post.next().unwrap_or("");
-        let mut pre = pre.split(' ').skip(3);
-        let (root, mount_point) = (pre.next().unwrap_or(""), pre.next().unwrap_or(""));
-        if fstype == "cgroup" || fstype == "cgroup2" {
-            let h = Hierarchy {
-                mount_point: mount_point.to_string(),
+        let mount_point = pre.split(' ').nth(4).unwrap_or("").to_string();
+        // Only the host's own hierarchies: a container without a mount
+        // namespace of its own leaves its cgroup mounts in ours too.
+        let at_host_place =
+            mount_point == "/sys/fs/cgroup" || mount_point.starts_with("/sys/fs/cgroup/");
+        if (fstype == "cgroup" || fstype == "cgroup2") && at_host_place {
+            out.push(Hierarchy {
+                mount_point,
                 v2: fstype == "cgroup2",
                 options: sopts
                     .split(',')
                     .filter(|o| !matches!(*o, "rw" | "ro" | "xattr"))
                     .map(String::from)
                     .collect(),
-            };
-            let seen = out
-                .iter()
-                .position(|(o, _): &(Hierarchy, bool)| o.v2 == h.v2 && o.options == h.options);
-            match seen {
-                None => out.push((h, root == "/")),
-                Some(i) if !out[i].1 && root == "/" => out[i] = (h, true),
-                Some(_) => {}
-            }
+            });
         }
     }
-    Ok(out.into_iter().map(|(h, _)| h).collect())
+    Ok(out)
 }
 
 /// The container's path in a hierarchy, from the /proc/self/cgroup lines.
@@ -119,10 +110,15 @@ pub fn mount_cgroups(
         };
         return attach(&tree, target, opts);
     }
-    // v1 or hybrid: a tmpfs with one directory per v1 hierarchy.
+    // v1 or hybrid: a tmpfs with one directory per v1 hierarchy (with
+    // linux.mountLabel, as runc).
     let tmpfs = {
         let fs = fsopen("tmpfs")?;
+        fsconfig(fs.as_fd(), "source", Some("tmpfs"))?;
         fsconfig(fs.as_fd(), "mode", Some("755"))?;
+        if let Some(label) = ctx.mount_label {
+            fsconfig(fs.as_fd(), "context", Some(label))?;
+        }
         fsmount(fs.as_fd(), 0)?
     };
     mount_setattr(

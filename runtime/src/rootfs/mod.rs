@@ -5,13 +5,22 @@
 //! 2. [`bind_rootfs`]: root.path bound onto itself: a mount we can pivot to.
 //! 3. [`mount_all`]: every config mount, through fds.
 //! 4. [`create_devices`]: default devices, linux.devices, /dev symlinks.
-//! 5. [`pivot`]: pivot_root (or MS_MOVE + chroot with --no-pivot).
-//! 6. [`mask_and_readonly`]: maskedPaths, readonlyPaths.
-//! 7. [`finish`]: readonly root, rootfsPropagation.
+//! 5. [`pivot`]: pivot_root (or, with --no-pivot, the host's mounts
+//!    detached, MS_MOVE + chroot; without a mount namespace, chroot).
+//! 6. [`make_mounts_readonly`]: read-only tmpfs and /dev mounts, once filled.
+//! 7. [`mask_and_readonly`]: maskedPaths, readonlyPaths.
+//! 8. [`finish`]: readonly root, rootfsPropagation.
+//!
+//! Without a mount namespace of its own the container's mounts land in
+//! its caller's: the rootfs is bound onto itself only for a read-only
+//! root (so that only that bind becomes read-only), propagation is never
+//! changed, and delete removes what was mounted (lifecycle::host_mounts).
 
 pub mod cgroupfs;
 pub mod devices;
+pub mod mountinfo;
 pub mod mounts;
+pub mod no_pivot;
 pub mod options;
 pub mod paths;
 pub mod resolve;
@@ -21,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
-pub use mounts::MountContext;
+pub use mounts::{open_bind_sources, BindSource, MountContext, ReadonlyLater};
 use options::{MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE};
 pub use resolve::Root;
 
@@ -122,14 +131,31 @@ pub fn bind_rootfs(rootfs: &Path) -> Result<Root, RootfsError> {
 }
 
 fn cwd_fd() -> BorrowedFd<'static> {
-    // SAFETY: AT_FDCWD is a valid "fd" for the *at syscalls forever.
-    unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) }
+    crate::sys::fs::cwd()
 }
 
-/// Step 3: every mount of the config, in order.
-pub fn mount_all(ctx: &MountContext<'_>, spec: &Spec) -> Result<(), RootfsError> {
+/// Step 3: every mount of the config, in order. Returns the mounts whose
+/// "ro" waits for [`make_mounts_readonly`].
+pub fn mount_all(ctx: &MountContext<'_>, spec: &Spec) -> Result<Vec<ReadonlyLater>, RootfsError> {
+    let mut later = Vec::new();
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        mounts::mount_one(ctx, i, m)?;
+        later.extend(mounts::mount_one(ctx, i, m)?);
+    }
+    Ok(later)
+}
+
+/// Step 6: the read-only tmpfs and /dev mounts become read-only, now
+/// that /dev is filled and /dev/console bound (runc's order).
+pub fn make_mounts_readonly(later: &[ReadonlyLater]) -> Result<(), RootfsError> {
+    for m in later {
+        mount_setattr(m.mount.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0).map_err(|e| {
+            RootfsError::Mount {
+                index: m.index,
+                destination: m.destination.clone(),
+                what: "making read-only".into(),
+                source: e,
+            }
+        })?;
     }
     Ok(())
 }
@@ -175,6 +201,8 @@ pub fn pivot(root: &Root, no_pivot: bool, own_mount_ns: bool) -> Result<(), Root
     if !own_mount_ns {
         chroot(".").map_err(|e| err("chroot", e))?;
     } else if no_pivot {
+        no_pivot::hide_host_mounts(root)
+            .map_err(|e| err("--no-pivot: detaching the host's mounts", e))?;
         move_cwd_to_root().map_err(|e| err("moving rootfs to /", e))?;
         chroot(".").map_err(|e| err("chroot", e))?;
     } else {
@@ -188,7 +216,7 @@ pub fn pivot(root: &Root, no_pivot: bool, own_mount_ns: bool) -> Result<(), Root
     std::env::set_current_dir("/").map_err(|e| err("chdir /", e))
 }
 
-/// Step 6: masked and read-only paths.
+/// Step 7: masked and read-only paths.
 pub fn mask_and_readonly(root: &Root, spec: &Spec) -> Result<(), RootfsError> {
     let Some(linux) = spec.linux() else {
         return Ok(());
@@ -214,7 +242,15 @@ pub fn mask_and_readonly(root: &Root, spec: &Spec) -> Result<(), RootfsError> {
     Ok(())
 }
 
-/// Step 7: root.readonly and rootfsPropagation on the new "/".
+/// Whether root.readonly is set.
+pub fn readonly_root(spec: &Spec) -> bool {
+    spec.root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+}
+
+/// Step 8: root.readonly and rootfsPropagation on the new "/".
 pub fn finish(spec: &Spec, prop: Option<(u64, bool)>) -> Result<(), RootfsError> {
     let err = |what: &str, source| RootfsError::Root {
         path: "/".into(),
@@ -224,12 +260,7 @@ pub fn finish(spec: &Spec, prop: Option<(u64, bool)>) -> Result<(), RootfsError>
     let root: OwnedFd = std::fs::File::open("/")
         .map_err(|e| err("opening /", e))?
         .into();
-    if spec
-        .root()
-        .as_ref()
-        .and_then(|r| r.readonly())
-        .unwrap_or(false)
-    {
+    if readonly_root(spec) {
         mount_setattr(root.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0)
             .map_err(|e| err("making root read-only", e))?;
     }

@@ -12,7 +12,9 @@ use super::cgroupfs;
 use super::options::MountOptions;
 use super::resolve::{clean, Root};
 use super::RootfsError;
-use crate::sys::mount::{fsconfig, fsmount, fsopen, mount_setattr, move_mount, open_tree_path};
+use crate::sys::mount::{
+    fsconfig, fsmount, fsopen, mount_setattr, move_mount, open_tree_path, MOUNT_ATTR_RDONLY,
+};
 
 /// What a mount needs to know about the container.
 pub struct MountContext<'a> {
@@ -25,6 +27,43 @@ pub struct MountContext<'a> {
     /// The container's cgroup paths per v1 hierarchy / v2 ("" key),
     /// read from /proc/self/cgroup before the cgroup namespace.
     pub cgroup_paths: &'a [(String, String)],
+    /// linux.mountLabel, when SELinux can apply it (process::lsm).
+    pub mount_label: Option<&'a str>,
+    /// Bind sources opened before the init became root of its user
+    /// namespace ([`open_bind_sources`]), by mount index.
+    pub bind_sources: &'a [Option<BindSource>],
+}
+
+/// A bind mount's source, cloned into a detached tree.
+pub struct BindSource {
+    tree: OwnedFd,
+    is_dir: bool,
+}
+
+/// In a new user namespace the init's file access checks use the mapped
+/// root's host uid once it is root there, so a source only the host's
+/// root may reach (a 0700 directory, as podman's storage and runc's tests
+/// use) would be refused. The init clones every bind source first, while
+/// it still holds the host's uid 0 (as runc opens them on the host
+/// side); the mounts use these trees. A source that fails here is left to
+/// the mount step, which reports it.
+pub fn open_bind_sources(bundle: &Path, mounts: &[Mount]) -> Vec<Option<BindSource>> {
+    mounts
+        .iter()
+        .map(|m| {
+            if !is_bind(m) {
+                return None;
+            }
+            let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[])).ok()?;
+            let source = bind_source(bundle, m);
+            let tree = open_tree_path(source.to_str()?, opts.recursive_bind).ok()?;
+            let st = crate::sys::fs::fstat(tree.as_fd()).ok()?;
+            Some(BindSource {
+                tree,
+                is_dir: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
+            })
+        })
+        .collect()
 }
 
 /// /proc files that may be bind-mounted over (lxcfs and friends); anything
@@ -51,7 +90,28 @@ pub fn is_bind(m: &Mount) -> bool {
             .any(|o| o == "bind" || o == "rbind")
 }
 
-pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), RootfsError> {
+/// A mount whose "ro" waits until the rootfs is filled (see
+/// [`readonly_later`]).
+pub struct ReadonlyLater {
+    pub index: usize,
+    pub destination: PathBuf,
+    pub mount: OwnedFd,
+}
+
+/// A tmpfs, or whatever is mounted at /dev, is made read-only only once
+/// everything below it exists (devices, /dev/pts, /dev/console, the
+/// symlinks, later mount points), as runc does.
+fn readonly_later(typ: &str, rel: &str, opts: &MountOptions) -> bool {
+    opts.set & MOUNT_ATTR_RDONLY != 0 && (typ == "tmpfs" || rel == "dev")
+}
+
+/// Mounts one config mount; returns it when its "ro" is to be applied
+/// later.
+pub fn mount_one(
+    ctx: &MountContext<'_>,
+    index: usize,
+    m: &Mount,
+) -> Result<Option<ReadonlyLater>, RootfsError> {
     let dest = m.destination();
     let err = |what: &str, source: std::io::Error| RootfsError::Mount {
         index,
@@ -59,10 +119,14 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
         what: what.to_string(),
         source,
     };
-    let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
+    let mut opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
         .map_err(|e| RootfsError::Invalid(format!("mounts[{index}] {}: {e}", dest.display())))?;
     let rel = clean(dest);
     let typ = m.typ().clone().unwrap_or_default();
+    let ro_later = readonly_later(&typ, &rel, &opts);
+    if ro_later {
+        opts.set &= !MOUNT_ATTR_RDONLY;
+    }
     let bind = is_bind(m);
     check_destination(ctx.root, index, dest, &rel, &typ, bind)?;
 
@@ -72,10 +136,18 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
             .mkdir_all(dest, 0o755)
             .map_err(|e| err("creating mount point", e))?;
         return cgroupfs::mount_cgroups(ctx, &opts, target.as_fd())
+            .map(|()| None)
             .map_err(|e| err("mounting cgroup filesystem", e));
     }
 
-    let (tree, is_dir) = if bind {
+    let opened = ctx.bind_sources.get(index).and_then(Option::as_ref);
+    let (tree, is_dir) = if let Some(src) = opened.filter(|_| bind) {
+        let tree = src
+            .tree
+            .try_clone()
+            .map_err(|e| err("the opened bind source", e))?;
+        (tree, src.is_dir)
+    } else if bind {
         let source = bind_source(ctx.bundle, m);
         let meta = std::fs::metadata(&source).map_err(|e| {
             RootfsError::Invalid(format!(
@@ -90,7 +162,10 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
             .map_err(|e| err(&format!("cloning bind source {src:?}"), e))?;
         (tree, meta.is_dir())
     } else {
-        let tree = match new_filesystem(m, &typ, &opts) {
+        let label = ctx
+            .mount_label
+            .filter(|_| crate::process::lsm::takes_mount_label(&typ));
+        let tree = match new_filesystem(m, &typ, &opts, label) {
             Ok(t) => t,
             // sysfs cannot be mounted from a user namespace that does not
             // own the network namespace: bind the host's instead, as runc.
@@ -99,8 +174,21 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
             }
             Err(e) => return Err(err(&format!("mounting {typ}"), e)),
         };
+        if let Some(label) = ctx.mount_label {
+            crate::process::lsm::label_mount_root(&typ, tree.as_fd(), label)
+                .map_err(|e| err(&format!("linux.mountLabel {label:?} on {typ}"), e))?;
+        }
         (tree, true)
     };
+    if bind && rel == "proc" {
+        let magic =
+            crate::sys::fs::fs_magic(tree.as_fd()).map_err(|e| err("checking the source", e))?;
+        if magic != libc::PROC_SUPER_MAGIC {
+            return Err(RootfsError::Invalid(format!(
+                "mounts[{index}] /proc: the bind source is not a procfs"
+            )));
+        }
+    }
     // Attributes: per mount first, then recursive ones.
     if opts.set | opts.clear != 0 {
         mount_setattr(tree.as_fd(), false, opts.set, opts.clear, 0)
@@ -121,7 +209,11 @@ pub fn mount_one(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), 
         mount_setattr(tree.as_fd(), recursive, 0, 0, prop)
             .map_err(|e| err("setting propagation", e))?;
     }
-    Ok(())
+    Ok(ro_later.then(|| ReadonlyLater {
+        index,
+        destination: dest.clone(),
+        mount: tree,
+    }))
 }
 
 /// A bind source: absolute, or relative to the bundle (as runc).
@@ -135,7 +227,12 @@ fn bind_source(bundle: &Path, m: &Mount) -> PathBuf {
 }
 
 /// A fresh filesystem as a detached mount: fsopen, fsconfig, fsmount.
-fn new_filesystem(m: &Mount, typ: &str, opts: &MountOptions) -> std::io::Result<OwnedFd> {
+fn new_filesystem(
+    m: &Mount,
+    typ: &str,
+    opts: &MountOptions,
+    label: Option<&str>,
+) -> std::io::Result<OwnedFd> {
     let fs = fsopen(typ)?;
     if let Some(src) = m.source().as_ref().and_then(|s| s.to_str()) {
         if !src.is_empty() {
@@ -147,6 +244,10 @@ fn new_filesystem(m: &Mount, typ: &str, opts: &MountOptions) -> std::io::Result<
     }
     for flag in &opts.sb_flags {
         fsconfig(fs.as_fd(), flag, None)?;
+    }
+    // linux.mountLabel (fsconfig takes the label as is: no quoting).
+    if let Some(label) = label {
+        fsconfig(fs.as_fd(), "context", Some(label))?;
     }
     // Attributes are set on the mount afterwards (one place for both
     // kinds of mount); the superblock stays rw unless asked.
@@ -169,7 +270,7 @@ fn check_destination(
         if let Ok(mode) = root.lstat_mode(Path::new(top)) {
             if mode == libc::S_IFLNK {
                 return Err(RootfsError::Invalid(format!(
-                    "mounts[{index}] {}: /{top} in the rootfs is a symlink",
+                    "mounts[{index}] {}: /{top} in the rootfs is a symlink: must be mounted on ordinary directory",
                     dest.display()
                 )));
             }
@@ -177,10 +278,13 @@ fn check_destination(
     }
     if top == "proc" {
         let fresh_proc = rel == "proc" && typ == "proc" && !bind;
+        // A bind of a procfs onto /proc itself (runc's start_hello): the
+        // source is checked to be a procfs once opened (mount_one).
+        let proc_bind = rel == "proc" && bind;
         let allowed_bind = bind && PROC_BIND_ALLOWED.contains(&rel);
-        if !(fresh_proc || allowed_bind) {
+        if !(fresh_proc || proc_bind || allowed_bind) {
             return Err(RootfsError::Invalid(format!(
-                "mounts[{index}] {}: mounting on or under /proc is not allowed (only a fresh procfs at /proc)",
+                "mounts[{index}] {}: mounting on or under /proc is not allowed (only a procfs at /proc)",
                 dest.display()
             )));
         }

@@ -62,6 +62,8 @@ pub fn mask(root: &Root, path: &Path, dev_null: BorrowedFd<'_>) -> Result<(), Ro
     let st = fstat(target.as_fd()).map_err(|e| err("stat", e))?;
     let tree = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
         let fs = fsopen("tmpfs").map_err(|e| err("tmpfs", e))?;
+        // Named "tmpfs" in mountinfo, as runc's.
+        fsconfig(fs.as_fd(), "source", Some("tmpfs")).map_err(|e| err("tmpfs", e))?;
         let t = fsmount(fs.as_fd(), 0).map_err(|e| err("tmpfs", e))?;
         mount_setattr(t.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0).map_err(|e| err("ro", e))?;
         t

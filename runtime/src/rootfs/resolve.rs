@@ -120,9 +120,30 @@ impl Root {
     /// Makes sure a regular file exists at `path` (creating parents);
     /// returns an O_PATH fd of it.
     pub fn create_file(&self, path: &Path) -> io::Result<OwnedFd> {
-        let p = clean(path);
-        let (parent, name) = split_parent(&p);
-        let dir = self.mkdir_all(Path::new(parent), 0o755)?;
+        let mut p = clean(path);
+        // A symlink as the last component (an image's /etc/resolv.conf ->
+        // /run/systemd/resolve/resolv.conf): the file is made where it
+        // points, inside the root, parents included (as runc).
+        let mut links = 0;
+        let (dir, name) = loop {
+            let (parent, name) = split_parent(&p);
+            let dir = self.mkdir_all(Path::new(parent), 0o755)?;
+            match readlinkat(dir.as_fd(), name) {
+                Ok(target) => {
+                    links += 1;
+                    if links > 40 {
+                        return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                    }
+                    p = if target.starts_with('/') {
+                        clean(Path::new(&target))
+                    } else {
+                        clean(Path::new(&format!("/{parent}/{target}")))
+                    };
+                }
+                Err(_) => break (dir, name.to_string()),
+            }
+        };
+        let name = name.as_str();
         match openat2(
             dir.as_fd(),
             name,

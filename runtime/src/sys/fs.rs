@@ -21,6 +21,12 @@ fn cstr(s: &str) -> io::Result<CString> {
     CString::new(s).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
+/// AT_FDCWD as a fd: paths relative to the cwd (or absolute).
+pub fn cwd() -> BorrowedFd<'static> {
+    // SAFETY: AT_FDCWD is a valid "fd" for the *at syscalls forever.
+    unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) }
+}
+
 /// openat2(2).
 pub fn openat2(
     dir: BorrowedFd<'_>,
@@ -94,13 +100,44 @@ pub fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// fstatfs(2): the filesystem magic of `fd`.
-pub fn fs_magic(fd: BorrowedFd<'_>) -> io::Result<i64> {
+/// fsetxattr(2): sets the extended attribute `name` of `fd`.
+pub fn fsetxattr(fd: BorrowedFd<'_>, name: &str, value: &[u8]) -> io::Result<()> {
+    let name = cstr(name)?;
+    // SAFETY: `name` is NUL-terminated and `value` is valid for its
+    // length; both outlive the call.
+    check(unsafe {
+        libc::fsetxattr(
+            fd.as_raw_fd(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    } as libc::c_long)?;
+    Ok(())
+}
+
+fn fstatfs(fd: BorrowedFd<'_>) -> io::Result<libc::statfs> {
     // SAFETY: statfs is plain data; zeroed is a valid value.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is a valid out-pointer for the call.
     check(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) } as libc::c_long)?;
-    Ok(st.f_type as i64)
+    Ok(st)
+}
+
+/// fstatfs(2): the filesystem magic of `fd`.
+pub fn fs_magic(fd: BorrowedFd<'_>) -> io::Result<i64> {
+    Ok(fstatfs(fd)?.f_type as i64)
+}
+
+/// fstatvfs(3): whether the mount `fd` is on is read-only (ST_RDONLY:
+/// the mount's flag or its superblock's).
+pub fn on_read_only_mount(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: statvfs is plain data; zeroed is a valid value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer for the call.
+    check(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) } as libc::c_long)?;
+    Ok(st.f_flag & libc::ST_RDONLY != 0)
 }
 
 /// fstat(2).

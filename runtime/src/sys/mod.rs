@@ -5,7 +5,7 @@ pub mod clone;
 pub mod fs;
 pub mod mount;
 pub mod process;
-pub mod sealed;
+pub mod protected_exe;
 
 use std::io;
 

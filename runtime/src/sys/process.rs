@@ -44,10 +44,35 @@ pub fn clear_cloexec(fd: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// setsid(2): a new session and process group, led by this process.
+pub fn setsid() -> io::Result<()> {
+    // SAFETY: setsid takes no arguments.
+    check(unsafe { libc::setsid() } as libc::c_long)?;
+    Ok(())
+}
+
+/// Stdio fd `n` (0, 1 or 2) of this process.
+pub fn stdio(n: i32) -> BorrowedFd<'static> {
+    assert!((0..=2).contains(&n), "not a stdio fd: {n}");
+    // SAFETY: fds 0-2 are always open in a Rust program (the runtime
+    // opens /dev/null on any that were closed at startup), and remora
+    // only ever dup2()s onto them, never closes them.
+    unsafe { BorrowedFd::borrow_raw(n) }
+}
+
 /// prctl with integer arguments.
 pub fn prctl(option: i32, arg2: libc::c_ulong) -> io::Result<()> {
     // SAFETY: the options remora uses take integer arguments only.
     check(unsafe { libc::prctl(option, arg2, 0, 0, 0) } as libc::c_long)?;
+    Ok(())
+}
+
+/// prctl(PR_SET_NAME): the process's comm (at most 15 bytes kept).
+pub fn set_name(name: &str) -> io::Result<()> {
+    let name = std::ffi::CString::new(name).map_err(io::Error::other)?;
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string that outlives
+    // the call.
+    check(unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0) } as libc::c_long)?;
     Ok(())
 }
 

@@ -1,0 +1,44 @@
+//! config.json: parse (seccomp section first), validate, compile the
+//! seccomp profile to BPF, check the cgroup resources and every mount's
+//! options, and format every error: nothing may panic, and no error
+//! message may outgrow remora's cap.
+#![no_main]
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+
+fn said(e: impl std::fmt::Display) {
+    let m = remora::bounded::message(&e.to_string());
+    assert!(m.len() <= remora::bounded::MESSAGE_MAX + 64, "{}", m.len());
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() as u64 > remora::bounded::JSON_CAP {
+        return;
+    }
+    let spec = match remora::config::parse(data, Path::new("config.json")) {
+        Ok(s) => s,
+        Err(e) => return said(e),
+    };
+    if let Err(e) = remora::config::validate(&spec) {
+        said(e);
+    }
+    if let Some(linux) = spec.linux() {
+        if let Err(e) = remora::config::compile_seccomp(linux) {
+            said(e);
+        }
+        if let Some(r) = linux.resources() {
+            if let Err(e) = remora_cgroups::validate(r) {
+                said(e);
+            }
+        }
+    }
+    for m in spec.mounts().iter().flatten() {
+        if let Err(e) =
+            remora::rootfs::options::MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
+        {
+            said(e);
+        }
+    }
+});
