@@ -346,4 +346,95 @@ mod tests {
             assert!(validate_id(bad).is_err(), "{bad}");
         }
     }
+
+    fn record(id: &str) -> State {
+        State {
+            id: id.into(),
+            pid: 0,
+            init_start_time: 0,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            owner: String::new(),
+            annotations: HashMap::new(),
+            cgroup: remora_cgroups::SavedCgroup {
+                path: format!("/remora/{id}"),
+                systemd: false,
+                id: id.into(),
+                dirs: Default::default(),
+            },
+            hooks: None,
+            own_pid_ns: true,
+            host_mounts: Vec::new(),
+            creating: true,
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("remora-state-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn a_new_directory_appears_with_its_record_and_only_once() {
+        let root = scratch("create");
+        let d = ContainerDir::create(&root, "c", &record("c")).unwrap();
+        assert_eq!(d.path, root.join("c"));
+        assert!(d.load().unwrap().creating);
+        assert!(matches!(
+            ContainerDir::create(&root, "c", &record("c")),
+            Err(Error::AlreadyExists)
+        ));
+        // Nothing but the container's directory: no private one left.
+        let names: Vec<_> = fs::read_dir(&root)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["c"]);
+        d.remove().unwrap();
+        assert!(fs::read_dir(&root).unwrap().next().is_none());
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn readers_do_not_wait_and_a_missing_record_is_told_apart() {
+        let root = scratch("peek");
+        let d = ContainerDir::create(&root, "c", &record("c")).unwrap();
+        // Held by `d`: a reader reads without the lock.
+        let p = ContainerDir::peek(&root, "c").unwrap();
+        assert!(!p.is_locked());
+        assert!(p.load().unwrap().creating);
+        fs::remove_file(d.path.join(STATE_FILE)).unwrap();
+        assert!(matches!(p.load(), Err(Error::NotExist)));
+        drop((p, d));
+        // Free: no record is a directory someone else made.
+        let o = ContainerDir::open(&root, "c").unwrap();
+        assert!(matches!(o.load(), Err(Error::NoState(_))));
+        fs::write(o.path.join(STATE_FILE), b"{").unwrap();
+        assert!(matches!(o.load(), Err(Error::CorruptState { .. })));
+        o.remove().unwrap();
+        // Gone: open says so.
+        assert!(matches!(
+            ContainerDir::open(&root, "c"),
+            Err(Error::NotExist)
+        ));
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn unfinished_private_directories_of_dead_creates_are_swept() {
+        let root = scratch("sweep");
+        let dead = root.join(".c~999999999");
+        let live = root.join(format!(".c~{}", std::process::id()));
+        let other = root.join(".d~999999999");
+        for d in [&dead, &live, &other] {
+            fs::create_dir_all(d).unwrap();
+        }
+        sweep_unfinished(&root, "c");
+        assert!(!dead.exists());
+        assert!(live.exists() && other.exists());
+        fs::remove_dir_all(&root).unwrap();
+    }
 }
