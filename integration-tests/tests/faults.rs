@@ -1,6 +1,6 @@
 //! Fault injection (issue 14): remora SIGKILLed at every phase its trace
 //! knows (create, the container init's steps, start, exec and the exec'd
-//! process's steps, run, delete), in four namespace set-ups, and after
+//! process's steps, run, delete), in five namespace set-ups, and after
 //! random delays; each time `delete --force` must leave nothing of the
 //! container on the host (processes, cgroups in every hierarchy, mounts,
 //! state directory and exec fifo) and the ID must be reusable. Also:
@@ -106,7 +106,7 @@ struct Config {
 
 fn configs() -> Vec<Config> {
     type Shape = fn(&mut Value);
-    let shapes: [(&str, Shape); 4] = [
+    let shapes: [(&str, Shape); 5] = [
         // runc's default: one clone3 with every new namespace.
         ("default", |_| {}),
         // A time namespace: the staged path (an intermediate forks the
@@ -136,6 +136,17 @@ fn configs() -> Vec<Config> {
             c["linux"]["gidMappings"] = map;
             let hook = json!([{"path": "/bin/true"}]);
             c["hooks"] = json!({"createRuntime": hook, "poststart": hook, "poststop": hook});
+        }),
+        // No mount namespace: the init mounts into the host's, under the
+        // rootfs (runc's rule: no masked or read-only paths then).
+        ("nomntns", |c| {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| n["type"] != "mount");
+            let linux = c["linux"].as_object_mut().unwrap();
+            linux.remove("maskedPaths");
+            linux.remove("readonlyPaths");
         }),
     ];
     shapes

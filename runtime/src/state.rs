@@ -58,6 +58,11 @@ pub struct State {
     /// create made in the caller's, for delete to remove.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub host_mounts: Vec<crate::lifecycle::host_mounts::HostMount>,
+    /// While creating, without a mount namespace of its own: the caller's
+    /// mounts at or under the rootfs before the init existed (those made
+    /// since are the container's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts_before: Option<crate::lifecycle::host_mounts::Before>,
 }
 
 /// Checks a container ID as runc does.
@@ -366,6 +371,7 @@ mod tests {
             hooks: None,
             own_pid_ns: true,
             host_mounts: Vec::new(),
+            host_mounts_before: None,
             creating: true,
         }
     }

@@ -77,7 +77,15 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     trace.phase("config");
     let seccomp = crate::config::compile_seccomp(linux)?;
     trace.phase("seccomp");
-    // The first record, before anything else is made: the cgroup paths.
+    // Everything the init mounts lands in our mount namespace without one
+    // of its own.
+    let snapshot = if plan.has(NamespaceKind::Mount) {
+        None
+    } else {
+        Some(super::host_mounts::Snapshot::take(&bundle.rootfs)?)
+    };
+    // The first record, before anything else is made: the cgroup paths
+    // (and the host's mounts under the rootfs).
     let mut state = State {
         id: o.id.clone(),
         pid: 0,
@@ -91,6 +99,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         hooks: bundle.spec.hooks().clone(),
         own_pid_ns: plan.has(NamespaceKind::Pid),
         host_mounts: Vec::new(),
+        host_mounts_before: snapshot.as_ref().map(|s| s.record()),
         creating: true,
     };
     let dir = ContainerDir::create(&g.root, &o.id, &state)?;
@@ -100,12 +109,8 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         child: None,
         init: None,
         poststop: None,
-        host_mounts: None,
+        host_mounts: snapshot,
     };
-    if !plan.has(NamespaceKind::Mount) {
-        // Everything the init mounts lands in our mount namespace.
-        undo.host_mounts = Some(super::host_mounts::Snapshot::take(&bundle.rootfs)?);
-    }
     let dir_path = undo.dir.as_ref().expect("set").path.clone();
     let fifo = dir_path.join(crate::state::FIFO_FILE);
     if notify {
@@ -239,6 +244,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     state.init_start_time = start_time;
     state.created = crate::timefmt::rfc3339_nano(SystemTime::now());
     state.creating = false;
+    state.host_mounts_before = None;
     state.host_mounts = undo
         .host_mounts
         .as_ref()

@@ -103,7 +103,12 @@ fn destroy_traced(dir: ContainerDir, st: &State, trace: &mut Trace) -> Result<()
     let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
     cg.destroy()?;
     trace.phase("cgroup");
-    let failed = super::host_mounts::remove(&st.host_mounts);
+    let mut mounts = st.host_mounts.clone();
+    if let Some(before) = st.host_mounts_before.as_ref().filter(|_| st.creating) {
+        // A killed create: the mounts made since its snapshot.
+        mounts.extend(super::host_mounts::Snapshot::from_record(before).new_mounts());
+    }
+    let failed = super::host_mounts::remove(&mounts);
     if !failed.is_empty() {
         return Err(Error::HostMounts(failed.join("; ")));
     }
