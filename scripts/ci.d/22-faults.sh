@@ -2,7 +2,7 @@
 # Fault injection (issue 14): integration-tests/tests/faults.rs against the
 # built remora (the debug build, or $REMORA_BIN). remora is SIGKILLed at
 # every traced phase of create / the init / start / exec / run / delete
-# (REMORA_FAULT_STOP, runtime/src/trace.rs) in four namespace set-ups and
+# (REMORA_FAULT_STOP, runtime/src/trace.rs) in five namespace set-ups and
 # at random moments (FAULT_SEED=N replays one); after each, delete --force
 # must leave nothing and the ID must be reusable. Also concurrent creates
 # and deletes of one ID, racing commands, corrupt state.json, a state
