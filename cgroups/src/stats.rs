@@ -16,10 +16,37 @@ fn zero(v: &u64) -> bool {
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Stats {
     pub cpu: Cpu,
+    pub cpuset: Cpuset,
     pub memory: Memory,
     pub pids: Pids,
     pub blkio: Blkio,
     pub hugetlb: BTreeMap<String, Hugetlb>,
+    /// Always `{}`: no Intel RDT (runc prints the empty object too).
+    pub intel_rdt: IntelRdt,
+    /// Always `null`: runc reports only interfaces it configured itself,
+    /// which an OCI config never has.
+    pub network_interfaces: Option<Vec<BTreeMap<String, u64>>>,
+}
+
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct IntelRdt {}
+
+/// cpuset: the CPUs and memory nodes as lists, and the v1 flags.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Cpuset {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cpus: Vec<u16>,
+    pub cpu_exclusive: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mems: Vec<u16>,
+    pub mem_hardwall: u64,
+    pub mem_exclusive: u64,
+    pub memory_migrate: u64,
+    pub memory_spread_page: u64,
+    pub memory_spread_slab: u64,
+    pub memory_pressure: u64,
+    pub sched_load_balance: u64,
+    pub sched_relax_domain_level: i64,
 }
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -34,6 +61,10 @@ pub struct CpuUsage {
     pub total: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub percpu: Vec<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub percpu_kernel: Vec<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub percpu_user: Vec<u64>,
     pub kernel: u64,
     pub user: u64,
 }
@@ -131,13 +162,9 @@ pub(crate) fn collect(dirs: &Dirs) -> Result<Stats> {
 fn v1(dirs: &Dirs, s: &mut Stats) {
     if let Some(d) = dirs.v1("cpuacct") {
         s.cpu.usage.total = opt(d, "cpuacct.usage");
-        s.cpu.usage.percpu = read(d, "cpuacct.usage_percpu")
-            .map(|v| {
-                v.split_whitespace()
-                    .filter_map(|x| x.parse().ok())
-                    .collect()
-            })
-            .unwrap_or_default();
+        s.cpu.usage.percpu = numbers(d, "cpuacct.usage_percpu");
+        s.cpu.usage.percpu_kernel = numbers(d, "cpuacct.usage_percpu_sys");
+        s.cpu.usage.percpu_user = numbers(d, "cpuacct.usage_percpu_user");
         s.cpu.usage.user = keyed_value(d, "cpuacct.stat", "user").unwrap_or(0) * NS_PER_TICK;
         s.cpu.usage.kernel = keyed_value(d, "cpuacct.stat", "system").unwrap_or(0) * NS_PER_TICK;
     }
@@ -146,6 +173,24 @@ fn v1(dirs: &Dirs, s: &mut Stats) {
         s.cpu.throttling.throttled_periods =
             keyed_value(d, "cpu.stat", "nr_throttled").unwrap_or(0);
         s.cpu.throttling.throttled_time = keyed_value(d, "cpu.stat", "throttled_time").unwrap_or(0);
+    }
+    if let Some(d) = dirs.v1("cpuset") {
+        s.cpuset = Cpuset {
+            cpus: list(d, "cpuset.cpus"),
+            cpu_exclusive: opt(d, "cpuset.cpu_exclusive"),
+            mems: list(d, "cpuset.mems"),
+            mem_hardwall: opt(d, "cpuset.mem_hardwall"),
+            mem_exclusive: opt(d, "cpuset.mem_exclusive"),
+            memory_migrate: opt(d, "cpuset.memory_migrate"),
+            memory_spread_page: opt(d, "cpuset.memory_spread_page"),
+            memory_spread_slab: opt(d, "cpuset.memory_spread_slab"),
+            memory_pressure: opt(d, "cpuset.memory_pressure"),
+            sched_load_balance: opt(d, "cpuset.sched_load_balance"),
+            sched_relax_domain_level: read(d, "cpuset.sched_relax_domain_level")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0),
+        };
     }
     if let Some(d) = dirs.v1("memory") {
         let entry = |p: &str| MemoryEntry {
@@ -192,6 +237,32 @@ fn v1(dirs: &Dirs, s: &mut Stats) {
     } else if let Some(d) = dirs.unified_with("hugetlb") {
         hugetlb_v2(d, s);
     }
+}
+
+/// Whitespace-separated numbers (cpuacct.usage_percpu*).
+fn numbers(d: &Path, file: &str) -> Vec<u64> {
+    read(d, file)
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A cpuset list ("0-2,4") as its members (empty if unreadable).
+fn list(d: &Path, file: &str) -> Vec<u16> {
+    let Ok(text) = read(d, file) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        if let (Ok(a), Ok(b)) = (a.trim().parse::<u16>(), b.trim().parse::<u16>()) {
+            out.extend(a..=b);
+        }
+    }
+    out
 }
 
 fn pids(d: &Path) -> Pids {
@@ -273,6 +344,8 @@ fn v2(d: &Path, s: &mut Stats) {
     s.cpu.throttling.periods = g("nr_periods");
     s.cpu.throttling.throttled_periods = g("nr_throttled");
     s.cpu.throttling.throttled_time = g("throttled_usec") * 1000;
+    s.cpuset.cpus = list(d, "cpuset.cpus.effective");
+    s.cpuset.mems = list(d, "cpuset.mems.effective");
 
     s.memory.usage = MemoryEntry {
         limit: opt(d, "memory.max"),
@@ -327,4 +400,35 @@ fn v2(d: &Path, s: &mut Stats) {
         }
     }
     hugetlb_v2(d, s);
+}
+
+#[cfg(test)]
+mod runc_shape {
+    use super::*;
+
+    #[test]
+    fn cpuset_lists_and_the_keys_runc_prints() {
+        let dir = std::env::temp_dir().join(format!("remora-stats-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("cpuset.cpus"), "0-2,5\n").unwrap();
+        assert_eq!(list(&dir, "cpuset.cpus"), vec![0, 1, 2, 5]);
+        assert!(list(&dir, "cpuset.mems").is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+        let v = serde_json::to_value(Stats::default()).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        for k in [
+            "cpu",
+            "cpuset",
+            "memory",
+            "pids",
+            "blkio",
+            "hugetlb",
+            "intel_rdt",
+            "network_interfaces",
+        ] {
+            assert!(keys.iter().any(|x| *x == k), "{k} missing: {keys:?}");
+        }
+        assert_eq!(v["intel_rdt"], serde_json::json!({}));
+        assert!(v["network_interfaces"].is_null());
+    }
 }

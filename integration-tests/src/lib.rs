@@ -153,6 +153,14 @@ impl TestEnv {
         }
     }
 
+    /// A TestEnv whose commands run another runtime binary (the
+    /// differential harness runs runc so, beside remora).
+    pub fn with_runtime(name: &str, bin: &Path) -> Self {
+        let mut env = TestEnv::new(name);
+        env.bin = bin.to_path_buf();
+        env
+    }
+
     /// Runs every later command with a copy of the remora binary (under
     /// the test's dir), for tests that attack the binary; returns it.
     pub fn use_binary_copy(&mut self) -> PathBuf {
@@ -233,24 +241,47 @@ impl TestEnv {
 
     /// Asserts that no container of this test left anything on the host.
     pub fn assert_nothing_left(&self) {
-        let left = self.remora(&["list", "-q"]).stdout;
-        assert!(left.trim().is_empty(), "containers left: {left}");
+        let left = self.leftovers();
+        assert!(left.is_empty(), "left on the host: {left:?}");
+    }
+
+    /// What the containers of this test left on the host, one entry each:
+    /// containers still listed, state directories, mounts under the
+    /// test's dir, processes rooted there, cgroups named after the test.
+    pub fn leftovers(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let listed = self.remora(&["list", "-q"]).stdout;
+        out.extend(
+            listed
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| format!("container {l}")),
+        );
         if let Ok(rd) = fs::read_dir(&self.root) {
-            let names: Vec<_> = rd.flatten().map(|e| e.file_name()).collect();
-            assert!(names.is_empty(), "state directories left: {names:?}");
+            out.extend(
+                rd.flatten()
+                    .map(|e| format!("state dir {}", e.file_name().to_string_lossy())),
+            );
         }
         let base = self.base.to_string_lossy().into_owned();
         let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
-        let leaked: Vec<&str> = mounts.lines().filter(|l| l.contains(&base)).collect();
-        assert!(leaked.is_empty(), "mounts left: {leaked:?}");
-        let procs = processes_in(&self.base);
-        assert!(
-            procs.is_empty(),
-            "processes still run in {}: {procs:?}",
-            self.base.display()
+        out.extend(
+            mounts
+                .lines()
+                .filter(|l| l.contains(&base))
+                .map(|l| format!("mount {l}")),
         );
-        let cgroups = cgroup_dirs_named(&self.name);
-        assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
+        out.extend(
+            processes_in(&self.base)
+                .iter()
+                .map(|p| format!("process {p}")),
+        );
+        out.extend(
+            cgroup_dirs_named(&self.name)
+                .iter()
+                .map(|c| format!("cgroup {}", c.display())),
+        );
+        out
     }
 }
 

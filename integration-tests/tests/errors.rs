@@ -97,10 +97,6 @@ fn bad_mounts() {
             json!({"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["size=banana"]}),
             "mounts[7] \"/x\"",
         ),
-        (
-            json!({"destination": "relative", "type": "tmpfs", "source": "tmpfs"}),
-            "mounts[7].destination \"relative\": must be an absolute path",
-        ),
     ];
     for (i, (m, msg)) in cases.into_iter().enumerate() {
         let mut mounts = base.clone();

@@ -150,11 +150,31 @@ fn executable(path: &Path, text: &str) {
 /// the runtime binary; its poststop hook hands an fd of /proc/1/exe to a
 /// second container through a shared volume, which writes once the
 /// runtime has exited.
-fn entrypoint_exploit(name: &str, userns: bool) {
+fn entrypoint_exploit(name: &str, userns: bool, own_pid_ns: bool) {
     let a = Attack::new(name);
     a.start_holder();
     let mut b = a.bundle("attacker");
-    a.plant_state(&b, &["/exe-attacker", "send", "/shared/sock", "1"]);
+    if own_pid_ns {
+        a.plant_state(&b, &["/exe-attacker", "send", "/shared/sock", "1"]);
+    } else {
+        // In the host's pid namespace the runtime is the hook's parent.
+        a.plant_state(
+            &b,
+            &[
+                "/bin/sh",
+                "-c",
+                "exec /exe-attacker send /shared/sock $PPID",
+            ],
+        );
+        let ns: Vec<Value> = b.config["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["type"] != "pid")
+            .cloned()
+            .collect();
+        b.config["linux"]["namespaces"] = json!(ns);
+    }
     b.config["process"]["args"] = json!(["/proc/self/exe", "--root", "/attack", "delete", "x"]);
     if userns {
         b.in_user_namespace(100000);
@@ -173,12 +193,17 @@ fn entrypoint_exploit(name: &str, userns: bool) {
 
 #[test]
 fn entrypoint_proc_self_exe_cannot_write_the_runtime() {
-    entrypoint_exploit("exe-entry", false);
+    entrypoint_exploit("exe-entry", false, true);
+}
+
+#[test]
+fn entrypoint_proc_self_exe_without_a_pid_namespace_cannot_write_the_runtime() {
+    entrypoint_exploit("exe-entry-hostpid", false, false);
 }
 
 #[test]
 fn entrypoint_proc_self_exe_in_a_user_namespace_cannot_write_the_runtime() {
-    entrypoint_exploit("exe-entry-userns", true);
+    entrypoint_exploit("exe-entry-userns", true, true);
 }
 
 /// The same through a script whose interpreter is /proc/self/exe

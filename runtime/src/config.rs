@@ -62,11 +62,12 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
 /// section first: its errors name the rule, where plain deserialisation
 /// would only say "unknown variant".
 pub fn parse(data: &[u8], path: &Path) -> Result<Spec> {
-    let raw: serde_json::Value = serde_json::from_slice(data)
+    let mut raw: serde_json::Value = serde_json::from_slice(data)
         .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
     if let Some(s) = raw.pointer("/linux/seccomp").filter(|s| !s.is_null()) {
         remora_seccomp::parse_profile(s)?;
     }
+    crate::runc_compat::config(&mut raw);
     serde_json::from_value(raw)
         .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))
 }

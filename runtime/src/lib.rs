@@ -22,6 +22,7 @@ pub mod logging;
 pub mod notify;
 pub mod process;
 pub mod rootfs;
+pub mod runc_compat;
 pub mod signal;
 pub mod spec;
 pub mod state;

@@ -407,7 +407,7 @@ fn run_create_container_hooks(a: &InitArgs<'_>) -> Step {
     else {
         return Ok(());
     };
-    let state = start::hook_state(a, "creating");
+    let state = start::hook_state(a, "created");
     crate::hooks::run_all("createContainer", &hooks, &state, a.rootfs)
 }
 

@@ -23,8 +23,8 @@ pub fn pause(g: &Global, id: &str) -> Result<()> {
     let (_dir, _st, status, cg) = open(g, id)?;
     match status {
         Status::Running | Status::Created => Ok(cg.set_frozen(true)?),
-        Status::Paused => Ok(()),
-        Status::Stopped | Status::Creating => Err(Error::NotRunning),
+        // runc: pausing a paused container is an error, in these words.
+        Status::Paused | Status::Stopped | Status::Creating => Err(Error::NotRunning),
     }
 }
 
@@ -37,14 +37,19 @@ pub fn resume(g: &Global, id: &str) -> Result<()> {
 }
 
 /// `ps`: json is an array of host PIDs; table runs ps(1) and keeps the
-/// header and the container's lines.
+/// header and the container's lines. A stopped container has no
+/// processes: `null` and a table with only the header (runc's output).
 pub fn ps(g: &Global, id: &str, format: &str, ps_args: &[String]) -> Result<String> {
     let (_dir, _st, status, cg) = open(g, id)?;
-    if status == Status::Stopped {
-        return Err(Error::NotRunning);
-    }
-    let pids: Vec<i32> = cg.pids()?.iter().map(|p| p.as_raw()).collect();
+    let pids: Vec<i32> = if status == Status::Stopped {
+        Vec::new()
+    } else {
+        cg.pids()?.iter().map(|p| p.as_raw()).collect()
+    };
     if format == "json" {
+        if pids.is_empty() {
+            return Ok("null\n".into());
+        }
         return Ok(format!("{}\n", serde_json::to_string(&pids).expect("json")));
     }
     if format != "table" {
@@ -92,7 +97,7 @@ pub fn events(g: &Global, id: &str, interval: Duration, once: bool) -> Result<()
     drop(_dir);
     let stats_line = |cg: &Cgroup| -> Result<String> {
         let data = cg.stats()?;
-        Ok(serde_json::json!({"type": "stats", "id": id, "data": data}).to_string())
+        Ok(event_line("stats", id, Some(data)))
     };
     let mut out = std::io::stdout();
     if once {
@@ -108,7 +113,7 @@ pub fn events(g: &Global, id: &str, interval: Duration, once: bool) -> Result<()
         let n = cg.oom_kill_count().unwrap_or(ooms);
         if n > ooms {
             ooms = n;
-            writeln!(out, "{}", serde_json::json!({"type": "oom", "id": id}))
+            writeln!(out, "{}", event_line::<()>("oom", id, None))
                 .map_err(|e| Error::io("stdout", e))?;
             let _ = out.flush();
         }
@@ -119,6 +124,19 @@ pub fn events(g: &Global, id: &str, interval: Duration, once: bool) -> Result<()
         let _ = out.flush();
         std::thread::sleep(interval);
     }
+}
+
+/// One line of `events` in runc's key order: type, id, data.
+fn event_line<T: serde::Serialize>(typ: &str, id: &str, data: Option<T>) -> String {
+    #[derive(serde::Serialize)]
+    struct Event<'a, T> {
+        #[serde(rename = "type")]
+        typ: &'a str,
+        id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        data: Option<T>,
+    }
+    serde_json::to_string(&Event { typ, id, data }).expect("json")
 }
 
 /// `update`: resources from a file, stdin ("-") or the per-field flags.

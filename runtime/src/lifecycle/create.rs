@@ -491,7 +491,7 @@ fn converse(
             Some(Message::CreateRuntimeHooks) => {
                 let json = state_json(
                     id,
-                    "creating",
+                    "created",
                     init_pid,
                     &bundle.dir,
                     bundle.spec.annotations().as_ref(),

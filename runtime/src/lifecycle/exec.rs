@@ -96,7 +96,10 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
         for set in ["bounding", "effective", "permitted"] {
             let mut list: Vec<String> =
                 serde_json::from_value(v["capabilities"][set].clone()).unwrap_or_default();
-            list.extend(o.caps.iter().cloned());
+            list.extend(crate::runc_compat::known_capabilities(
+                &o.caps,
+                set == "bounding",
+            ));
             v["capabilities"][set] = serde_json::json!(list);
         }
     }
@@ -114,12 +117,15 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
 
 /// Parses and checks process.json's bytes (`path` names it in errors).
 pub fn parse_process(data: &[u8], path: &Path) -> Result<Process> {
-    let process: Process = serde_json::from_slice(data).map_err(|e| {
+    let invalid = |e: serde_json::Error| {
         Error::config(format!(
             "--process {}: invalid process: {e}",
             path.display()
         ))
-    })?;
+    };
+    let mut v: serde_json::Value = serde_json::from_slice(data).map_err(invalid)?;
+    crate::runc_compat::exec_process(&mut v, &format!("--process {}", path.display()));
+    let process: Process = serde_json::from_value(v).map_err(invalid)?;
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::config(format!(
             "--process {}: args must not be empty",

@@ -20,16 +20,22 @@ pub fn init_pidfd(st: &State) -> Option<OwnedFd> {
     }
 }
 
+/// `kill [--all] ID [SIGNAL]`. Signal 0 only checks that the init is
+/// alive (runc's `kill ID 0`); `--all` on a stopped container has nothing
+/// to signal and succeeds, as runc's does.
 pub fn kill(g: &Global, id: &str, signal: &str, all: bool) -> Result<()> {
-    let sig = parse_signal(signal)?;
+    let sig = match signal.parse::<i32>() {
+        Ok(0) => 0,
+        _ => parse_signal(signal)?,
+    };
     let dir = ContainerDir::open(&g.root, id)?;
     let st = dir.load()?;
     let status = status_of(&st, &dir);
     if status == Status::Stopped {
-        return Err(Error::NotRunning);
+        return if all { Ok(()) } else { Err(Error::NotRunning) };
     }
     let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
-    if all {
+    if all && sig != 0 {
         // Every process of the cgroup (thawed for SIGKILL); the init may
         // be among the first to go, which is success, not "not running".
         let signal = nix::sys::signal::Signal::try_from(sig)

@@ -1,6 +1,6 @@
 //! `remora list`.
 
-use super::{state_output, status_of, Global};
+use super::{state_output, status_of, Global, RuncOrder};
 use crate::error::Error;
 use crate::state::{list_ids, ContainerDir};
 
@@ -13,8 +13,12 @@ pub fn list(g: &Global, format: &str, quiet: bool) -> crate::error::Result<Strin
     for id in list_ids(&g.root) {
         let loaded = ContainerDir::peek(&g.root, &id).and_then(|d| Ok((d.load()?, d)));
         match loaded {
-            Ok((st, dir)) => rows.push(state_output(&st, status_of(&st, &dir))),
-            // Gone meanwhile, or a create before its first record.
+            Ok((st, dir)) => {
+                let mut row = state_output(&st, status_of(&st, &dir));
+                row["owner"] = owner_of(&dir.path).into();
+                rows.push(row);
+            }
+            // Gone meanwhile.
             Err(Error::NotExist) => {}
             Err(e) => eprintln!("load container {id}: {e}"),
         }
@@ -26,7 +30,7 @@ pub fn list(g: &Global, format: &str, quiet: bool) -> crate::error::Result<Strin
             .collect());
     }
     if format == "json" {
-        return Ok(format!("{}\n", serde_json::Value::Array(rows)));
+        return Ok(format!("{}\n", json_rows(&rows)));
     }
     let mut table = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
     for r in &rows {
@@ -34,22 +38,18 @@ pub fn list(g: &Global, format: &str, quiet: bool) -> crate::error::Result<Strin
             serde_json::Value::String(s) => s.clone(),
             v => v.to_string(),
         };
-        let owner = s("owner");
         table.push([
             s("id"),
             s("pid"),
             s("status"),
             s("bundle"),
             s("created"),
-            if owner.is_empty() {
-                "root".into()
-            } else {
-                owner
-            },
+            s("owner"),
         ]);
     }
+    // runc's tabwriter: cells padded by 3, columns at least 12 wide.
     let widths: Vec<usize> = (0..6)
-        .map(|c| table.iter().map(|r| r[c].len()).max().unwrap_or(0).max(11) + 1)
+        .map(|c| (table.iter().map(|r| r[c].len()).max().unwrap_or(0) + 3).max(12))
         .collect();
     let mut out = String::new();
     for r in &table {
@@ -63,4 +63,27 @@ pub fn list(g: &Global, format: &str, quiet: bool) -> crate::error::Result<Strin
         out.push('\n');
     }
     Ok(out)
+}
+
+/// The user name owning a container's state directory (runc's "owner"),
+/// or "#UID" when the host has no name for it.
+fn owner_of(dir: &std::path::Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else {
+        return String::new();
+    };
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => u.name,
+        _ => format!("#{uid}"),
+    }
+}
+
+/// `list --format json` as runc prints it: `null` for no containers, and
+/// each entry's keys in runc's order.
+fn json_rows(rows: &[serde_json::Value]) -> String {
+    if rows.is_empty() {
+        return "null".into();
+    }
+    let ordered: Vec<RuncOrder> = rows.iter().map(RuncOrder).collect();
+    serde_json::to_string(&ordered).expect("json")
 }

@@ -136,11 +136,40 @@ pub fn state_output(state: &State, status: Status) -> serde_json::Value {
     v
 }
 
+/// A [`state_output`] value serialised with its keys in runc's order
+/// (ociVersion, id, pid, status, bundle, rootfs, created, annotations,
+/// owner): `state` and `list --format json` print it so; scripts match it.
+pub struct RuncOrder<'a>(pub &'a serde_json::Value);
+
+impl serde::Serialize for RuncOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        const KEYS: [&str; 9] = [
+            "ociVersion",
+            "id",
+            "pid",
+            "status",
+            "bundle",
+            "rootfs",
+            "created",
+            "annotations",
+            "owner",
+        ];
+        let mut m = s.serialize_map(None)?;
+        for k in KEYS {
+            if let Some(v) = self.0.get(k).filter(|v| !v.is_null()) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
 /// `remora state ID`: never waits for another command's lock (a create
 /// under way shows as "creating").
 pub fn state(g: &Global, id: &str) -> crate::error::Result<String> {
     let dir = ContainerDir::peek(&g.root, id)?;
     let st = dir.load()?;
     let status = status_of(&st, &dir);
-    Ok(serde_json::to_string_pretty(&state_output(&st, status)).expect("json"))
+    Ok(serde_json::to_string_pretty(&RuncOrder(&state_output(&st, status))).expect("json"))
 }

@@ -245,6 +245,13 @@ fn new_filesystem(
     for flag in &opts.sb_flags {
         fsconfig(fs.as_fd(), flag, None)?;
     }
+    // A read-only sysfs is read-only in its superblock too, as mount(2)
+    // with MS_RDONLY makes it (runc). Only a new superblock takes the
+    // flag: sharing the host's network namespace reuses the host's
+    // sysfs superblock, which is left as it is.
+    if typ == "sysfs" && opts.set & MOUNT_ATTR_RDONLY != 0 {
+        fsconfig(fs.as_fd(), "ro", None)?;
+    }
     // linux.mountLabel (fsconfig takes the label as is: no quoting).
     if let Some(label) = label {
         fsconfig(fs.as_fd(), "context", Some(label))?;
