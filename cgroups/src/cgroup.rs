@@ -278,6 +278,18 @@ impl Cgroup {
         Ok(out.into_iter().map(Pid::from_raw).collect())
     }
 
+    /// Every process in any of the container's hierarchies (host PIDs,
+    /// sorted).
+    fn pids_everywhere(&self) -> Result<Vec<Pid>> {
+        let mut out = Vec::new();
+        for d in self.saved.dirs.values() {
+            fsutil::procs_recursive(d, &mut out)?;
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out.into_iter().map(Pid::from_raw).collect())
+    }
+
     /// Freezes (`true`) or thaws (`false`) the cgroup; returns once the
     /// kernel reports the new state.
     pub fn set_frozen(&self, frozen: bool) -> Result<()> {
@@ -338,11 +350,16 @@ impl Cgroup {
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let pids = self.pids()?;
+            // Every hierarchy: a process cut short between its clone and
+            // joining its v1 hierarchies is in the cgroup2 one only.
+            let pids = self.pids_everywhere()?;
             if pids.is_empty() {
                 break;
             }
             self.signal_all(Signal::SIGKILL)?;
+            for pid in &pids {
+                let _ = kill(*pid, Signal::SIGKILL);
+            }
             if Instant::now() > deadline {
                 return Err(CgroupError::Manager {
                     path: self.saved.path.clone(),

@@ -763,3 +763,29 @@ fn many_short_execs_in_a_row_all_succeed() {
     assert_eq!(st["pid"], json!(init));
     env.remora(&["delete", "--force", &id]).ok();
 }
+
+/// Without a pid namespace of the container's, the exec'd process is
+/// the child remora made (nothing forks it into a namespace): exec must
+/// neither wait for a PID nobody sends (it hung) nor for the process
+/// itself when detached.
+#[test]
+fn exec_in_a_container_sharing_the_hosts_pid_namespace() {
+    let env = TestEnv::new("exechostpid");
+    let mut b = env.bundle("b");
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "pid");
+    let id = env.id("c");
+    let init = start_sleeper(&env, &mut b, &id);
+    let r = exec(&env, &[], &id, &["sh", "-c", "exit 7"]);
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    let pid = exec_detached(&env, &[], &id, &["sleep", "1000"]);
+    assert_eq!(
+        ns_of(&pid.to_string(), "mnt"),
+        ns_of(&init.to_string(), "mnt"),
+        "the detached process runs in the container"
+    );
+    assert_eq!(cgroup_of(pid, "pids"), format!("/remora/{id}"));
+    env.remora(&["delete", "--force", &id]).ok();
+}

@@ -11,6 +11,13 @@ pub enum Error {
     AlreadyExists,
     #[error("container does not exist")]
     NotExist,
+    /// A state directory without state.json whose lock is free: not made
+    /// by this remora (which renames a directory into place with its
+    /// first record), e.g. left by an older one.
+    #[error("{}: no state.json (an interrupted create?); delete --force removes it", .0.display())]
+    NoState(PathBuf),
+    #[error("{}: corrupt state: {msg}", path.display())]
+    CorruptState { path: PathBuf, msg: String },
     #[error("container not running")]
     NotRunning,
     #[error("container not paused")]

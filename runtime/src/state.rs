@@ -1,13 +1,21 @@
 //! The state store: one directory per container under --root, holding
 //! state.json (written atomically: temp + rename) and exec.fifo while the
 //! container waits for start. Operations on one container are serialised
-//! by flock on its directory.
+//! by flock on its directory; `state` and `list` only read, and never wait
+//! for the lock.
+//!
+//! The record is crash-safe (docs/design.md, "Crash-safe create"): create
+//! writes state.json with `creating: true` and the cgroup paths before it
+//! makes anything else, adds the init's PID and start time right after the
+//! clone and clears `creating` once the init is ready. Whatever point a
+//! killed command stopped at, `delete --force` finds everything that
+//! exists for the ID from the record.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::fd::AsFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -41,10 +49,20 @@ pub struct State {
     /// every container process with it).
     #[serde(default)]
     pub own_pid_ns: bool,
+    /// Set while `create` runs: the container is half-made (`pid` is the
+    /// cloned child, or 0 before the clone). A record still creating once
+    /// its lock is free is the remains of a create that was killed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub creating: bool,
     /// Without a mount namespace of its own: the mounts the container's
     /// create made in the caller's, for delete to remove.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub host_mounts: Vec<crate::lifecycle::host_mounts::HostMount>,
+    /// While creating, without a mount namespace of its own: the caller's
+    /// mounts at or under the rootfs before the init existed (those made
+    /// since are the container's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts_before: Option<crate::lifecycle::host_mounts::Before>,
 }
 
 /// Checks a container ID as runc does.
@@ -62,89 +80,163 @@ pub fn validate_id(id: &str) -> Result<()> {
     }
 }
 
-/// A container's directory in the state store, locked for this command.
+/// A container's directory in the state store, locked for this command
+/// (or, for the read-only `state` and `list`, maybe only looked at).
 pub struct ContainerDir {
     pub path: PathBuf,
     _lock: File,
+    /// Whether this command holds the lock. Without it (another command
+    /// works on the container) the record may be read, nothing else.
+    locked: bool,
 }
 
 impl ContainerDir {
-    /// Makes a new container directory; fails with "already exists" if it
-    /// is there (mkdir is atomic: of two concurrent creates one wins).
-    pub fn create(root: &Path, id: &str) -> Result<Self> {
+    /// Makes a new container's directory holding its first record: made
+    /// under a private name (`.ID~PID`, never a valid ID), locked, the
+    /// record written, then renamed to ID. So a directory under an ID's
+    /// name always holds a record, and of two concurrent creates one wins
+    /// (a rename never replaces a non-empty directory); the other gets
+    /// "already exists".
+    pub fn create(root: &Path, id: &str, first: &State) -> Result<Self> {
         validate_id(id)?;
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o711)
             .create(root)
             .ctx(|| format!("creating state root {}", root.display()))?;
+        sweep_unfinished(root, id);
         let path = root.join(id);
-        match fs::DirBuilder::new().mode(0o711).create(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::AlreadyExists)
+        let tmp = root.join(format!(".{id}~{}", std::process::id()));
+        // Left by an earlier process with our PID.
+        let _ = fs::remove_dir_all(&tmp);
+        // A sweep by a remora in another pid namespace may take the
+        // private directory between its mkdir and its lock: make it again.
+        let mut tries = 0;
+        let mut dir = loop {
+            if path.exists() {
+                return Err(Error::AlreadyExists);
             }
-            Err(e) => return Err(Error::io(format!("creating {}", path.display()), e)),
+            fs::DirBuilder::new()
+                .mode(0o711)
+                .create(&tmp)
+                .ctx(|| format!("creating {}", tmp.display()))?;
+            match Self::lock(tmp.clone(), true) {
+                Err(Error::NotExist) if tries < 3 => tries += 1,
+                r => break r?,
+            }
+        };
+        let placed = dir
+            .save(first)
+            .and_then(|()| match fs::rename(&tmp, &path) {
+                Ok(()) => Ok(()),
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {
+                    Err(Error::AlreadyExists)
+                }
+                Err(e) => Err(Error::io(
+                    format!("renaming {} to {}", tmp.display(), path.display()),
+                    e,
+                )),
+            });
+        if let Err(e) = placed {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
         }
-        Self::lock(path)
+        dir.path = path;
+        Ok(dir)
     }
 
-    /// Opens and locks an existing container's directory.
+    /// Opens and locks an existing container's directory (waiting while
+    /// another command holds it). A directory without a record is opened
+    /// too: `load` says what it is.
     pub fn open(root: &Path, id: &str) -> Result<Self> {
         validate_id(id)?;
-        let path = root.join(id);
-        if !path.join(STATE_FILE).exists() {
-            // A directory without state is a create in progress or a
-            // leftover: either way not a container (yet).
-            return Err(Error::NotExist);
-        }
-        Self::lock(path)
+        Self::lock(root.join(id), true)
     }
 
-    fn lock(path: PathBuf) -> Result<Self> {
+    /// Opens a container's directory to read its record: locked if no
+    /// other command holds it, else unlocked (a create, start or delete
+    /// runs; state.json is replaced atomically, so what is read is whole).
+    pub fn peek(root: &Path, id: &str) -> Result<Self> {
+        validate_id(id)?;
+        Self::lock(root.join(id), false)
+    }
+
+    /// Whether this command holds the container's lock.
+    pub fn is_locked(&self) -> bool {
+        self.locked
+    }
+
+    /// Opens `path` and flocks it (waiting, or not with `wait` false);
+    /// NotExist if the directory is gone or, once locked, is no longer the
+    /// one at `path` (a delete removed it while we waited).
+    fn lock(path: PathBuf, wait: bool) -> Result<Self> {
         let f = File::open(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) {
                 Error::NotExist
             } else {
                 Error::io(format!("opening {}", path.display()), e)
             }
         })?;
-        // SAFETY: flock on a valid fd we own; blocks until we hold it.
-        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(Error::io(
-                format!("locking {}", path.display()),
-                std::io::Error::last_os_error(),
-            ));
+        if !f.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(Error::NotExist);
         }
-        Ok(Self { path, _lock: f })
+        let locked = crate::sys::fs::flock_exclusive(f.as_fd(), wait)
+            .map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
+        if locked {
+            let same = match (f.metadata(), fs::metadata(&path)) {
+                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                _ => false,
+            };
+            if !same {
+                return Err(Error::NotExist);
+            }
+        }
+        Ok(Self {
+            path,
+            _lock: f,
+            locked,
+        })
     }
 
     /// Closes this process's copy of the lock without unlocking it for
     /// the parent: for the forked init, which must not hold the lock while
     /// it waits for start.
     pub fn forget_lock_in_child(&self) {
-        // SAFETY: closing our copy of an fd we own; the parent keeps its
-        // own copy (and the lock, which belongs to the shared open file).
-        // The File is never used again in the child, which only execs or
-        // exits.
-        unsafe { libc::close(self._lock.as_raw_fd()) };
+        crate::sys::fs::close_fd_copy(self._lock.as_fd());
     }
 
     pub fn fifo(&self) -> PathBuf {
         self.path.join(FIFO_FILE)
     }
 
+    /// Reads the record. No state.json: `NoState` when this command holds
+    /// the lock (a directory someone else made, or an older remora's
+    /// remains), `NotExist` when it does not (a delete is under way).
     pub fn load(&self) -> Result<State> {
         let p = self.path.join(STATE_FILE);
-        let data = fs::read(&p).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::NotExist
-            } else {
-                Error::io(format!("reading {}", p.display()), e)
+        let data = match fs::read(&p) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.locked => {
+                return Err(Error::NoState(self.path.clone()))
             }
-        })?;
-        serde_json::from_slice(&data)
-            .map_err(|e| Error::config(format!("{}: corrupt state: {e}", p.display())))
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotExist),
+            Err(e) => return Err(Error::io(format!("reading {}", p.display()), e)),
+        };
+        serde_json::from_slice(&data).map_err(|e| Error::CorruptState {
+            path: p,
+            msg: e.to_string(),
+        })
+    }
+
+    /// What a corrupt state.json still tells: its cgroup, if that part
+    /// parses.
+    pub fn salvage_cgroup(&self) -> Option<remora_cgroups::SavedCgroup> {
+        let data = fs::read(self.path.join(STATE_FILE)).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&data).ok()?;
+        serde_json::from_value(v.get("cgroup")?.clone()).ok()
     }
 
     /// Writes state.json atomically.
@@ -158,27 +250,81 @@ impl ContainerDir {
             .ctx(|| format!("renaming {} into place", tmp.display()))
     }
 
-    /// Removes the directory (the lock goes with it).
+    /// Removes the directory (the lock goes with it): state.json last, so
+    /// that a removal cut short leaves the record of what remains.
     pub fn remove(self) -> Result<()> {
-        match fs::remove_dir_all(&self.path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io(format!("removing {}", self.path.display()), e)),
+        let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+        let err = |p: &Path, e| Error::io(format!("removing {}", p.display()), e);
+        let entries = match fs::read_dir(&self.path) {
+            Ok(rd) => rd,
+            Err(e) if gone(&e) => return Ok(()),
+            Err(e) => return Err(err(&self.path, e)),
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if entry.file_name() == STATE_FILE {
+                continue;
+            }
+            let r = match entry.file_type() {
+                Ok(t) if t.is_dir() => fs::remove_dir_all(&p),
+                _ => fs::remove_file(&p),
+            };
+            match r {
+                Err(e) if !gone(&e) => return Err(err(&p, e)),
+                _ => {}
+            }
         }
+        for (p, r) in [
+            (
+                self.path.join(STATE_FILE),
+                fs::remove_file(self.path.join(STATE_FILE)),
+            ),
+            (self.path.clone(), fs::remove_dir(&self.path)),
+        ] {
+            match r {
+                Err(e) if !gone(&e) => return Err(err(&p, e)),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 
-/// The IDs of every container in the store.
+/// The IDs of every container directory in the store (half-made ones
+/// included: `list` reports what their record says, or an error line).
 pub fn list_ids(root: &Path) -> Vec<String> {
     let mut ids: Vec<String> = fs::read_dir(root)
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| e.path().join(STATE_FILE).exists())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|id| validate_id(id).is_ok())
         .collect();
     ids.sort();
     ids
+}
+
+/// Removes the private directories (`.ID~PID`) of creates of `id` that
+/// were killed before they renamed them into place: those whose creator
+/// is gone and whose lock is free. They hold at most a first record:
+/// nothing else is made before the rename.
+pub fn sweep_unfinished(root: &Path, id: &str) {
+    let prefix = format!(".{id}~");
+    for e in fs::read_dir(root).into_iter().flatten().flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_err() || Path::new("/proc").join(pid).exists() {
+            continue;
+        }
+        if let Ok(d) = ContainerDir::lock(e.path(), false) {
+            if d.locked {
+                let _ = fs::remove_dir_all(&d.path);
+            }
+        }
+    }
 }
 
 /// Writes a pid file atomically (temp + rename), decimal, no newline.
@@ -204,5 +350,97 @@ mod tests {
         for bad in ["", ".", "..", "a/b", "a b", "é", "../x"] {
             assert!(validate_id(bad).is_err(), "{bad}");
         }
+    }
+
+    fn record(id: &str) -> State {
+        State {
+            id: id.into(),
+            pid: 0,
+            init_start_time: 0,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            owner: String::new(),
+            annotations: HashMap::new(),
+            cgroup: remora_cgroups::SavedCgroup {
+                path: format!("/remora/{id}"),
+                systemd: false,
+                id: id.into(),
+                dirs: Default::default(),
+            },
+            hooks: None,
+            own_pid_ns: true,
+            host_mounts: Vec::new(),
+            host_mounts_before: None,
+            creating: true,
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("remora-state-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn a_new_directory_appears_with_its_record_and_only_once() {
+        let root = scratch("create");
+        let d = ContainerDir::create(&root, "c", &record("c")).unwrap();
+        assert_eq!(d.path, root.join("c"));
+        assert!(d.load().unwrap().creating);
+        assert!(matches!(
+            ContainerDir::create(&root, "c", &record("c")),
+            Err(Error::AlreadyExists)
+        ));
+        // Nothing but the container's directory: no private one left.
+        let names: Vec<_> = fs::read_dir(&root)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["c"]);
+        d.remove().unwrap();
+        assert!(fs::read_dir(&root).unwrap().next().is_none());
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn readers_do_not_wait_and_a_missing_record_is_told_apart() {
+        let root = scratch("peek");
+        let d = ContainerDir::create(&root, "c", &record("c")).unwrap();
+        // Held by `d`: a reader reads without the lock.
+        let p = ContainerDir::peek(&root, "c").unwrap();
+        assert!(!p.is_locked());
+        assert!(p.load().unwrap().creating);
+        fs::remove_file(d.path.join(STATE_FILE)).unwrap();
+        assert!(matches!(p.load(), Err(Error::NotExist)));
+        drop((p, d));
+        // Free: no record is a directory someone else made.
+        let o = ContainerDir::open(&root, "c").unwrap();
+        assert!(matches!(o.load(), Err(Error::NoState(_))));
+        fs::write(o.path.join(STATE_FILE), b"{").unwrap();
+        assert!(matches!(o.load(), Err(Error::CorruptState { .. })));
+        o.remove().unwrap();
+        // Gone: open says so.
+        assert!(matches!(
+            ContainerDir::open(&root, "c"),
+            Err(Error::NotExist)
+        ));
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn unfinished_private_directories_of_dead_creates_are_swept() {
+        let root = scratch("sweep");
+        let dead = root.join(".c~999999999");
+        let live = root.join(format!(".c~{}", std::process::id()));
+        let other = root.join(".d~999999999");
+        for d in [&dead, &live, &other] {
+            fs::create_dir_all(d).unwrap();
+        }
+        sweep_unfinished(&root, "c");
+        assert!(!dead.exists());
+        assert!(live.exists() && other.exists());
+        fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -5,6 +5,17 @@
 //! init=900µs state=40µs total=1830µs; init: namespaces=.. rootfs=..
 //! mounts=.. devices=.. hooks=.. pivot_root=.. paths=.. process=..` (the
 //! second part measured by the init itself, sent before it reports ready).
+//! `delete` traces `kill`, `cgroup`, `state`, `poststop` the same way.
+//!
+//! Fault injection (for the test suite, integration-tests/tests/faults.rs):
+//! with `REMORA_FAULT_STOP=<operation>:<phase>` in its environment, a
+//! remora process that ends that phase parks there: it names itself
+//! `remora-fault` (/proc/PID/comm) and sleeps for ever, so that a test can
+//! find it and SIGKILL it (or its parent) at exactly that point. The
+//! operations are the traced ones: `create`, `init` (the container init's
+//! steps), `start`, `exec` (the exec'd process's steps included), `run`,
+//! `delete` (`destroy` when `run` deletes). The hook costs one environment
+//! lookup per operation; tracing need not be on.
 
 use std::time::Instant;
 
@@ -24,12 +35,19 @@ pub struct Trace {
     /// Phases another process measured (the init's), logged after ours.
     detail: Phases,
     on: bool,
+    /// The phase to park at (REMORA_FAULT_STOP names this operation).
+    fault: Option<String>,
 }
 
 impl Trace {
     pub fn start(name: &'static str) -> Self {
         let now = Instant::now();
+        let fault = std::env::var("REMORA_FAULT_STOP").ok().and_then(|v| {
+            let (op, phase) = v.split_once(':')?;
+            (op == name).then(|| phase.to_string())
+        });
         Trace {
+            fault,
             name,
             start: now,
             last: now,
@@ -41,6 +59,9 @@ impl Trace {
 
     /// Ends the current phase, naming it.
     pub fn phase(&mut self, phase: &'static str) {
+        if self.fault.as_deref() == Some(phase) {
+            park_for_fault();
+        }
         if !self.on {
             return;
         }
@@ -88,5 +109,14 @@ impl Trace {
         } else {
             eprintln!("{line}");
         }
+    }
+}
+
+/// REMORA_FAULT_STOP reached: shows as `remora-fault` and waits to be
+/// killed.
+fn park_for_fault() -> ! {
+    let _ = nix::sys::prctl::set_name(c"remora-fault");
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
     }
 }

@@ -24,7 +24,7 @@ pub fn pause(g: &Global, id: &str) -> Result<()> {
     match status {
         Status::Running | Status::Created => Ok(cg.set_frozen(true)?),
         // runc: pausing a paused container is an error, in these words.
-        Status::Paused | Status::Stopped => Err(Error::NotRunning),
+        Status::Paused | Status::Stopped | Status::Creating => Err(Error::NotRunning),
     }
 }
 

@@ -1,7 +1,9 @@
 //! `remora create`: validate, make the state directory, clone the init
 //! into its namespaces (one clone3), place it in its cgroup, write its id
 //! maps, run the createRuntime hooks when it asks, and leave it waiting
-//! for `start`. On any failure everything made so far is undone.
+//! for `start`. On any failure everything made so far is undone; if
+//! create is killed instead, the record it keeps from the start (state.rs)
+//! lets `delete --force` undo it.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
@@ -75,19 +77,40 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     trace.phase("config");
     let seccomp = crate::config::compile_seccomp(linux)?;
     trace.phase("seccomp");
-    let dir = ContainerDir::create(&g.root, &o.id)?;
+    // Everything the init mounts lands in our mount namespace without one
+    // of its own.
+    let snapshot = if plan.has(NamespaceKind::Mount) {
+        None
+    } else {
+        Some(super::host_mounts::Snapshot::take(&bundle.rootfs)?)
+    };
+    // The first record, before anything else is made: the cgroup paths
+    // (and the host's mounts under the rootfs).
+    let mut state = State {
+        id: o.id.clone(),
+        pid: 0,
+        init_start_time: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: crate::timefmt::rfc3339_nano(SystemTime::now()),
+        owner: String::new(),
+        annotations: bundle.spec.annotations().clone().unwrap_or_default(),
+        cgroup: cgroup.to_saved(),
+        hooks: bundle.spec.hooks().clone(),
+        own_pid_ns: plan.has(NamespaceKind::Pid),
+        host_mounts: Vec::new(),
+        host_mounts_before: snapshot.as_ref().map(|s| s.record()),
+        creating: true,
+    };
+    let dir = ContainerDir::create(&g.root, &o.id, &state)?;
     let mut undo = Undo {
         dir: Some(dir),
         cgroup: None,
         child: None,
         init: None,
         poststop: None,
-        host_mounts: None,
+        host_mounts: snapshot,
     };
-    if !plan.has(NamespaceKind::Mount) {
-        // Everything the init mounts lands in our mount namespace.
-        undo.host_mounts = Some(super::host_mounts::Snapshot::take(&bundle.rootfs)?);
-    }
     let dir_path = undo.dir.as_ref().expect("set").path.clone();
     let fifo = dir_path.join(crate::state::FIFO_FILE);
     if notify {
@@ -161,6 +184,13 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     };
     drop(init_end);
     undo.child = Some(child);
+    // The second record: the process to kill if create dies from here on
+    // (its start time tells it from a later process with its PID).
+    state.pid = child;
+    state.init_start_time = proc_stat(child)
+        .map(|(_, t)| t)
+        .ok_or_else(|| Error::Init("container init exited during create".into()))?;
+    undo.dir.as_ref().expect("set").save(&state)?;
     if let Some(h) = bundle
         .spec
         .hooks()
@@ -209,24 +239,17 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     };
     let (_, start_time) =
         proc_stat(pid).ok_or_else(|| Error::Init("container init exited during create".into()))?;
-    let state = State {
-        id: o.id.clone(),
-        pid,
-        init_start_time: start_time,
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
-        created: crate::timefmt::rfc3339_nano(SystemTime::now()),
-        owner: String::new(),
-        annotations: bundle.spec.annotations().clone().unwrap_or_default(),
-        cgroup: cgroup.to_saved(),
-        hooks: bundle.spec.hooks().clone(),
-        own_pid_ns: plan.has(NamespaceKind::Pid),
-        host_mounts: undo
-            .host_mounts
-            .as_ref()
-            .map(|s| s.new_mounts())
-            .unwrap_or_default(),
-    };
+    // The last record: the init, ready; the container exists.
+    state.pid = pid;
+    state.init_start_time = start_time;
+    state.created = crate::timefmt::rfc3339_nano(SystemTime::now());
+    state.creating = false;
+    state.host_mounts_before = None;
+    state.host_mounts = undo
+        .host_mounts
+        .as_ref()
+        .map(|s| s.new_mounts())
+        .unwrap_or_default();
     let dir = undo.dir.take().expect("set");
     trace.phase("init");
     trace.add_detail(init_phases);

@@ -1,6 +1,12 @@
-//! `remora delete`: kills what is left (created containers always; running
-//! ones with --force), then removes the cgroup and the state, and runs
-//! the poststop hooks.
+//! `remora delete`: kills what is left (created and half-made containers
+//! always; running ones with --force), then removes the cgroup and the
+//! state, and runs the poststop hooks.
+//!
+//! Idempotent and crash-safe: every step can be cut short by a SIGKILL and
+//! done again; concurrent deletes of one container queue on its lock, and
+//! the ones that find it gone succeed with --force. With --force a
+//! directory whose record is missing or corrupt is cleaned from what is
+//! left (docs/design.md, "Crash-safe create").
 
 use std::os::fd::AsFd;
 
@@ -11,17 +17,27 @@ use super::{status_of, Global, Status};
 use crate::error::{Error, Result};
 use crate::state::{ContainerDir, State};
 use crate::sys::process::pidfd_send_signal;
+use crate::trace::Trace;
 
 pub fn delete(g: &Global, id: &str, force: bool) -> Result<()> {
+    let mut trace = Trace::start("delete");
+    crate::state::sweep_unfinished(&g.root, id);
     let dir = match ContainerDir::open(&g.root, id) {
         Ok(d) => d,
         Err(Error::NotExist) if force => return Ok(()),
         Err(e) => return Err(e),
     };
-    let st = dir.load()?;
+    let st = match dir.load() {
+        Ok(st) => st,
+        Err(e @ (Error::NoState(_) | Error::CorruptState { .. })) if force => {
+            return delete_unreadable(g, id, dir, &e)
+        }
+        Err(e) => return Err(e),
+    };
     match status_of(&st, &dir) {
         Status::Stopped => {}
-        Status::Created => kill_and_wait(&st),
+        // The init of a half-made container is killed as a created one's.
+        Status::Created | Status::Creating => kill_and_wait(&st),
         status @ (Status::Running | Status::Paused) => {
             if !force {
                 return Err(Error::DeleteNotStopped {
@@ -32,7 +48,33 @@ pub fn delete(g: &Global, id: &str, force: bool) -> Result<()> {
             kill_and_wait(&st);
         }
     }
-    destroy(dir, &st)
+    trace.phase("kill");
+    destroy_traced(dir, &st, &mut trace)?;
+    trace.finish();
+    Ok(())
+}
+
+/// `delete --force` of a directory whose record cannot be read: none
+/// (not made by this remora, which renames the directory into place with
+/// its first record; an older one left such directories with an exec
+/// fifo and cgroups), or corrupt (someone else wrote it: remora replaces
+/// it atomically). The cgroup is the one the record names if that much
+/// parses, else the ID's default one: its processes are killed and it is
+/// removed, then the directory.
+fn delete_unreadable(g: &Global, id: &str, dir: ContainerDir, why: &Error) -> Result<()> {
+    let cg = match dir.salvage_cgroup() {
+        Some(saved) => remora_cgroups::Cgroup::from_saved(saved),
+        None => {
+            if matches!(why, Error::CorruptState { .. }) {
+                crate::logging::warn(&format!(
+                    "{why}; removing the default cgroup of {id} and the state directory"
+                ));
+            }
+            remora_cgroups::Cgroup::new(None, id, g.systemd_cgroup)?
+        }
+    };
+    cg.destroy()?;
+    dir.remove()
 }
 
 /// SIGKILL to the init (thawing it if frozen) and wait until it is gone.
@@ -52,16 +94,35 @@ pub fn kill_and_wait(st: &State) {
 /// namespace (none when it has its own) and the state directory, then
 /// runs poststop hooks.
 pub fn destroy(dir: ContainerDir, st: &State) -> Result<()> {
+    destroy_traced(dir, st, &mut Trace::start("destroy"))
+}
+
+/// `destroy`, its steps ending the phases `cgroup`, `state`, `poststop`
+/// of `trace`.
+fn destroy_traced(dir: ContainerDir, st: &State, trace: &mut Trace) -> Result<()> {
     let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
     cg.destroy()?;
-    let failed = super::host_mounts::remove(&st.host_mounts);
+    trace.phase("cgroup");
+    let mut mounts = st.host_mounts.clone();
+    if let Some(before) = st.host_mounts_before.as_ref().filter(|_| st.creating) {
+        // A killed create: the mounts made since its snapshot.
+        mounts.extend(super::host_mounts::Snapshot::from_record(before).new_mounts());
+    }
+    let failed = super::host_mounts::remove(&mounts);
     if !failed.is_empty() {
         return Err(Error::HostMounts(failed.join("; ")));
     }
     dir.remove()?;
+    trace.phase("state");
+    // A half-made container had poststop hooks only once its init existed
+    // (as create's own undo).
+    let existed = !st.creating || st.pid > 0;
     if let Some(hooks) = st.hooks.as_ref().and_then(|h| h.poststop().clone()) {
-        let json = super::state_json(&st.id, "stopped", 0, &st.bundle, Some(&st.annotations));
-        crate::hooks::run_all_warning("poststop", &hooks, &json, &st.bundle);
+        if existed {
+            let json = super::state_json(&st.id, "stopped", 0, &st.bundle, Some(&st.annotations));
+            crate::hooks::run_all_warning("poststop", &hooks, &json, &st.bundle);
+        }
     }
+    trace.phase("poststop");
     Ok(())
 }

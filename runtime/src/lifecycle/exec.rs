@@ -155,6 +155,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     let st = dir.load()?;
     match status_of(&st, &dir) {
         Status::Stopped => return Err(Error::config("cannot exec in a stopped container")),
+        Status::Creating => return Err(Error::config("cannot exec in a creating container")),
         Status::Paused if !o.ignore_paused => {
             return Err(Error::config("cannot exec in a paused container"))
         }

@@ -28,6 +28,15 @@ pub struct HostMount {
     pub mount_point: PathBuf,
 }
 
+/// What create records before the init exists, so that a delete after a
+/// killed create finds the mounts it made: the rootfs and the mounts at
+/// or under it then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Before {
+    pub rootfs: PathBuf,
+    pub mounts: Vec<HostMount>,
+}
+
 /// The caller's mount table before the init is made.
 pub struct Snapshot {
     rootfs: PathBuf,
@@ -44,6 +53,34 @@ impl Snapshot {
             .map(|m| (m.id, m.mount_point))
             .collect();
         Ok(Snapshot { rootfs, before })
+    }
+
+    /// The record of it for the state (what is at or under the rootfs).
+    pub fn record(&self) -> Before {
+        Before {
+            rootfs: self.rootfs.clone(),
+            mounts: self
+                .before
+                .iter()
+                .filter(|(_, p)| p.starts_with(&self.rootfs))
+                .map(|(id, p)| HostMount {
+                    id: *id,
+                    mount_point: p.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The snapshot a record describes.
+    pub fn from_record(b: &Before) -> Self {
+        Snapshot {
+            rootfs: b.rootfs.clone(),
+            before: b
+                .mounts
+                .iter()
+                .map(|m| (m.id, m.mount_point.clone()))
+                .collect(),
+        }
     }
 
     /// The mounts made since, at or under the rootfs, in mount order.

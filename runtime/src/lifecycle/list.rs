@@ -1,19 +1,27 @@
 //! `remora list`.
 
 use super::{state_output, status_of, Global, RuncOrder};
+use crate::error::Error;
 use crate::state::{list_ids, ContainerDir};
 
+/// Lists every container directory without waiting for other commands'
+/// locks; one whose record cannot be read (none, or corrupt) is an error
+/// line on stderr, `load container ID: ...` as runc's, and the rest are
+/// listed.
 pub fn list(g: &Global, format: &str, quiet: bool) -> crate::error::Result<String> {
     let mut rows = Vec::new();
     for id in list_ids(&g.root) {
-        let Ok(dir) = ContainerDir::open(&g.root, &id) else {
-            continue;
-        };
-        let Ok(st) = dir.load() else { continue };
-        let status = status_of(&st, &dir);
-        let mut row = state_output(&st, status);
-        row["owner"] = owner_of(&dir.path).into();
-        rows.push(row);
+        let loaded = ContainerDir::peek(&g.root, &id).and_then(|d| Ok((d.load()?, d)));
+        match loaded {
+            Ok((st, dir)) => {
+                let mut row = state_output(&st, status_of(&st, &dir));
+                row["owner"] = owner_of(&dir.path).into();
+                rows.push(row);
+            }
+            // Gone meanwhile.
+            Err(Error::NotExist) => {}
+            Err(e) => eprintln!("load container {id}: {e}"),
+        }
     }
     if quiet {
         return Ok(rows

@@ -3,7 +3,8 @@
 //! Status is derived, never stored (runc's rules): the init gone, a
 //! zombie, or a different process behind its PID (start time differs):
 //! stopped; the cgroup frozen: paused; the exec fifo still there:
-//! created; else running.
+//! created; else running. The one stored fact is `creating`: a record
+//! create has not finished (it runs, or was killed) is "creating".
 
 pub mod cgroup_cmds;
 pub mod create;
@@ -32,6 +33,7 @@ pub struct Global {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    Creating,
     Created,
     Running,
     Paused,
@@ -41,6 +43,7 @@ pub enum Status {
 impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
+            Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
             Status::Paused => "paused",
@@ -69,6 +72,9 @@ pub fn init_alive(state: &State) -> bool {
 }
 
 pub fn status_of(state: &State, dir: &ContainerDir) -> Status {
+    if state.creating {
+        return Status::Creating;
+    }
     if !init_alive(state) {
         return Status::Stopped;
     }
@@ -109,10 +115,10 @@ pub fn state_json(
 
 /// What `remora state` prints (runc's shape).
 pub fn state_output(state: &State, status: Status) -> serde_json::Value {
-    let pid = if status == Status::Stopped {
-        0
-    } else {
-        state.pid
+    let pid = match status {
+        Status::Stopped => 0,
+        Status::Creating if !init_alive(state) => 0,
+        _ => state.pid,
     };
     let mut v = serde_json::json!({
         "ociVersion": crate::OCI_VERSION,
@@ -159,9 +165,10 @@ impl serde::Serialize for RuncOrder<'_> {
     }
 }
 
-/// `remora state ID`.
+/// `remora state ID`: never waits for another command's lock (a create
+/// under way shows as "creating").
 pub fn state(g: &Global, id: &str) -> crate::error::Result<String> {
-    let dir = ContainerDir::open(&g.root, id)?;
+    let dir = ContainerDir::peek(&g.root, id)?;
     let st = dir.load()?;
     let status = status_of(&st, &dir);
     Ok(serde_json::to_string_pretty(&RuncOrder(&state_output(&st, status))).expect("json"))

@@ -28,6 +28,7 @@ pub fn start(g: &Global, id: &str) -> Result<()> {
         Status::Stopped => return Err(Error::StartStopped),
         Status::Running => return Err(Error::StartRunning),
         Status::Paused => return Err(Error::StartState("paused".into())),
+        Status::Creating => return Err(Error::StartState("creating".into())),
     }
     start_created(&dir, &st)
 }

@@ -188,3 +188,31 @@ pub fn readlinkat(dir: BorrowedFd<'_>, name: &str) -> io::Result<String> {
     buf.truncate(n as usize);
     String::from_utf8(buf).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
+
+/// flock(LOCK_EX) on `fd`: waits for the lock with `wait`, else returns
+/// false at once when another open file holds it.
+pub fn flock_exclusive(fd: BorrowedFd<'_>, wait: bool) -> io::Result<bool> {
+    let op = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
+    loop {
+        // SAFETY: flock on a valid fd for the borrow.
+        match check(unsafe { libc::flock(fd.as_raw_fd(), op) } as libc::c_long) {
+            Ok(_) => return Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) && !wait => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Closes this process's copy of `fd` in a forked child whose owner of it
+/// is never dropped (the child only execs or exits): the open file, and a
+/// lock on it, stay with the parent's copy.
+pub fn close_fd_copy(fd: BorrowedFd<'_>) {
+    // SAFETY: the caller's owner of the fd is never used or dropped in
+    // this process again, so closing it here cannot close a reused number.
+    unsafe { libc::close(fd.as_raw_fd()) };
+}
