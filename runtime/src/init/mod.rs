@@ -62,8 +62,10 @@ pub fn run(mut a: InitArgs<'_>) -> ! {
             // (create before Ready, exec until its execve; `start` reads
             // the exec fifo instead). Only when nobody is there does the
             // init say it on its own stderr.
+            // A failed sync is the parent having gone (it gave up, said
+            // why, and closed the channel): nothing more to say.
             let msg = crate::bounded::message(&msg);
-            if a.channel.send(&Message::Error(msg.clone())).is_err() {
+            if a.channel.send(&Message::Error(msg.clone())).is_err() && !msg.starts_with("sync:") {
                 eprintln!("remora init: {msg}");
             }
             exit_now(1)
