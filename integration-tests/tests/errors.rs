@@ -358,8 +358,13 @@ fn memory_limit_below_what_the_init_needs_is_named() {
     // The kernel refuses the limit (EBUSY: the init uses more) or the init
     // is OOM-killed under it, depending on how far the init got: both say
     // which limit.
-    b.create(&env, &env.id("c"))
-        .fails_with("linux.resources.memory.limit: unable to set memory limit to 1");
+    let r = b.create(&env, &env.id("c"));
+    r.fails_with("unable to set memory limit to 1");
+    assert!(
+        r.stderr.contains("linux.resources.memory.limit"),
+        "the field is not named: {}",
+        r.stderr
+    );
     assert_no_state(&env);
 }
 
