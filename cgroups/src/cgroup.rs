@@ -374,6 +374,25 @@ impl Cgroup {
         Ok(())
     }
 
+    /// For a cgroup the container shares with processes that were there
+    /// before it (`Placement::occupied`): removes the directories no
+    /// process is left in, and leaves the others and their processes (a
+    /// runtime does not delete what it did not create). Returns the
+    /// directories left.
+    pub fn release(&self) -> Result<Vec<PathBuf>> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut left = Vec::new();
+        for d in self.dirs().0.values().filter(|d| d.exists()) {
+            let busy = fsutil::read(d, "cgroup.procs").is_ok_and(|p| !p.trim().is_empty());
+            if busy {
+                left.push(d.clone());
+            } else {
+                remove_tree(d, deadline)?;
+            }
+        }
+        Ok(left)
+    }
+
     /// The `data` object of runc's `events` JSON.
     pub fn stats(&self) -> Result<stats::Stats> {
         stats::collect(&self.dirs())

@@ -466,9 +466,10 @@ fn a_pod_parent_with_an_empty_cpuset_takes_the_container() {
 }
 
 /// A cgroupsPath that already holds processes: create warns, as runc
-/// ("container's cgroup is not empty"), and goes on.
+/// ("container's cgroup is not empty"), and goes on; delete leaves those
+/// processes and their cgroup (not the container's to remove).
 #[test]
-fn an_occupied_cgroup_is_warned_about() {
+fn an_occupied_cgroup_is_warned_about_and_left_as_it_was() {
     let b = Bundle::new("occupied", &["true"], json!({}));
     let dir = host_dir("pids", &b.cgroup);
     fs::create_dir_all(&dir).unwrap();
@@ -484,9 +485,23 @@ fn an_occupied_cgroup_is_warned_about() {
         "{}",
         b.output()
     );
+    let d = b.remora(&["delete", "--force", &b.id]);
+    assert!(
+        d.status.success(),
+        "delete: {}",
+        String::from_utf8_lossy(&d.stderr)
+    );
+    assert!(
+        squatter.try_wait().unwrap().is_none(),
+        "delete killed a process not the container's"
+    );
+    let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+    assert!(procs.contains(&squatter.id().to_string()), "{procs}");
     let _ = squatter.kill();
     let _ = squatter.wait();
-    b.remora(&["delete", "--force", &b.id]);
+    for d in all_dirs(&b.cgroup) {
+        let _ = fs::remove_dir(d);
+    }
 }
 
 #[test]

@@ -1470,7 +1470,6 @@ fn cgroup_v1_pod_parent_cpuset() {
 }
 
 #[test]
-#[ignore = "issue 13: delete of a container whose cgroup holds a foreign process fails removing the cgroup; runc leaves it and exits 0, not fixed yet"]
 fn cgroup_not_empty_warns() {
     differential("cgroup_not_empty_warns", |s, o| {
         let id = s.id("c");

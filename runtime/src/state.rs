@@ -54,6 +54,11 @@ pub struct State {
     /// its lock is free is the remains of a create that was killed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub creating: bool,
+    /// The cgroup held processes before the container (runc warns
+    /// "container's cgroup is not empty"): delete leaves them, and the
+    /// directories they are in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cgroup_shared: bool,
     /// Without a mount namespace of its own: the mounts the container's
     /// create made in the caller's, for delete to remove.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -373,6 +378,7 @@ mod tests {
             host_mounts: Vec::new(),
             host_mounts_before: None,
             creating: true,
+            cgroup_shared: false,
         }
     }
 

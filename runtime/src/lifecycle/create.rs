@@ -101,6 +101,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         host_mounts: Vec::new(),
         host_mounts_before: snapshot.as_ref().map(|s| s.record()),
         creating: true,
+        cgroup_shared: false,
     };
     let dir = ContainerDir::create(&g.root, &o.id, &state)?;
     let mut undo = Undo {
@@ -110,6 +111,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         init: None,
         poststop: None,
         host_mounts: snapshot,
+        cgroup_shared: false,
     };
     let dir_path = undo.dir.as_ref().expect("set").path.clone();
     let fifo = dir_path.join(crate::state::FIFO_FILE);
@@ -139,7 +141,9 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
             "container's cgroup is not empty: its processes share the container's limits",
         );
     }
+    state.cgroup_shared = placement.occupied;
     undo.cgroup = Some(cgroup.clone());
+    undo.cgroup_shared = placement.occupied;
 
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
     let single = plan.single_clone();
@@ -546,6 +550,9 @@ struct Undo {
     /// Without a mount namespace of its own: the caller's mount table
     /// before the init, to remove what it mounted.
     host_mounts: Option<super::host_mounts::Snapshot>,
+    /// The cgroup held other processes before: it is released, not
+    /// destroyed.
+    cgroup_shared: bool,
 }
 
 impl Drop for Undo {
@@ -568,7 +575,11 @@ impl Drop for Undo {
             super::watch::reap(pid, super::watch::STUCK_AFTER);
         }
         if let Some(cg) = self.cgroup.take() {
-            let _ = cg.destroy();
+            if self.cgroup_shared {
+                let _ = cg.release();
+            } else {
+                let _ = cg.destroy();
+            }
         }
         if let Some(snapshot) = self.host_mounts.take() {
             for f in super::host_mounts::remove(&snapshot.new_mounts()) {

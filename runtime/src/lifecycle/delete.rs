@@ -101,7 +101,16 @@ pub fn destroy(dir: ContainerDir, st: &State) -> Result<()> {
 /// of `trace`.
 fn destroy_traced(dir: ContainerDir, st: &State, trace: &mut Trace) -> Result<()> {
     let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
-    cg.destroy()?;
+    if st.cgroup_shared {
+        for d in cg.release()? {
+            crate::logging::warn(&format!(
+                "{} holds processes that were there before the container: left as it was",
+                d.display()
+            ));
+        }
+    } else {
+        cg.destroy()?;
+    }
     trace.phase("cgroup");
     let mut mounts = st.host_mounts.clone();
     if let Some(before) = st.host_mounts_before.as_ref().filter(|_| st.creating) {
