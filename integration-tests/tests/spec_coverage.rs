@@ -93,11 +93,21 @@ fn walk(files: &BTreeMap<String, Value>, file: &str, node: &Value, path: &str) -
         }
     }
     for combinator in ["allOf", "anyOf", "oneOf"] {
-        for sub in node.get(combinator).and_then(Value::as_array).into_iter().flatten() {
+        for sub in node
+            .get(combinator)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             out.extend(walk(files, file, sub, path));
         }
     }
-    for (key, sub) in node.get("properties").and_then(Value::as_object).into_iter().flatten() {
+    for (key, sub) in node
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
         out.extend(walk(files, file, sub, &join(path, key)));
     }
     if let Some(items) = node.get("items") {
@@ -128,7 +138,12 @@ fn container_of(path: &str) -> &str {
 /// (one the vendored config-schema.json does not refer to yet included).
 fn schema_fields() -> BTreeSet<String> {
     let files = schema_files();
-    let mut out = walk(&files, "config-schema.json", &files["config-schema.json"], "");
+    let mut out = walk(
+        &files,
+        "config-schema.json",
+        &files["config-schema.json"],
+        "",
+    );
     for (name, doc) in &files {
         if name.starts_with("config-") && name != "config-schema.json" {
             for (key, node) in doc.as_object().unwrap() {
@@ -257,7 +272,10 @@ impl<'de> de::Deserializer<'de> for Probe<'_> {
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ProbeError> {
         let path = format!("{}[]", self.path);
         v.visit_seq(OneElement {
-            probe: Some(Probe { path: &path, seen: self.seen }),
+            probe: Some(Probe {
+                path: &path,
+                seen: self.seen,
+            }),
         })
     }
 
@@ -351,7 +369,10 @@ impl<'de> de::MapAccess<'de> for Fields<'_> {
         seed.deserialize((*key).into_deserializer()).map(Some)
     }
 
-    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, ProbeError> {
+    fn next_value_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<T::Value, ProbeError> {
         let path = match &self.value_path {
             Some(p) => p.clone(),
             None => join(self.parent, self.keys[self.at]),
@@ -367,7 +388,10 @@ impl<'de> de::MapAccess<'de> for Fields<'_> {
 /// The fields oci_spec::runtime::Spec deserializes.
 fn oci_spec_fields() -> BTreeSet<String> {
     let seen = RefCell::new(BTreeSet::new());
-    let probe = Probe { path: "", seen: &seen };
+    let probe = Probe {
+        path: "",
+        seen: &seen,
+    };
     if let Err(e) = oci_spec::runtime::Spec::deserialize(probe) {
         panic!("probing oci-spec's fields stopped early: {e}");
     }
@@ -392,7 +416,12 @@ fn table() -> Vec<Row> {
         .filter(|(_, l)| l.starts_with("| `"))
         .map(|(i, l)| {
             let cells: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
-            assert_eq!(cells.len(), 3, "docs/spec-coverage.md:{}: three cells: {l}", i + 1);
+            assert_eq!(
+                cells.len(),
+                3,
+                "docs/spec-coverage.md:{}: three cells: {l}",
+                i + 1
+            );
             Row {
                 line: i + 1,
                 field: cells[0].trim_matches('`').to_string(),
@@ -406,9 +435,10 @@ fn table() -> Vec<Row> {
 /// The row of `field`, or of an enclosing field whose whole subtree one row
 /// covers (the non-Linux platform sections).
 fn row_for<'a>(rows: &'a [Row], field: &str) -> Option<&'a Row> {
-    rows.iter()
-        .find(|r| r.field == field)
-        .or_else(|| rows.iter().find(|r| r.status == "not applicable" && is_within(field, &r.field)))
+    rows.iter().find(|r| r.field == field).or_else(|| {
+        rows.iter()
+            .find(|r| r.status == "not applicable" && is_within(field, &r.field))
+    })
 }
 
 /// The backquoted words of a cell that look like function names.
@@ -493,7 +523,11 @@ fn every_status_is_an_allowed_word() {
         .filter(|r| !STATUSES.contains(&r.status.as_str()))
         .map(|r| format!("line {}: {} {:?}", r.line, r.field, r.status))
         .collect();
-    assert!(bad.is_empty(), "statuses not in {STATUSES:?}:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "statuses not in {STATUSES:?}:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -506,7 +540,10 @@ fn every_implemented_row_names_tests_that_exist() {
             bad.push(format!("line {}: {}: names no test", r.line, r.field));
         }
         for n in names.iter().filter(|n| !fns.contains(**n)) {
-            bad.push(format!("line {}: {}: no fn {n} in the workspace", r.line, r.field));
+            bad.push(format!(
+                "line {}: {}: no fn {n} in the workspace",
+                r.line, r.field
+            ));
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
@@ -537,9 +574,7 @@ fn every_row_is_one_field_once() {
 
 /// `field` is `row` or a field under it.
 fn is_within(field: &str, row: &str) -> bool {
-    field == row
-        || field.starts_with(&format!("{row}."))
-        || field.starts_with(&format!("{row}[]"))
+    field == row || field.starts_with(&format!("{row}.")) || field.starts_with(&format!("{row}[]"))
 }
 
 #[test]
