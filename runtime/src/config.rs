@@ -64,6 +64,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
 pub fn parse(data: &[u8], path: &Path) -> Result<Spec> {
     let mut raw: serde_json::Value = serde_json::from_slice(data)
         .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))?;
+    check_no_other_platform(&raw)?;
     if let Some(s) = raw.pointer("/linux/seccomp").filter(|s| !s.is_null()) {
         remora_seccomp::parse_profile(s)?;
     }
@@ -76,6 +77,29 @@ pub fn parse(data: &[u8], path: &Path) -> Result<Spec> {
     crate::runc_compat::config(&mut raw);
     serde_json::from_value(raw)
         .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))
+}
+
+/// The spec's sections for other platforms than Linux.
+const OTHER_PLATFORMS: [(&str, &str); 5] = [
+    ("windows", "Windows"),
+    ("solaris", "Solaris"),
+    ("vm", "virtual-machine-based containers"),
+    ("zos", "z/OS"),
+    ("freebsd", "FreeBSD"),
+];
+
+/// A section for another platform is refused rather than silently ignored
+/// (the container would not be what was asked for). Checked on the raw
+/// JSON: oci-spec drops `freebsd` while parsing.
+fn check_no_other_platform(raw: &serde_json::Value) -> Result<()> {
+    for (key, platform) in OTHER_PLATFORMS {
+        if raw.get(key).is_some_and(|v| !v.is_null()) {
+            return Err(Error::config(format!(
+                "{key}: configuration for {platform} is not supported: remora runs Linux containers only"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// root.path must name the root itself, not a symlink to it (runc's
@@ -614,5 +638,22 @@ mod tests {
             }
         }
         assert!(n >= 10, "{n} seeds");
+    }
+
+    #[test]
+    fn other_platforms_sections_are_refused_by_name() {
+        for (key, _) in OTHER_PLATFORMS {
+            let config = format!(r#"{{"ociVersion":"1.3.0","{key}":{{}}}}"#);
+            let err = parse(config.as_bytes(), Path::new("config.json"))
+                .err()
+                .unwrap_or_else(|| panic!("{key} accepted"))
+                .to_string();
+            assert!(err.starts_with(&format!("{key}: ")), "{err}");
+            assert!(err.contains("Linux containers only"), "{err}");
+        }
+        let null = br#"{"ociVersion":"1.3.0","windows":null}"#;
+        assert!(parse(null, Path::new("config.json")).is_ok());
+        let linux = br#"{"ociVersion":"1.3.0","linux":{}}"#;
+        assert!(parse(linux, Path::new("config.json")).is_ok());
     }
 }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Format, lint (clippy -D warnings on every crate and target), build, and
-# the unit tests of the runtime and namespaces crates.
+# the unit tests of the runtime and namespaces crates, and the spec
+# coverage table's test.
 set -u
 cd "$(dirname "$0")/../.."
 # libc6-dev: glibc's static libraries (remora is linked statically)
@@ -14,5 +15,9 @@ cargo clippy --workspace --all-targets -- -D warnings 2>&1 | tail -40
 cargo build --workspace 2>&1 | tail -5
 [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 cargo test -p remora -p remora-namespaces 2>&1 | grep -E '^(test |test result)|panicked|^error'
+[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+# docs/spec-coverage.md against the vendored schema and oci-spec (no root)
+cargo test -p remora-integration-tests --test spec_coverage -- --nocapture 2>&1 |
+	grep -E '^(test |test result)|panicked|^error|^(pending|untested|ignored)|lacks|line [0-9]+'
 [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 exit $rc
