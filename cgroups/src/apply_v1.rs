@@ -97,6 +97,7 @@ fn memory_has_settings(m: &LinuxMemory) -> bool {
 }
 
 fn memory(d: &Path, m: &LinuxMemory) -> Result<()> {
+    crate::memory_check::check(d, m, &crate::memory_check::V1)?;
     let f = "linux.resources.memory";
     let fl = format!("{f}.limit");
     let fs = format!("{f}.swap");

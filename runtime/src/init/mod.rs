@@ -338,7 +338,14 @@ fn request_create_runtime_hooks(a: &InitArgs<'_>) -> Step {
         h.prestart().as_ref().is_some_and(|v| !v.is_empty())
             || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
     };
-    if !has_hooks(a.spec, any) {
+    // linux.netDevices are moved by the parent at the same point, once the
+    // network namespace exists.
+    let net_devices = a
+        .spec
+        .linux()
+        .as_ref()
+        .is_some_and(|l| l.net_devices().as_ref().is_some_and(|d| !d.is_empty()));
+    if !has_hooks(a.spec, any) && !net_devices {
         return Ok(());
     }
     a.channel

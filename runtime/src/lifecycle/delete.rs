@@ -20,8 +20,11 @@ pub fn delete(g: &Global, id: &str, force: bool) -> Result<()> {
     };
     let st = dir.load()?;
     match status_of(&st, &dir) {
-        Status::Stopped => {}
-        Status::Created => kill_and_wait(&st),
+        Status::Stopped => return_net_devices(&dir, None),
+        Status::Created => {
+            return_net_devices(&dir, Some(st.pid));
+            kill_and_wait(&st)
+        }
         status @ (Status::Running | Status::Paused) => {
             if !force {
                 return Err(Error::DeleteNotStopped {
@@ -29,10 +32,28 @@ pub fn delete(g: &Global, id: &str, force: bool) -> Result<()> {
                     status: status.as_str().to_string(),
                 });
             }
+            return_net_devices(&dir, Some(st.pid));
             kill_and_wait(&st);
         }
     }
     destroy(dir, &st)
+}
+
+/// linux.netDevices back to the host under their host names, while the
+/// container's network namespace still exists (the init alive, or a
+/// joined namespace); see net_devices.rs for what the kernel does once it
+/// is gone.
+fn return_net_devices(dir: &ContainerDir, pid: Option<i32>) {
+    for f in crate::net_devices::move_back(&dir.path, pid) {
+        crate::logging::warn(&f);
+    }
+}
+
+/// linux.intelRdt: the monitoring group, and the group if remora made it.
+fn remove_intel_rdt(dir: &ContainerDir) {
+    if let Some(a) = crate::resctrl::load_record(&dir.path) {
+        crate::resctrl::remove(std::path::Path::new(crate::resctrl::ROOT), &a);
+    }
 }
 
 /// SIGKILL to the init (thawing it if frozen) and wait until it is gone.
@@ -58,6 +79,7 @@ pub fn destroy(dir: ContainerDir, st: &State) -> Result<()> {
     if !failed.is_empty() {
         return Err(Error::HostMounts(failed.join("; ")));
     }
+    remove_intel_rdt(&dir);
     dir.remove()?;
     if let Some(hooks) = st.hooks.as_ref().and_then(|h| h.poststop().clone()) {
         let json = super::state_json(&st.id, "stopped", 0, &st.bundle, Some(&st.annotations));

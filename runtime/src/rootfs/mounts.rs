@@ -90,6 +90,31 @@ pub fn is_bind(m: &Mount) -> bool {
             .any(|o| o == "bind" || o == "rbind")
 }
 
+/// A mount's uidMappings/gidMappings only mean something with the
+/// "idmap" or "ridmap" option (an idmapped mount); without it they would
+/// be dropped, and the files seen with the caller's ids. Refused, naming
+/// the mount and the field. (idmap itself is refused by
+/// [`MountOptions::parse`] until idmapped mounts are implemented.)
+pub fn check_id_mappings(index: usize, m: &Mount) -> Result<(), String> {
+    let idmap = m
+        .options()
+        .iter()
+        .flatten()
+        .any(|o| o == "idmap" || o == "ridmap");
+    for (field, given) in [
+        ("uidMappings", m.uid_mappings().is_some()),
+        ("gidMappings", m.gid_mappings().is_some()),
+    ] {
+        if given && !idmap {
+            return Err(format!(
+                "mounts[{index}] {:?}: {field} given without the \"idmap\" or \"ridmap\" option",
+                m.destination()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A mount whose "ro" waits until the rootfs is filled (see
 /// [`readonly_later`]).
 pub struct ReadonlyLater {
