@@ -403,6 +403,7 @@ fn check_terminal(bundle: &Bundle, o: &CreateOptions) -> Result<()> {
 
 /// The parent's side of the conversation; returns the init's PID, the pty
 /// master remora keeps (if any) and the init's phase trace.
+#[allow(clippy::too_many_arguments)] // the conversation's inputs, each used once
 fn converse(
     ch: &Channel,
     bundle: &Bundle,

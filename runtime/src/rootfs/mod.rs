@@ -17,6 +17,7 @@
 //! changed, and delete removes what was mounted (lifecycle::host_mounts).
 
 pub mod cgroupfs;
+pub mod copyup;
 pub mod devices;
 pub mod mountinfo;
 pub mod mounts;

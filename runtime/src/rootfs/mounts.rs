@@ -154,6 +154,12 @@ pub fn mount_one(
     }
     let bind = is_bind(m);
     check_destination(ctx.root, index, dest, &rel, &typ, bind)?;
+    if opts.copy_up && (bind || typ != "tmpfs") {
+        return Err(RootfsError::Invalid(format!(
+            "mounts[{index}] {}: mount option \"tmpcopyup\" is only for tmpfs",
+            dest.display()
+        )));
+    }
 
     if typ == "cgroup" || typ == "cgroup2" {
         let target = ctx
@@ -203,6 +209,9 @@ pub fn mount_one(
             crate::process::lsm::label_mount_root(&typ, tree.as_fd(), label)
                 .map_err(|e| err(&format!("linux.mountLabel {label:?} on {typ}"), e))?;
         }
+        if opts.copy_up {
+            copy_up(ctx.root, dest, tree.as_fd()).map_err(|e| err("tmpcopyup", e))?;
+        }
         (tree, true)
     };
     // Attributes: per mount first, then recursive ones.
@@ -230,6 +239,19 @@ pub fn mount_one(
         destination: dest.clone(),
         mount: tree,
     }))
+}
+
+/// tmpcopyup: the image's files at `dest` (if it is a directory) onto
+/// the detached tmpfs, before it is attached over them.
+fn copy_up(root: &Root, dest: &Path, tmpfs: std::os::fd::BorrowedFd<'_>) -> std::io::Result<()> {
+    let src = match root.open(dest, libc::O_RDONLY | libc::O_DIRECTORY) {
+        Ok(fd) => fd,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
+            return Ok(())
+        }
+        Err(e) => return Err(e),
+    };
+    super::copyup::copy_dir_contents(src.as_fd(), tmpfs)
 }
 
 /// A bind source: absolute, or relative to the bundle (as runc).

@@ -26,6 +26,9 @@ pub struct MountOptions {
     pub data: Vec<(String, Option<String>)>,
     /// Filesystem-wide flags (sync, dirsync, ...) for fsconfig.
     pub sb_flags: Vec<String>,
+    /// "tmpcopyup": the destination's contents are copied onto the new
+    /// tmpfs (copyup.rs).
+    pub copy_up: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -108,8 +111,8 @@ impl MountOptions {
                 "rslave" => o.propagation = Some((MS_SLAVE, true)),
                 "unbindable" => o.propagation = Some((MS_UNBINDABLE, false)),
                 "runbindable" => o.propagation = Some((MS_UNBINDABLE, true)),
-                "defaults" | "async" | "loud" | "nomand" | "nolazytime" | "noiversion"
-                | "tmpcopyup" => {}
+                "defaults" | "async" | "loud" | "nomand" | "nolazytime" | "noiversion" => {}
+                "tmpcopyup" => o.copy_up = true,
                 "sync" | "dirsync" | "lazytime" | "mand" | "silent" | "iversion" => {
                     o.sb_flags.push(opt.to_string())
                 }
