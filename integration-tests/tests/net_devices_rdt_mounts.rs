@@ -8,7 +8,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::Command;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use remora_integration_tests::TestEnv;
 
@@ -199,4 +199,88 @@ fn tmpcopyup_only_for_tmpfs_and_mount_id_mappings_need_idmap() {
     b.create(&env, &env.id("b")).fails_with(&format!(
         "mounts[{n}] \"/mnt\": uidMappings given without the \"idmap\" or \"ridmap\" option"
     ));
+}
+
+/// An idmapped bind mount shows a file owned by containerID on the
+/// source as owned by hostID (the kernel's and runc's direction): in a
+/// container whose user namespace maps 0 to host 100000, the mount with
+/// the same mapping shows the host's root-owned files as owned by root
+/// inside, and files made through it are root's on the host.
+#[test]
+fn idmapped_bind_mount_shows_mapped_owners() {
+    let env = TestEnv::new("idmap");
+    let src = env.base.join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("roots"), "r").unwrap();
+    fs::write(src.join("other"), "o").unwrap();
+    std::os::unix::fs::chown(src.join("other"), Some(7000), Some(7000)).unwrap();
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    let with_idmap = |b: &mut remora_integration_tests::Bundle, options: Value, maps: bool| {
+        // Root in a user namespace cannot make it in the host-owned rootfs.
+        fs::create_dir_all(b.rootfs().join("mnt")).unwrap();
+        let mut mounts = b.config["mounts"].as_array().unwrap().clone();
+        let mut m =
+            json!({"destination": "/mnt", "type": "bind", "source": src, "options": options});
+        if maps {
+            m["uidMappings"] = map.clone();
+            m["gidMappings"] = map.clone();
+        }
+        mounts.push(m);
+        b.config["mounts"] = json!(mounts);
+    };
+    // No user namespace: ids shown as they are mapped, on the host's side.
+    let mut b = env.bundle("hostns");
+    with_idmap(&mut b, json!(["bind", "idmap"]), true);
+    let out = b.output_of(&env, "stat -c '%n %u %g' /mnt/roots /mnt/other");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["/mnt/roots 100000 100000", "/mnt/other 107000 107000"],
+        "{out}"
+    );
+    // A user namespace with the same mapping; the mount takes the
+    // container's mappings when it gives none.
+    for (name, maps) in [("userns", true), ("usernsdefault", false)] {
+        let mut b = env.bundle(name);
+        let mut ns = b.config["linux"]["namespaces"].as_array().unwrap().clone();
+        ns.push(json!({"type": "user"}));
+        b.config["linux"]["namespaces"] = json!(ns);
+        b.config["linux"]["uidMappings"] = map.clone();
+        b.config["linux"]["gidMappings"] = map.clone();
+        with_idmap(&mut b, json!(["rbind", "ridmap"]), maps);
+        let out = b.output_of(
+            &env,
+            &format!("stat -c '%n %u %g' /mnt/roots /mnt/other; touch /mnt/{name}; stat -c '%u' /mnt/{name}"),
+        );
+        assert_eq!(
+            out.lines().collect::<Vec<_>>(),
+            ["/mnt/roots 0 0", "/mnt/other 7000 7000", "0"],
+            "{out}"
+        );
+        let made = fs::metadata(src.join(name)).unwrap();
+        assert_eq!(
+            (made.uid(), made.gid()),
+            (0, 0),
+            "made through the idmapped mount"
+        );
+    }
+    // Without the mount the files are not root's inside (the test's control).
+    let mut b = env.bundle("plain");
+    let mut ns = b.config["linux"]["namespaces"].as_array().unwrap().clone();
+    ns.push(json!({"type": "user"}));
+    b.config["linux"]["namespaces"] = json!(ns);
+    b.config["linux"]["uidMappings"] = map.clone();
+    b.config["linux"]["gidMappings"] = map.clone();
+    with_idmap(&mut b, json!(["bind"]), false);
+    let out = b.output_of(&env, "stat -c '%u' /mnt/roots");
+    assert_eq!(out.trim(), "65534");
+    // idmap on anything but a bind mount is refused.
+    let mut b = env.bundle("tmpfs");
+    let mut mounts = b.config["mounts"].as_array().unwrap().clone();
+    mounts.push(json!({
+        "destination": "/mnt", "type": "tmpfs", "source": "tmpfs",
+        "options": ["idmap"], "uidMappings": map.clone(), "gidMappings": map.clone()
+    }));
+    b.config["mounts"] = json!(mounts);
+    b.create(&env, &env.id("t"))
+        .fails_with("\"idmap\" is supported on bind mounts only");
 }

@@ -111,6 +111,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     let placement = cgroup.make(resources)?;
     undo.cgroup = Some(cgroup.clone());
 
+    let idmapped = crate::rootfs::idmap::prepare(&bundle.dir, &bundle.spec)?;
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
     let single = plan.single_clone();
     let flags = if single {
@@ -148,6 +149,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
                 seccomp: seccomp.as_ref(),
                 cgroup: Some(&placement),
                 host_pid: 0,
+                idmapped: &idmapped,
             })
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),

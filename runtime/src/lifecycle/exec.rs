@@ -213,6 +213,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
                 seccomp: seccomp.as_ref(),
                 cgroup: Some(&placement),
                 host_pid: 0,
+                idmapped: &[],
             })
         }
         Forked::Parent { pid, .. } => pid,

@@ -66,6 +66,29 @@ pub fn open_bind_sources(bundle: &Path, mounts: &[Mount]) -> Vec<Option<BindSour
         .collect()
 }
 
+/// The idmapped trees create prepared (idmap.rs) take the place of the
+/// plain bind sources of their mounts.
+pub fn with_idmapped(
+    mut sources: Vec<Option<BindSource>>,
+    idmapped: &[Option<OwnedFd>],
+) -> Vec<Option<BindSource>> {
+    for (i, tree) in idmapped.iter().enumerate() {
+        let Some(tree) = tree else { continue };
+        let Ok(tree) = tree.try_clone() else { continue };
+        let Ok(st) = crate::sys::fs::fstat(tree.as_fd()) else {
+            continue;
+        };
+        if sources.len() <= i {
+            sources.resize_with(i + 1, || None);
+        }
+        sources[i] = Some(BindSource {
+            tree,
+            is_dir: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
+        });
+    }
+    sources
+}
+
 /// /proc files that may be bind-mounted over (lxcfs and friends); anything
 /// else under /proc is refused (CVE-2019-16884).
 const PROC_BIND_ALLOWED: &[&str] = &[
@@ -172,6 +195,13 @@ pub fn mount_one(
     }
 
     let opened = ctx.bind_sources.get(index).and_then(Option::as_ref);
+    if opts.idmap.is_some() && opened.is_none() {
+        // Never a plain bind in place of an idmapped one.
+        return Err(RootfsError::Invalid(format!(
+            "mounts[{index}] {}: the idmapped source was not prepared",
+            dest.display()
+        )));
+    }
     let (tree, is_dir) = if let Some(src) = opened.filter(|_| bind) {
         let tree = src
             .tree
@@ -255,7 +285,7 @@ fn copy_up(root: &Root, dest: &Path, tmpfs: std::os::fd::BorrowedFd<'_>) -> std:
 }
 
 /// A bind source: absolute, or relative to the bundle (as runc).
-fn bind_source(bundle: &Path, m: &Mount) -> PathBuf {
+pub(crate) fn bind_source(bundle: &Path, m: &Mount) -> PathBuf {
     let src = m.source().clone().unwrap_or_default();
     if src.is_absolute() {
         src
