@@ -98,6 +98,14 @@ fn net_device_started_container_and_refusals() {
     b.create(&env, &env.id("n"))
         .fails_with("linux.netDevices: the container has no network namespace of its own");
     assert!(on_host(&veth.host), "the device moved on a refused create");
+    // A create that fails after moving one device moves it back: the
+    // devices go in name order, the missing one comes second.
+    let mut b = env.bundle("partial");
+    b.config["linux"]["netDevices"] =
+        json!({ veth.host.clone(): {"name": "ctr0"}, "rmzzzmissing": {} });
+    b.create(&env, &env.id("p"))
+        .fails_with("linux.netDevices \"rmzzzmissing\": no such network device on the host");
+    assert!(on_host(&veth.host), "a failed create left the device moved");
     // A running container: delete --force brings the device back.
     let mut b = env.bundle("running");
     b.config["linux"]["netDevices"] = json!({ veth.host.clone(): {} });
