@@ -118,6 +118,53 @@ fn net_device_started_container_and_refusals() {
     assert!(on_host(&veth.host), "{} did not come back", veth.host);
 }
 
+/// A container joining a network namespace by path (`ip netns add`):
+/// the namespace outlives the container's processes, so delete of the
+/// stopped container still moves the device back.
+#[test]
+fn net_device_into_a_joined_namespace_back_after_the_container_stopped() {
+    let env = TestEnv::new("netdevjoin");
+    let veth = Veth::new("j");
+    let nsname = format!("rmtest{}", std::process::id());
+    let o = Command::new("ip")
+        .args(["netns", "add", &nsname])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "ip netns add: {o:?}");
+    struct DelNs(String);
+    impl Drop for DelNs {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+        }
+    }
+    let _ns = DelNs(nsname.clone());
+    let mut b = env.bundle("b");
+    let ns: Vec<_> = b.config["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            if n["type"] == "network" {
+                json!({"type": "network", "path": format!("/run/netns/{nsname}")})
+            } else {
+                n.clone()
+            }
+        })
+        .collect();
+    b.config["linux"]["namespaces"] = json!(ns);
+    b.config["linux"]["netDevices"] = json!({ veth.host.clone(): {"name": "eth5"} });
+    let out = b.output_of(&env, "ip link show eth5 >/dev/null && echo present");
+    assert_eq!(out.trim(), "present");
+    // `run` deleted the stopped container: the device is back, and no
+    // longer in the namespace.
+    assert!(on_host(&veth.host), "{} did not come back", veth.host);
+    let o = Command::new("ip")
+        .args(["-n", &nsname, "link", "show", "eth5"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "eth5 left in the joined namespace");
+}
+
 #[test]
 fn intel_rdt_refused_without_resctrl() {
     if std::path::Path::new("/sys/fs/resctrl/schemata").exists() {
@@ -154,6 +201,7 @@ fn tmpcopyup_shows_the_images_files_on_the_tmpfs() {
         "options": ["nosuid", "nodev", "mode=755", "tmpcopyup"]
     }));
     b.config["mounts"] = json!(mounts);
+    let conf_mode = fs::metadata(etc.join("sub/deeper/conf")).unwrap().mode() & 0o777;
     let out = b.output_of(
         &env,
         "grep ' /etc ' /proc/mounts | cut -d' ' -f3; \
@@ -168,10 +216,7 @@ fn tmpcopyup_shows_the_images_files_on_the_tmpfs() {
             "tmpfs",
             "/etc/passwd 640 0 42 regular file",
             "/etc/sub 751 1000 1001 directory",
-            &format!(
-                "/etc/sub/deeper/conf {:o} 0 0 regular file",
-                fs::metadata(etc.join("sub/deeper/conf")).unwrap().mode() & 0o777
-            ),
+            &format!("/etc/sub/deeper/conf {conf_mode:o} 0 0 regular file"),
             "/etc/link 777 0 0 symbolic link",
             "sub/deeper/conf",
             "k=v",
@@ -181,6 +226,38 @@ fn tmpcopyup_shows_the_images_files_on_the_tmpfs() {
     );
     // Writes went to the tmpfs, not the image.
     assert!(!etc.join("written").exists());
+    // In a user namespace (the image owned by the mapped ids, as engines
+    // prepare it) the copies keep the owners the container sees.
+    for (rel, uid, gid) in [
+        ("", 100000, 100000),
+        ("passwd", 100000, 100042),
+        ("sub", 101000, 101001),
+        ("sub/deeper", 100000, 100000),
+        ("sub/deeper/conf", 100000, 100000),
+    ] {
+        std::os::unix::fs::lchown(etc.join(rel), Some(uid), Some(gid)).unwrap();
+    }
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    let mut ns = b.config["linux"]["namespaces"].as_array().unwrap().clone();
+    ns.push(json!({"type": "user"}));
+    b.config["linux"]["namespaces"] = json!(ns);
+    b.config["linux"]["uidMappings"] = map.clone();
+    b.config["linux"]["gidMappings"] = map;
+    let out = b.output_of(
+        &env,
+        "stat -c '%n %a %u %g' /etc/passwd /etc/sub /etc/sub/deeper/conf; head -1 /etc/passwd; touch /etc/x && echo writable",
+    );
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "/etc/passwd 640 0 42",
+            "/etc/sub 751 1000 1001",
+            &format!("/etc/sub/deeper/conf {conf_mode:o} 0 0"),
+            "root:x:0:0:root:/root:/bin/sh",
+            "writable"
+        ],
+        "{out}"
+    );
 }
 
 #[test]

@@ -20,7 +20,7 @@ pub fn delete(g: &Global, id: &str, force: bool) -> Result<()> {
     };
     let st = dir.load()?;
     match status_of(&st, &dir) {
-        Status::Stopped => return_net_devices(&dir, None),
+        Status::Stopped => {}
         Status::Created => {
             return_net_devices(&dir, Some(st.pid));
             kill_and_wait(&st)
@@ -73,6 +73,9 @@ pub fn kill_and_wait(st: &State) {
 /// namespace (none when it has its own) and the state directory, then
 /// runs poststop hooks.
 pub fn destroy(dir: ContainerDir, st: &State) -> Result<()> {
+    // A joined network namespace outlives the init (`run`, a stopped
+    // container); a no-op once delete moved the devices back.
+    return_net_devices(&dir, None);
     let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
     cg.destroy()?;
     let failed = super::host_mounts::remove(&st.host_mounts);
