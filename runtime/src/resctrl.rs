@@ -187,7 +187,6 @@ pub fn apply(root: &Path, plan: &Plan, pid: i32) -> Result<Applied> {
     };
     let r = (|| {
         schemata(&dir, &plan.lines)?;
-        write(&dir.join("tasks"), "linux.intelRdt", &pid.to_string())?;
         if let Some(m) = &plan.monitor {
             let mdir = dir.join("mon_groups").join(m);
             std::fs::create_dir_all(&mdir).map_err(|e| {
@@ -199,19 +198,36 @@ pub fn apply(root: &Path, plan: &Plan, pid: i32) -> Result<Applied> {
                     e,
                 )
             })?;
-            write(
-                &mdir.join("tasks"),
-                "linux.intelRdt.enableMonitoring",
-                &pid.to_string(),
-            )?;
         }
-        Ok(())
+        join_group(root, &applied, pid)
     })();
     if let Err(e) = r {
         remove(root, &applied);
         return Err(e);
     }
     Ok(applied)
+}
+
+/// Puts `pid` in the group and its monitoring group.
+pub fn join_group(root: &Path, applied: &Applied, pid: i32) -> Result<()> {
+    let dir = root.join(&applied.group);
+    write(&dir.join("tasks"), "linux.intelRdt", &pid.to_string())?;
+    if let Some(m) = &applied.monitor {
+        write(
+            &dir.join("mon_groups").join(m).join("tasks"),
+            "linux.intelRdt.enableMonitoring",
+            &pid.to_string(),
+        )?;
+    }
+    Ok(())
+}
+
+/// An exec'd process joins the container's group, as the init did.
+pub fn join_exec(state_dir: &Path, pid: i32) -> Result<()> {
+    match load_record(state_dir) {
+        Some(a) => join_group(Path::new(ROOT), &a, pid),
+        None => Ok(()),
+    }
 }
 
 /// `update --l3-cache-schema/--mem-bw-schema`: the new lines into the
@@ -354,6 +370,12 @@ mod tests {
             "4242"
         );
         update(&root, &applied, Some("L3:0=f0"), None).unwrap();
+        // An exec'd process joins both groups.
+        join_group(&root, &applied, 77).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(root.join("ctr1/mon_groups/ctr1/tasks")).unwrap(),
+            "77"
+        );
         assert_eq!(
             std::fs::read_to_string(root.join("ctr1/schemata")).unwrap(),
             "L3:0=f0\n"
