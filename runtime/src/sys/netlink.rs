@@ -223,6 +223,16 @@ mod tests {
         assert!(name_attr("eth0").is_ok());
     }
 
+    /// Talks to the kernel: lo is link 1 in every network namespace, a
+    /// missing name is ENODEV (no privilege needed to look).
+    #[test]
+    fn looks_links_up() {
+        let r = Route::open().unwrap();
+        assert_eq!(r.link_index("lo").unwrap(), 1);
+        let e = r.link_index("rmnosuchlink0").unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENODEV));
+    }
+
     #[test]
     fn error_reply() {
         let mut b = vec![0u8; HDR + 4];
