@@ -100,6 +100,7 @@ fn memory_has_settings(m: &LinuxMemory) -> bool {
 /// it) is refused by the kernel with EBUSY: said as runc says it, with the
 /// usage.
 fn memory(d: &Path, m: &LinuxMemory) -> Result<()> {
+    crate::memory_check::check(d, m, &crate::memory_check::V1)?;
     memory_settings(d, m).map_err(|e| match e {
         CgroupError::Write {
             field,

@@ -104,6 +104,7 @@ pub(crate) fn unified(d: &Path, u: &HashMap<String, String>) -> Result<()> {
 }
 
 fn memory(d: &Path, m: &LinuxMemory) -> Result<()> {
+    crate::memory_check::check(d, m, &crate::memory_check::V2)?;
     let f = "linux.resources.memory";
     let lim = |v: i64| {
         if v < 0 {

@@ -258,6 +258,11 @@ impl Cgroup {
     pub fn update(&self, resources: &LinuxResources) -> Result<()> {
         validate::validate(resources)?;
         if self.saved.systemd {
+            // systemd writes the limit itself: checkBeforeUpdate first.
+            let dirs = self.dirs();
+            if let (Some(m), Some(d)) = (resources.memory(), dirs.unified_with("memory")) {
+                crate::memory_check::check(d, m, &crate::memory_check::V2)?;
+            }
             return systemd::update(&self.saved.path, &self.saved.id, resources);
         }
         let rules = resources

@@ -26,6 +26,7 @@ mod error;
 mod freezer;
 mod fsutil;
 mod layout;
+mod memory_check;
 mod path;
 mod placement;
 mod stats;

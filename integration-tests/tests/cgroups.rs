@@ -870,6 +870,119 @@ fn update_from_stdin_and_from_flags() {
     assert_eq!(b.read("pids", "pids.max"), "25");
 }
 
+/// `update --cpu-burst/--cpu-idle` write the CPU controller's burst and
+/// idle files; `--l3-cache-schema`/`--mem-bw-schema` are refused with a
+/// clear error when the host has no resctrl (this one has none).
+#[test]
+fn update_cpu_burst_idle_and_rdt_flags() {
+    let b = Bundle::new("updburst", &["sleep", "100"], json!({}));
+    b.start();
+    let o = b.remora(&[
+        "update",
+        "--cpu-quota",
+        "50000",
+        "--cpu-period",
+        "100000",
+        "--cpu-burst",
+        "20000",
+        "--cpu-idle",
+        "1",
+        &b.id,
+    ]);
+    assert!(
+        o.status.success(),
+        "update --cpu-burst --cpu-idle: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if pure_v2() {
+        assert_eq!(b.read("cpu", "cpu.max.burst"), "20000");
+    } else {
+        assert_eq!(b.read("cpu", "cpu.cfs_burst_us"), "20000");
+    }
+    assert_eq!(b.read("cpu", "cpu.idle"), "1");
+    let o = b.remora(&["update", "--cpu-idle", "0", &b.id]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(b.read("cpu", "cpu.idle"), "0");
+    if std::path::Path::new("/sys/fs/resctrl/schemata").exists() {
+        println!("SKIP (part): this host has resctrl; the no-resctrl errors are not checked");
+        return;
+    }
+    for (flag, value) in [
+        ("--l3-cache-schema", "L3:0=ff"),
+        ("--mem-bw-schema", "MB:0=50"),
+    ] {
+        let o = b.remora(&["update", flag, value, &b.id]);
+        assert!(!o.status.success(), "{flag} accepted without resctrl");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(flag) && err.contains("resctrl"), "{err}");
+    }
+}
+
+/// memory.checkBeforeUpdate: a limit below what the container already
+/// uses is refused (the limit stays); without the flag, or above the
+/// usage, it is written.
+#[test]
+fn update_memory_check_before_update() {
+    // 4 MiB of shmem charged to the container's cgroup.
+    let b = Bundle::new(
+        "updcheck",
+        &[
+            "sh",
+            "-c",
+            "dd if=/dev/zero of=/dev/shm/fill bs=1M count=4 2>/dev/null; echo filled; sleep 100",
+        ],
+        json!({"memory": {"limit": 268435456}}),
+    );
+    b.start();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !b.output().contains("filled") {
+        assert!(Instant::now() < deadline, "container did not fill /dev/shm");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (limit_file, usage_file) = if pure_v2() {
+        ("memory.max", "memory.current")
+    } else {
+        ("memory.limit_in_bytes", "memory.usage_in_bytes")
+    };
+    let usage: u64 = b.read("memory", usage_file).parse().unwrap();
+    assert!(usage >= 4 << 20, "usage {usage}");
+    let below = (usage / 2) & !4095;
+    let update = |json: String| {
+        let mut c = Command::new(remora_bin());
+        c.arg("--root")
+            .arg(&b.root)
+            .args(["update", "--resources", "-", &b.id]);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(json.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = update(format!(
+        r#"{{"memory":{{"limit":{below},"checkBeforeUpdate":true}}}}"#
+    ));
+    assert!(!o.status.success(), "limit below usage accepted");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("linux.resources.memory.limit") && err.contains("below current usage"),
+        "{err}"
+    );
+    assert_eq!(b.read("memory", limit_file), "268435456");
+    let above = 128u64 << 20;
+    let o = update(format!(
+        r#"{{"memory":{{"limit":{above},"checkBeforeUpdate":true}}}}"#
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(b.read("memory", limit_file), above.to_string());
+}
+
 /// `--systemd-cgroup`: on a systemd-booted v2 host (run-systemd.sh's VM)
 /// the container lands in a transient scope with its limits; elsewhere
 /// create fails with a clear error and leaves nothing.

@@ -78,6 +78,12 @@ pub struct UpdateArgs {
     pub cpu_period: Option<u64>,
     #[arg(long, allow_negative_numbers = true)]
     pub cpu_quota: Option<i64>,
+    /// CPU CFS hardcap burst limit (in usecs), over the quota
+    #[arg(long)]
+    pub cpu_burst: Option<u64>,
+    /// 1: the cgroup's tasks run as SCHED_IDLE; 0: default behaviour
+    #[arg(long, allow_negative_numbers = true)]
+    pub cpu_idle: Option<i64>,
     #[arg(long)]
     pub cpu_rt_period: Option<u64>,
     #[arg(long, allow_negative_numbers = true)]
@@ -97,6 +103,12 @@ pub struct UpdateArgs {
     pub memory_swap: Option<String>,
     #[arg(long, allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
+    /// The string of Intel RDT/CAT L3 cache schema (needs resctrl)
+    #[arg(long)]
+    pub l3_cache_schema: Option<String>,
+    /// The string of Intel RDT/MBA memory bandwidth schema (needs resctrl)
+    #[arg(long)]
+    pub mem_bw_schema: Option<String>,
     pub id: String,
 }
 

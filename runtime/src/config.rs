@@ -253,11 +253,17 @@ pub fn validate(spec: &Spec) -> Result<()> {
                 m.destination()
             )));
         }
+        crate::rootfs::mounts::check_id_mappings(i, m).map_err(Error::config)?;
     }
     check_sysctl_conflicts(spec)?;
     check_process_attrs(process)?;
     check_personality(linux)?;
     check_memory_policy(linux)?;
+    crate::net_devices::check(linux)?;
+    if let Some(rdt) = linux.intel_rdt() {
+        // The group name is the container ID's; only the form matters here.
+        crate::resctrl::check(rdt, "container", Path::new(crate::resctrl::ROOT))?;
+    }
     check_lsm(process)
 }
 

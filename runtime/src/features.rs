@@ -23,7 +23,7 @@ pub fn features() -> Value {
             "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec", "rnoatime", "ratime",
             "rrelatime", "rstrictatime", "rnodiratime", "rdiratime", "rnosymfollow", "rsymfollow",
             "rshared", "rslave", "runbindable", "rw", "shared", "silent", "slave", "strictatime",
-            "suid", "symfollow", "sync", "unbindable"
+            "suid", "symfollow", "sync", "unbindable", "idmap", "ridmap", "tmpcopyup"
         ],
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
@@ -46,10 +46,12 @@ pub fn features() -> Value {
             // Both are applied (process::lsm): enabled when the host has them.
             "apparmor": {"enabled": crate::process::lsm::apparmor_enabled()},
             "selinux": {"enabled": crate::process::lsm::selinux_enabled()},
-            "intelRdt": {"enabled": false},
+            // resctrl mounted (runtime/src/resctrl.rs).
+            "intelRdt": {"enabled": crate::resctrl::available(std::path::Path::new(crate::resctrl::ROOT))},
             // Applied (process::mempolicy) where the kernel has NUMA.
             "memoryPolicy": memory_policy(),
-            "mountExtensions": {"idmap": {"enabled": false}}
+            // Idmapped bind mounts (rootfs/idmap.rs; mount_setattr, kernel 5.12+).
+            "mountExtensions": {"idmap": {"enabled": true}}
         },
         "annotations": {
             "io.github.remora.version": env!("CARGO_PKG_VERSION"),

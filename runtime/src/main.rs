@@ -241,7 +241,8 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Update(u) => {
             let r = lifecycle::update_args::resources(&u)?;
-            lifecycle::cgroup_cmds::update(&g, &u.id, &r)?
+            let rdt = (u.l3_cache_schema.as_deref(), u.mem_bw_schema.as_deref());
+            lifecycle::cgroup_cmds::update(&g, &u.id, &r, rdt)?
         }
         Command::Features => println!("{}", remora::features::features()),
         Command::Checkpoint { .. } | Command::Restore { .. } => {

@@ -6,9 +6,14 @@
 # no cgroup.
 set -u
 cd "$(dirname "$0")/../.."
+# net_devices_rdt_mounts.rs makes veth pairs with ip(8).
+if ! command -v ip >/dev/null 2>&1; then
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q iproute2 >/dev/null 2>&1 ||
+		{ echo "apt-get install iproute2 failed"; exit 1; }
+fi
 cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
 rc=0
-for t in lifecycle sandbox errors security exe_protection process process_fields userns; do
+for t in lifecycle sandbox errors security exe_protection process process_fields userns net_devices_rdt_mounts; do
 	echo "--- integration-tests/tests/$t.rs"
 	out=$(timeout 600 cargo test -p remora-integration-tests --test "$t" 2>&1) || rc=1
 	echo "$out" | grep -E '^(test |test result)|panicked|^error' 

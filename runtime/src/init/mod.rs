@@ -46,6 +46,9 @@ pub struct InitArgs<'a> {
     /// The init's PID as the host sees it (known after the pid namespace
     /// step; for hooks' state).
     pub host_pid: i32,
+    /// Idmapped bind sources made by create, by mount index
+    /// (rootfs/idmap.rs).
+    pub idmapped: &'a [Option<OwnedFd>],
 }
 
 /// Runs the init (or, without a fifo, an exec'd process); never returns.
@@ -422,7 +425,14 @@ fn request_create_runtime_hooks(a: &InitArgs<'_>) -> Step {
         h.prestart().as_ref().is_some_and(|v| !v.is_empty())
             || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
     };
-    if !has_hooks(a.spec, any) {
+    // linux.netDevices are moved by the parent at the same point, once the
+    // network namespace exists.
+    let net_devices = a
+        .spec
+        .linux()
+        .as_ref()
+        .is_some_and(|l| l.net_devices().as_ref().is_some_and(|d| !d.is_empty()));
+    if !has_hooks(a.spec, any) && !net_devices {
         return Ok(());
     }
     a.channel
@@ -434,10 +444,12 @@ fn request_create_runtime_hooks(a: &InitArgs<'_>) -> Step {
 /// A new user namespace: bind sources are opened now, while the init
 /// still has the host's uid 0 (rootfs::open_bind_sources).
 fn open_bind_sources(a: &InitArgs<'_>) -> Vec<Option<rootfs::BindSource>> {
-    if !a.plan.is_new(NamespaceKind::User) {
-        return Vec::new();
-    }
-    rootfs::open_bind_sources(a.bundle, a.spec.mounts().as_deref().unwrap_or_default())
+    let opened = if a.plan.is_new(NamespaceKind::User) {
+        rootfs::open_bind_sources(a.bundle, a.spec.mounts().as_deref().unwrap_or_default())
+    } else {
+        Vec::new()
+    };
+    rootfs::with_idmapped(opened, a.idmapped)
 }
 
 fn mount_config_mounts(

@@ -139,14 +139,49 @@ fn event_line<T: serde::Serialize>(typ: &str, id: &str, data: Option<T>) -> Stri
     serde_json::to_string(&Event { typ, id, data }).expect("json")
 }
 
-/// `update`: resources from a file, stdin ("-") or the per-field flags.
-pub fn update(g: &Global, id: &str, resources: &LinuxResources) -> Result<()> {
-    let (_dir, _st, status, cg) = open(g, id)?;
+/// `update`: resources from a file, stdin ("-") or the per-field flags;
+/// `rdt` is --l3-cache-schema and --mem-bw-schema.
+pub fn update(
+    g: &Global,
+    id: &str,
+    resources: &LinuxResources,
+    rdt: (Option<&str>, Option<&str>),
+) -> Result<()> {
+    let (dir, _st, status, cg) = open(g, id)?;
     if status == Status::Stopped {
         return Err(Error::NotRunning);
     }
     remora_cgroups::validate(resources)?;
-    Ok(cg.update(resources)?)
+    let rdt_group = update_rdt_group(&dir, rdt)?;
+    cg.update(resources)?;
+    if let Some(group) = rdt_group {
+        let root = std::path::Path::new(crate::resctrl::ROOT);
+        crate::resctrl::update(root, &group, rdt.0, rdt.1)?;
+    }
+    Ok(())
+}
+
+/// The container's resctrl group when --l3-cache-schema or
+/// --mem-bw-schema is given: refused without resctrl or without a group.
+fn update_rdt_group(
+    dir: &ContainerDir,
+    rdt: (Option<&str>, Option<&str>),
+) -> Result<Option<crate::resctrl::Applied>> {
+    let flag = match rdt {
+        (Some(_), _) => "--l3-cache-schema",
+        (None, Some(_)) => "--mem-bw-schema",
+        (None, None) => return Ok(None),
+    };
+    let root = std::path::Path::new(crate::resctrl::ROOT);
+    if !crate::resctrl::available(root) {
+        return Err(crate::resctrl::not_available(root, flag));
+    }
+    match crate::resctrl::load_record(&dir.path) {
+        Some(a) => Ok(Some(a)),
+        None => Err(Error::config(format!(
+            "{flag}: the container has no Intel RDT group (it was created without linux.intelRdt)"
+        ))),
+    }
 }
 
 /// Parses "5s", "100ms", "1m" (Go duration subset) for --interval.

@@ -112,6 +112,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         poststop: None,
         host_mounts: snapshot,
         cgroup_shared: false,
+        intel_rdt: None,
     };
     let dir_path = undo.dir.as_ref().expect("set").path.clone();
     let fifo = dir_path.join(crate::state::FIFO_FILE);
@@ -145,6 +146,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     undo.cgroup = Some(cgroup.clone());
     undo.cgroup_shared = placement.occupied;
 
+    let idmapped = crate::rootfs::idmap::prepare(&bundle.dir, &bundle.spec)?;
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
     let single = plan.single_clone();
     let flags = if single {
@@ -182,6 +184,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
                 seccomp: seccomp.as_ref(),
                 cgroup: Some(&placement),
                 host_pid: 0,
+                idmapped: &idmapped,
             })
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
@@ -230,6 +233,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         !single && (plan.has(NamespaceKind::Pid) || plan.is_new(NamespaceKind::Time)),
         &mut undo.init,
         &mut super::watch::InitWatch::new(child, Some(cgroup.clone())),
+        &dir_path,
     )
     .map_err(|e| explain_init_death(e, &mut undo, &cgroup, resources))?;
     if pid != child {
@@ -243,6 +247,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     };
     let (_, start_time) =
         proc_stat(pid).ok_or_else(|| Error::Init("container init exited during create".into()))?;
+    undo.intel_rdt = apply_intel_rdt(&bundle, &o.id, pid, &dir_path)?;
     // The last record: the init, ready; the container exists.
     state.pid = pid;
     state.init_start_time = start_time;
@@ -280,6 +285,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     undo.init = None;
     undo.poststop = None;
     undo.host_mounts = None;
+    undo.intel_rdt = None;
     Ok(Created {
         pid,
         pidfd,
@@ -356,6 +362,65 @@ pub(super) fn send_seccomp_listener(
     Ok(remora_seccomp::send_listener(&path, fd.as_fd(), &msg)?)
 }
 
+/// linux.intelRdt: the init joins its resctrl group (checked present by
+/// config::validate); recorded in the state directory for update and
+/// delete.
+fn apply_intel_rdt(
+    bundle: &Bundle,
+    id: &str,
+    pid: i32,
+    state_dir: &std::path::Path,
+) -> Result<Option<crate::resctrl::Applied>> {
+    use crate::resctrl;
+    let Some(rdt) = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.intel_rdt().clone())
+    else {
+        return Ok(None);
+    };
+    let root = std::path::Path::new(resctrl::ROOT);
+    let plan = resctrl::check(&rdt, id, root)?;
+    let applied = resctrl::apply(root, &plan, pid)?;
+    if let Err(e) = resctrl::save_record(state_dir, &applied) {
+        resctrl::remove(root, &applied);
+        return Err(e);
+    }
+    Ok(Some(applied))
+}
+
+/// linux.netDevices, moved when the init reports its namespaces made
+/// (with the createRuntime hooks' message). In the staged path the
+/// init's PID may still be on its way from the intermediate process (the
+/// init's message can overtake it): wait for it, the device goes into the
+/// init's namespace.
+fn move_net_devices(
+    ch: &Channel,
+    linux: &oci_spec::runtime::Linux,
+    expect_init_pid: bool,
+    init_seen: &mut Option<i32>,
+    init_pid: &mut i32,
+    state_dir: &std::path::Path,
+) -> Result<()> {
+    if expect_init_pid && init_seen.is_none() {
+        match ch.recv_fd().ctx(|| "sync: receiving from init".into())? {
+            Some((Message::InitPid(p), _)) => {
+                *init_pid = p;
+                *init_seen = Some(p);
+            }
+            Some((Message::Error(e), _)) => return Err(Error::Init(e)),
+            other => {
+                return Err(Error::Init(format!(
+                    "sync: expected the init's PID, got {:?}",
+                    other.map(|(m, _)| m)
+                )))
+            }
+        }
+    }
+    crate::net_devices::move_in(linux, *init_pid, state_dir)
+}
+
 /// terminal=true needs --console-socket and vice versa (runc's rules).
 fn check_terminal(bundle: &Bundle, o: &CreateOptions) -> Result<()> {
     let terminal = bundle
@@ -424,7 +489,7 @@ fn explain_init_death(
 
 /// The parent's side of the conversation; returns the init's PID, the pty
 /// master remora keeps (if any) and the init's phase trace.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the conversation's inputs, each used once
 fn converse(
     ch: &Channel,
     bundle: &Bundle,
@@ -434,6 +499,7 @@ fn converse(
     expect_init_pid: bool,
     init_seen: &mut Option<i32>,
     watch: &mut super::watch::InitWatch,
+    state_dir: &std::path::Path,
 ) -> Result<(i32, Option<OwnedFd>, crate::trace::Phases)> {
     let mut ready = false;
     let mut phases = crate::trace::Phases::new();
@@ -493,6 +559,18 @@ fn converse(
                 }
             }
             Some(Message::CreateRuntimeHooks) => {
+                let moved = move_net_devices(
+                    ch,
+                    linux,
+                    expect_init_pid,
+                    init_seen,
+                    &mut init_pid,
+                    state_dir,
+                );
+                if let Err(e) = moved {
+                    let _ = ch.send(&Message::Error(e.to_string()));
+                    return Err(e);
+                }
                 let json = state_json(
                     id,
                     "created",
@@ -553,10 +631,22 @@ struct Undo {
     /// The cgroup held other processes before: it is released, not
     /// destroyed.
     cgroup_shared: bool,
+    /// The init's resctrl group (linux.intelRdt).
+    intel_rdt: Option<crate::resctrl::Applied>,
 }
 
 impl Drop for Undo {
     fn drop(&mut self) {
+        // linux.netDevices back to the host while the namespace exists.
+        if let Some(dir) = &self.dir {
+            let pid = self.init.or(self.child);
+            for f in crate::net_devices::move_back(&dir.path, pid) {
+                crate::logging::warn(&format!("failed create: {f}"));
+            }
+        }
+        if let Some(a) = self.intel_rdt.take() {
+            crate::resctrl::remove(std::path::Path::new(crate::resctrl::ROOT), &a);
+        }
         if let Some(pid) = self.init.take() {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),

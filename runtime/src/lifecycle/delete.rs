@@ -37,7 +37,10 @@ pub fn delete(g: &Global, id: &str, force: bool) -> Result<()> {
     match status_of(&st, &dir) {
         Status::Stopped => {}
         // The init of a half-made container is killed as a created one's.
-        Status::Created | Status::Creating => kill_and_wait(&st),
+        Status::Created | Status::Creating => {
+            return_net_devices(&dir, Some(st.pid));
+            kill_and_wait(&st)
+        }
         status @ (Status::Running | Status::Paused) => {
             if !force {
                 return Err(Error::DeleteNotStopped {
@@ -45,6 +48,7 @@ pub fn delete(g: &Global, id: &str, force: bool) -> Result<()> {
                     status: status.as_str().to_string(),
                 });
             }
+            return_net_devices(&dir, Some(st.pid));
             kill_and_wait(&st);
         }
     }
@@ -77,6 +81,23 @@ fn delete_unreadable(g: &Global, id: &str, dir: ContainerDir, why: &Error) -> Re
     dir.remove()
 }
 
+/// linux.netDevices back to the host under their host names, while the
+/// container's network namespace still exists (the init alive, or a
+/// joined namespace); see net_devices.rs for what the kernel does once it
+/// is gone.
+fn return_net_devices(dir: &ContainerDir, pid: Option<i32>) {
+    for f in crate::net_devices::move_back(&dir.path, pid) {
+        crate::logging::warn(&f);
+    }
+}
+
+/// linux.intelRdt: the monitoring group, and the group if remora made it.
+fn remove_intel_rdt(dir: &ContainerDir) {
+    if let Some(a) = crate::resctrl::load_record(&dir.path) {
+        crate::resctrl::remove(std::path::Path::new(crate::resctrl::ROOT), &a);
+    }
+}
+
 /// SIGKILL to the init (thawing it if frozen) and wait until it is gone.
 pub fn kill_and_wait(st: &State) {
     let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
@@ -100,6 +121,9 @@ pub fn destroy(dir: ContainerDir, st: &State) -> Result<()> {
 /// `destroy`, its steps ending the phases `cgroup`, `state`, `poststop`
 /// of `trace`.
 fn destroy_traced(dir: ContainerDir, st: &State, trace: &mut Trace) -> Result<()> {
+    // A joined network namespace outlives the init (`run`, a stopped
+    // container); a no-op once delete moved the devices back.
+    return_net_devices(&dir, None);
     let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
     if st.cgroup_shared {
         for d in cg.release()? {
@@ -121,6 +145,7 @@ fn destroy_traced(dir: ContainerDir, st: &State, trace: &mut Trace) -> Result<()
     if !failed.is_empty() {
         return Err(Error::HostMounts(failed.join("; ")));
     }
+    remove_intel_rdt(&dir);
     dir.remove()?;
     trace.phase("state");
     // A half-made container had poststop hooks only once its init existed

@@ -194,6 +194,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     }
     let joined = plan.open_joined()?;
     let seccomp = crate::config::compile_seccomp(&linux)?;
+    let state_dir = dir.path.clone();
     drop(dir);
     trace.phase("config");
     let cg = Cgroup::from_saved(st.cgroup.clone());
@@ -242,6 +243,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
                 seccomp: seccomp.as_ref(),
                 cgroup: Some(&placement),
                 host_pid: 0,
+                idmapped: &[],
             })
         }
         Forked::Parent { pid, .. } => pid,
@@ -283,6 +285,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     )
     .and_then(|master| {
         trace.phase("init");
+        crate::resctrl::join_exec(&state_dir, pid)?;
         if let Some(p) = &o.pid_file {
             write_pid_file(p, pid)?;
         }

@@ -66,6 +66,12 @@ pub fn resources(a: &UpdateArgs) -> Result<LinuxResources> {
     if let Some(x) = a.cpu_quota {
         set("cpu", "quota", json!(x));
     }
+    if let Some(x) = a.cpu_burst {
+        set("cpu", "burst", json!(x));
+    }
+    if let Some(x) = a.cpu_idle {
+        set("cpu", "idle", json!(x));
+    }
     if let Some(x) = a.cpu_rt_period {
         set("cpu", "realtimePeriod", json!(x));
     }

@@ -17,7 +17,9 @@
 //! changed, and delete removes what was mounted (lifecycle::host_mounts).
 
 pub mod cgroupfs;
+pub mod copyup;
 pub mod devices;
+pub mod idmap;
 pub mod mountinfo;
 pub mod mounts;
 pub mod no_pivot;
@@ -30,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
-pub use mounts::{open_bind_sources, BindSource, MountContext, ReadonlyLater};
+pub use mounts::{open_bind_sources, with_idmapped, BindSource, MountContext, ReadonlyLater};
 use options::{MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE};
 pub use resolve::Root;
 

@@ -66,6 +66,29 @@ pub fn open_bind_sources(bundle: &Path, mounts: &[Mount]) -> Vec<Option<BindSour
         .collect()
 }
 
+/// The idmapped trees create prepared (idmap.rs) take the place of the
+/// plain bind sources of their mounts.
+pub fn with_idmapped(
+    mut sources: Vec<Option<BindSource>>,
+    idmapped: &[Option<OwnedFd>],
+) -> Vec<Option<BindSource>> {
+    for (i, tree) in idmapped.iter().enumerate() {
+        let Some(tree) = tree else { continue };
+        let Ok(tree) = tree.try_clone() else { continue };
+        let Ok(st) = crate::sys::fs::fstat(tree.as_fd()) else {
+            continue;
+        };
+        if sources.len() <= i {
+            sources.resize_with(i + 1, || None);
+        }
+        sources[i] = Some(BindSource {
+            tree,
+            is_dir: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
+        });
+    }
+    sources
+}
+
 /// /proc files that may be bind-mounted over (lxcfs and friends); anything
 /// else under /proc is refused (CVE-2019-16884).
 const PROC_BIND_ALLOWED: &[&str] = &[
@@ -88,6 +111,31 @@ pub fn is_bind(m: &Mount) -> bool {
             .iter()
             .flatten()
             .any(|o| o == "bind" || o == "rbind")
+}
+
+/// A mount's uidMappings/gidMappings only mean something with the
+/// "idmap" or "ridmap" option (an idmapped mount); without it they would
+/// be dropped, and the files seen with the caller's ids. Refused, naming
+/// the mount and the field. (idmap itself is refused by
+/// [`MountOptions::parse`] until idmapped mounts are implemented.)
+pub fn check_id_mappings(index: usize, m: &Mount) -> Result<(), String> {
+    let idmap = m
+        .options()
+        .iter()
+        .flatten()
+        .any(|o| o == "idmap" || o == "ridmap");
+    for (field, given) in [
+        ("uidMappings", m.uid_mappings().is_some()),
+        ("gidMappings", m.gid_mappings().is_some()),
+    ] {
+        if given && !idmap {
+            return Err(format!(
+                "mounts[{index}] {:?}: {field} given without the \"idmap\" or \"ridmap\" option",
+                m.destination()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A mount whose "ro" waits until the rootfs is filled (see
@@ -129,6 +177,12 @@ pub fn mount_one(
     }
     let bind = is_bind(m);
     check_destination(ctx.root, index, dest, &rel, &typ, bind)?;
+    if opts.copy_up && (bind || typ != "tmpfs") {
+        return Err(RootfsError::Invalid(format!(
+            "mounts[{index}] {}: mount option \"tmpcopyup\" is only for tmpfs",
+            dest.display()
+        )));
+    }
 
     if typ == "cgroup" || typ == "cgroup2" {
         let target = ctx
@@ -141,6 +195,13 @@ pub fn mount_one(
     }
 
     let opened = ctx.bind_sources.get(index).and_then(Option::as_ref);
+    if opts.idmap.is_some() && opened.is_none() {
+        // Never a plain bind in place of an idmapped one.
+        return Err(RootfsError::Invalid(format!(
+            "mounts[{index}] {}: the idmapped source was not prepared",
+            dest.display()
+        )));
+    }
     let (tree, is_dir) = if let Some(src) = opened.filter(|_| bind) {
         let tree = src
             .tree
@@ -177,6 +238,9 @@ pub fn mount_one(
         if let Some(label) = ctx.mount_label {
             crate::process::lsm::label_mount_root(&typ, tree.as_fd(), label)
                 .map_err(|e| err(&format!("linux.mountLabel {label:?} on {typ}"), e))?;
+        }
+        if opts.copy_up {
+            copy_up(ctx.root, dest, tree.as_fd()).map_err(|e| err("tmpcopyup", e))?;
         }
         (tree, true)
     };
@@ -216,8 +280,21 @@ pub fn mount_one(
     }))
 }
 
+/// tmpcopyup: the image's files at `dest` (if it is a directory) onto
+/// the detached tmpfs, before it is attached over them.
+fn copy_up(root: &Root, dest: &Path, tmpfs: std::os::fd::BorrowedFd<'_>) -> std::io::Result<()> {
+    let src = match root.open(dest, libc::O_RDONLY | libc::O_DIRECTORY) {
+        Ok(fd) => fd,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
+            return Ok(())
+        }
+        Err(e) => return Err(e),
+    };
+    super::copyup::copy_dir_contents(src.as_fd(), tmpfs)
+}
+
 /// A bind source: absolute, or relative to the bundle (as runc).
-fn bind_source(bundle: &Path, m: &Mount) -> PathBuf {
+pub(crate) fn bind_source(bundle: &Path, m: &Mount) -> PathBuf {
     let src = m.source().clone().unwrap_or_default();
     if src.is_absolute() {
         src

@@ -26,6 +26,12 @@ pub struct MountOptions {
     pub data: Vec<(String, Option<String>)>,
     /// Filesystem-wide flags (sync, dirsync, ...) for fsconfig.
     pub sb_flags: Vec<String>,
+    /// "tmpcopyup": the destination's contents are copied onto the new
+    /// tmpfs (copyup.rs).
+    pub copy_up: bool,
+    /// "idmap" (Some(false)) or "ridmap" (Some(true), submounts too): an
+    /// idmapped bind mount (idmap.rs).
+    pub idmap: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -108,12 +114,14 @@ impl MountOptions {
                 "rslave" => o.propagation = Some((MS_SLAVE, true)),
                 "unbindable" => o.propagation = Some((MS_UNBINDABLE, false)),
                 "runbindable" => o.propagation = Some((MS_UNBINDABLE, true)),
-                "defaults" | "async" | "loud" | "nomand" | "nolazytime" | "noiversion"
-                | "tmpcopyup" => {}
+                "defaults" | "async" | "loud" | "nomand" | "nolazytime" | "noiversion" => {}
+                "tmpcopyup" => o.copy_up = true,
                 "sync" | "dirsync" | "lazytime" | "mand" | "silent" | "iversion" => {
                     o.sb_flags.push(opt.to_string())
                 }
-                "idmap" | "ridmap" | "remount" => return Err(UnsupportedOption(opt.into())),
+                "idmap" => o.idmap = Some(false),
+                "ridmap" => o.idmap = Some(true),
+                "remount" => return Err(UnsupportedOption(opt.into())),
                 _ => match opt.split_once('=') {
                     Some((k, v)) => o.data.push((k.into(), Some(v.into()))),
                     None => o.data.push((opt.into(), None)),
@@ -169,10 +177,15 @@ mod tests {
     }
 
     #[test]
-    fn idmap_unsupported() {
+    fn idmap_and_remount() {
+        assert_eq!(MountOptions::parse(&["idmap"]).unwrap().idmap, Some(false));
         assert_eq!(
-            MountOptions::parse(&["idmap"]).unwrap_err(),
-            UnsupportedOption("idmap".into())
+            MountOptions::parse(&["rbind", "ridmap"]).unwrap().idmap,
+            Some(true)
+        );
+        assert_eq!(
+            MountOptions::parse(&["remount"]).unwrap_err(),
+            UnsupportedOption("remount".into())
         );
     }
 }

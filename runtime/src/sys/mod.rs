@@ -4,6 +4,7 @@
 pub mod clone;
 pub mod fs;
 pub mod mount;
+pub mod netlink;
 pub mod numa;
 pub mod process;
 pub mod protected_exe;

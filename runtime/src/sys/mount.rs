@@ -21,6 +21,7 @@ pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
 pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
 pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
 pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x200000;
+pub const MOUNT_ATTR_IDMAP: u64 = 0x100000;
 
 const FSCONFIG_SET_FLAG: u32 = 0;
 const FSCONFIG_SET_STRING: u32 = 1;
@@ -152,6 +153,39 @@ pub fn mount_setattr(
         flags |= libc::AT_RECURSIVE as u32;
     }
     // SAFETY: `attr` is a valid mount_attr whose size we pass; empty path.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })?;
+    Ok(())
+}
+
+/// mount_setattr(2) with MOUNT_ATTR_IDMAP: the detached mount at `fd`
+/// (and its submounts when `recursive`) shows file owners through the
+/// id mappings of the user namespace `userns`.
+pub fn mount_setattr_idmap(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    userns: BorrowedFd<'_>,
+) -> io::Result<()> {
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    let mut flags = libc::AT_EMPTY_PATH as u32;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    // SAFETY: `attr` is a valid mount_attr whose size we pass; empty path;
+    // both fds are valid for the borrows.
     check(unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,

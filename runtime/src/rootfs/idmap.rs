@@ -1,0 +1,126 @@
+//! Idmapped bind mounts ("idmap", or "ridmap" for the submounts too):
+//! the mount shows the files of its source through the mount's
+//! uidMappings/gidMappings (a file owned by hostID appears owned by
+//! containerID), or, when the mount gives none, through the container's
+//! own linux.uidMappings/gidMappings.
+//!
+//! Prepared by `create` before the init is cloned, as the host's root:
+//! MOUNT_ATTR_IDMAP needs privilege over the source's filesystem, which
+//! an init already in its user namespace lacks. A user namespace holding
+//! the mappings is made by a short-lived child (its maps written like the
+//! container's), the source is cloned into a detached tree, and the tree
+//! gets the namespace's mappings; the init inherits the tree fds and
+//! attaches them where the mount goes (mounts.rs).
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use oci_spec::runtime::{LinuxIdMapping, Mount, Spec};
+
+use super::mounts::{bind_source, is_bind};
+use super::options::MountOptions;
+use crate::error::{Error, IoContext, Result};
+use crate::sys::clone::{clone3, CloneOptions, Forked};
+use crate::sys::mount::{mount_setattr_idmap, open_tree_path};
+
+/// The idmapped source trees by mount index (None: not an idmap mount).
+pub type Prepared = Vec<Option<OwnedFd>>;
+
+fn field(index: usize, m: &Mount) -> String {
+    format!("mounts[{index}] {:?}", m.destination())
+}
+
+/// The mappings an idmap mount uses: its own, else the container's.
+fn mappings<'a>(
+    index: usize,
+    m: &'a Mount,
+    spec: &'a Spec,
+) -> Result<(&'a [LinuxIdMapping], &'a [LinuxIdMapping])> {
+    let linux = spec.linux().as_ref();
+    let uid = m
+        .uid_mappings()
+        .as_deref()
+        .or_else(|| linux.and_then(|l| l.uid_mappings().as_deref()))
+        .unwrap_or_default();
+    let gid = m
+        .gid_mappings()
+        .as_deref()
+        .or_else(|| linux.and_then(|l| l.gid_mappings().as_deref()))
+        .unwrap_or_default();
+    if uid.is_empty() || gid.is_empty() {
+        return Err(Error::config(format!(
+            "{}: \"idmap\" needs uidMappings and gidMappings (on the mount, or the container's)",
+            field(index, m)
+        )));
+    }
+    Ok((uid, gid))
+}
+
+/// A user namespace with these mappings, as an fd: a child is cloned into
+/// a new one, its maps are written, its namespace opened, and it is
+/// killed.
+pub fn userns_with(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<OwnedFd> {
+    let forked = clone3(&CloneOptions {
+        flags: libc::CLONE_NEWUSER,
+        want_pidfd: false,
+        parent: false,
+        cgroup: None,
+    })
+    .ctx(|| "idmap: cloning a child into a new user namespace".into())?;
+    let pid = match forked {
+        Forked::Child => {
+            // Dies with remora if it never gets killed.
+            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+            loop {
+                nix::unistd::pause();
+            }
+        }
+        Forked::Parent { pid, .. } => pid,
+    };
+    let r = remora_namespaces::write_id_maps(pid, uid, gid, false)
+        .map_err(Error::from)
+        .and_then(|()| {
+            let p = format!("/proc/{pid}/ns/user");
+            std::fs::File::open(&p)
+                .map(OwnedFd::from)
+                .ctx(|| format!("idmap: opening {p}"))
+        });
+    let child = nix::unistd::Pid::from_raw(pid);
+    let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(child, None);
+    r
+}
+
+/// Clones and idmaps the source of every idmap mount.
+pub fn prepare(bundle: &Path, spec: &Spec) -> Result<Prepared> {
+    let mounts = spec.mounts().as_deref().unwrap_or_default();
+    let mut out = Vec::with_capacity(mounts.len());
+    for (index, m) in mounts.iter().enumerate() {
+        let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
+            .map_err(|e| Error::config(format!("{}: {e}", field(index, m))))?;
+        let Some(recursive) = opts.idmap else {
+            out.push(None);
+            continue;
+        };
+        if !is_bind(m) {
+            return Err(Error::config(format!(
+                "{}: \"idmap\" is supported on bind mounts only",
+                field(index, m)
+            )));
+        }
+        let (uid, gid) = mappings(index, m, spec)?;
+        let source = bind_source(bundle, m);
+        let src = source.to_str().unwrap_or_default();
+        let tree = open_tree_path(src, opts.recursive_bind)
+            .ctx(|| format!("{}: cloning bind source {src:?}", field(index, m)))?;
+        let userns = userns_with(uid, gid)?;
+        mount_setattr_idmap(tree.as_fd(), recursive, userns.as_fd()).ctx(|| {
+            format!(
+                "{}: idmapping {src:?} (the filesystem may not support idmapped mounts)",
+                field(index, m)
+            )
+        })?;
+        out.push(Some(tree));
+    }
+    Ok(out)
+}
