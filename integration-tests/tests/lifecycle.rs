@@ -90,9 +90,12 @@ fn create_does_not_run_the_process_until_start() {
     let st = state(&env, &id);
     assert_eq!(st["status"], "running");
     assert_eq!(st["pid"].as_i64().unwrap(), pid);
-    // The init is the container's program now.
-    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
-    assert_eq!(comm.trim(), "sleep");
+    // The init becomes the container's program (the script execs sleep
+    // after it writes the marker).
+    wait_for(
+        || fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep"),
+        "the init to exec sleep",
+    );
     env.remora(&["start", &id])
         .fails_with("cannot start an already running container");
     env.remora(&["delete", &id]).fails_with(&format!(

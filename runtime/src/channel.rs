@@ -118,7 +118,9 @@ impl Channel {
     pub fn expect(&self, want: &Message) -> Result<(), String> {
         match self.recv() {
             Ok(Some(m)) if &m == want => Ok(()),
-            Ok(Some(Message::Error(e))) => Err(e),
+            // The runtime failed and said so itself: a sync error, which
+            // the init does not echo.
+            Ok(Some(Message::Error(e))) => Err(format!("sync: the runtime failed: {e}")),
             Ok(Some(other)) => Err(format!("sync: expected {want:?}, got {other:?}")),
             Ok(None) => Err(format!("sync: channel closed while waiting for {want:?}")),
             Err(e) => Err(format!("sync: {e}")),
@@ -197,7 +199,10 @@ mod tests {
         a.send(&Message::InitPid(42)).unwrap();
         a.send(&Message::Error("boom".into())).unwrap();
         assert_eq!(b.recv().unwrap(), Some(Message::InitPid(42)));
-        assert_eq!(b.expect(&Message::Ready), Err("boom".into()));
+        assert_eq!(
+            b.expect(&Message::Ready),
+            Err("sync: the runtime failed: boom".into())
+        );
         drop(a);
         assert_eq!(b.recv().unwrap(), None);
     }

@@ -166,28 +166,49 @@ pub fn move_in(linux: &Linux, pid: i32, state_dir: &Path) -> Result<()> {
             .find(|n| n.typ() == LinuxNamespaceType::Network)
             .and_then(|n| n.path().clone()),
     };
+    // A device that cannot be moved fails create: those moved already go
+    // back at once, while this fd keeps the namespace alive (the init
+    // may exit as soon as it hears of the failure).
+    let mut moved: Vec<Moved> = Vec::new();
+    let undo = |moved: &[Moved], e: Error| {
+        for f in move_back_from(ns.as_fd(), moved) {
+            crate::logging::warn(&f);
+        }
+        let _ = std::fs::remove_file(state_dir.join(RECORD_FILE));
+        e
+    };
     for d in devices {
-        let index = host.link_index(&d.host).map_err(|e| {
-            if e.raw_os_error() == Some(libc::ENODEV) {
-                Error::config(format!(
-                    "linux.netDevices {:?}: no such network device on the host",
-                    d.host
-                ))
-            } else {
-                Error::io(format!("linux.netDevices {:?}: looking it up", d.host), e)
-            }
-        })?;
-        host.move_link(index, ns.as_fd(), &d.name).map_err(|e| {
-            Error::io(
-                format!(
-                    "linux.netDevices {:?}: moving it into the container's network namespace as {:?}",
-                    d.host, d.name
-                ),
-                e,
-            )
-        })?;
+        let moved_in = host
+            .link_index(&d.host)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc::ENODEV) {
+                    Error::config(format!(
+                        "linux.netDevices {:?}: no such network device on the host",
+                        d.host
+                    ))
+                } else {
+                    Error::io(format!("linux.netDevices {:?}: looking it up", d.host), e)
+                }
+            })
+            .and_then(|index| {
+                host.move_link(index, ns.as_fd(), &d.name).map_err(|e| {
+                    Error::io(
+                        format!(
+                            "linux.netDevices {:?}: moving it into the container's network namespace as {:?}",
+                            d.host, d.name
+                        ),
+                        e,
+                    )
+                })
+            });
+        if let Err(e) = moved_in {
+            return Err(undo(&moved, e));
+        }
+        moved.push(d.clone());
         record.devices.push(d);
-        save(state_dir, &record)?;
+        if let Err(e) = save(state_dir, &record) {
+            return Err(undo(&moved, e));
+        }
     }
     Ok(())
 }
@@ -207,12 +228,25 @@ pub fn move_back(state_dir: &Path, pid: Option<i32>) -> Vec<String> {
         (None, Some(pid)) => PathBuf::from(format!("/proc/{pid}/ns/net")),
         (None, None) => return Vec::new(),
     };
+    let failed = match open_netns(&ns_path) {
+        Ok(ns) => move_back_from(ns.as_fd(), &record.devices),
+        Err(e) => vec![format!(
+            "linux.netDevices: the container's network namespace {}: {e}",
+            ns_path.display()
+        )],
+    };
+    let _ = std::fs::remove_file(state_dir.join(RECORD_FILE));
+    failed
+}
+
+/// Moves `devices` from the network namespace `ns` back into the
+/// runtime's under their host names; returns what failed.
+fn move_back_from(ns: std::os::fd::BorrowedFd<'_>, devices: &[Moved]) -> Vec<String> {
     let mut failed = Vec::new();
     let moved_back = (|| -> std::io::Result<()> {
-        let ns = open_netns(&ns_path)?;
         let host_ns = open_netns(Path::new("/proc/self/ns/net"))?;
-        let route = route_in(ns.as_fd())?;
-        for d in &record.devices {
+        let route = route_in(ns)?;
+        for d in devices {
             let r = route
                 .link_index(&d.name)
                 .and_then(|i| route.move_link(i, host_ns.as_fd(), &d.host));
@@ -226,12 +260,8 @@ pub fn move_back(state_dir: &Path, pid: Option<i32>) -> Vec<String> {
         Ok(())
     })();
     if let Err(e) = moved_back {
-        failed.push(format!(
-            "linux.netDevices: the container's network namespace {}: {e}",
-            ns_path.display()
-        ));
+        failed.push(format!("linux.netDevices: moving the devices back: {e}"));
     }
-    let _ = std::fs::remove_file(state_dir.join(RECORD_FILE));
     failed
 }
 
