@@ -91,6 +91,21 @@ fn schema_lines(field: &str, value: &str, prefixes: &[&str]) -> Result<Vec<Strin
 
 impl Plan {
     pub fn from_spec(rdt: &LinuxIntelRdt, id: &str) -> Result<Plan> {
+        // runtime-spec 1.1's monitoring switches (oci-spec still parses
+        // them, as enableCmt/enableMbm); 1.3 has enableMonitoring only.
+        // Refused, never dropped.
+        #[allow(deprecated)]
+        let old_switches = [
+            ("enableCmt", rdt.enable_cmt()),
+            ("enableMbm", rdt.enable_mbm()),
+        ];
+        for (name, set) in old_switches {
+            if set.is_some() {
+                return Err(Error::config(format!(
+                    "linux.intelRdt.{name}: not part of runtime-spec 1.3; use linux.intelRdt.enableMonitoring"
+                )));
+            }
+        }
         let clos = rdt.clos_id().clone().filter(|c| !c.is_empty());
         if let Some(c) = &clos {
             check_name("closID", c)?;
@@ -306,6 +321,16 @@ mod tests {
         let p = Plan::from_spec(&rdt, "ctr").unwrap();
         assert_eq!(p.group, "gold");
         assert!(p.lines.is_empty() && p.monitor.is_none());
+    }
+
+    #[test]
+    fn the_1_1_monitoring_switches_are_refused() {
+        for key in ["enableCmt", "enableMbm"] {
+            let rdt: LinuxIntelRdt =
+                serde_json::from_value(serde_json::json!({ key: true })).unwrap();
+            let e = Plan::from_spec(&rdt, "c").unwrap_err().to_string();
+            assert!(e.contains(&format!("linux.intelRdt.{key}")), "{e}");
+        }
     }
 
     #[test]
