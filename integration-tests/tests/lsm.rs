@@ -214,7 +214,7 @@ fn apparmor_profile_confines_the_container_or_is_refused() {
     println!("unknown profile: {}", r.stderr);
     assert_ne!(r.code, 0, "ran with a missing profile: {}", r.stdout);
     assert!(
-        r.stderr
+        r.error_text()
             .contains("process.apparmorProfile \"remora-no-such-profile\""),
         "{}",
         r.stderr
