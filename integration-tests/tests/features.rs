@@ -378,7 +378,19 @@ fn mount_features_are_true() {
         fs::create_dir_all(b.rootfs().join("vol")).unwrap();
         b.sh("stat -c %u /vol");
         let r = b.run(&env, &env.id("idmap"));
-        if enabled {
+        let refused_by_the_filesystem = r.code != 0
+            && r.error_text().contains("may not support idmapped mounts")
+            && memory_filesystem(&vol);
+        if enabled && refused_by_the_filesystem {
+            // tmpfs takes idmapped mounts from Linux 6.3 on, ramfs never
+            // (the qemu VM's /tmp): the runtime's part cannot be shown
+            // on this filesystem; it is on the host's.
+            println!(
+                "SKIP the idmap mount check: {} is a tmpfs/ramfs this kernel cannot idmap ({})",
+                vol.display(),
+                r.error_text()
+            );
+        } else if enabled {
             // The host's root-owned dir shows as root inside.
             assert_eq!(r.ok(), "0\n", "idmap claimed but: {}", r.stderr);
         } else {
@@ -386,4 +398,18 @@ fn mount_features_are_true() {
             assert!(r.stderr.contains("idmap"), "{}", r.stderr);
         }
     }
+}
+
+/// Whether `path` is on a tmpfs or ramfs (statfs f_type).
+fn memory_filesystem(path: &std::path::Path) -> bool {
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    const RAMFS_MAGIC: i64 = 0x8584_58f6;
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: statfs is plain data; zeroed is a valid value.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a valid out-pointer.
+    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+        return false;
+    }
+    matches!(st.f_type as i64, TMPFS_MAGIC | RAMFS_MAGIC)
 }

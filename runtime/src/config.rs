@@ -74,7 +74,7 @@ pub fn parse(data: &[u8], path: &Path) -> Result<Spec> {
     if let Some(l) = raw.get("linux") {
         spec_linux_fields(l)?;
     }
-    crate::runc_compat::config(&mut raw);
+    crate::runc_compat::config(&mut raw).map_err(Error::config)?;
     serde_json::from_value(raw)
         .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))
 }

@@ -1,7 +1,10 @@
 //! Inputs runc accepts with a warning, rewritten before oci-spec parses
-//! them (oci-spec would refuse them outright): unknown capability names
-//! are dropped, a relative mount destination is taken relative to `/`
-//! (runc 1.1.5).
+//! them: a relative mount destination is taken relative to `/` (runc
+//! 1.1.5), exec's process.json without "user" runs as root. Unknown
+//! capability names are NOT taken as runc takes them (it drops them with a
+//! warning): runtime-spec config.md says a value that cannot be mapped to
+//! a kernel interface MUST cause an error, so they are refused here,
+//! naming the set, before oci-spec's own "unknown variant".
 
 use serde_json::Value;
 
@@ -15,46 +18,36 @@ const CAP_SETS: [&str; 5] = [
     "ambient",
 ];
 
-/// Drops capability names oci-spec does not know from every set of
-/// `process.capabilities`, with a warning per name (`what` names the
-/// process: "process" for config.json, "--process FILE" or "--cap" for exec).
-pub fn drop_unknown_capabilities(process: &mut Value, what: &str) {
-    let Some(caps) = process
-        .get_mut("capabilities")
-        .and_then(Value::as_object_mut)
-    else {
-        return;
+/// Refuses a capability name that is not a Linux capability, in any set
+/// of `process.capabilities` (`what` names the process: "process" for
+/// config.json, "--process FILE" for exec).
+pub fn check_capabilities(process: &Value, what: &str) -> Result<(), String> {
+    let Some(caps) = process.get("capabilities").and_then(Value::as_object) else {
+        return Ok(());
     };
     for set in CAP_SETS {
-        let Some(list) = caps.get_mut(set).and_then(Value::as_array_mut) else {
-            continue;
-        };
-        list.retain(|name| {
-            let known = name.as_str().is_none_or(is_known);
-            if !known {
-                logging::warn(&format!(
-                    "{what}.capabilities.{set}: ignoring unknown capability {name}"
+        for name in caps
+            .get(set)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(n) = name.as_str().filter(|n| !is_known(n)) {
+                return Err(format!(
+                    "{what}.capabilities.{set}: unknown capability {n:?}"
                 ));
             }
-            known
-        });
+        }
     }
+    Ok(())
 }
 
-/// The names of `--cap` oci-spec knows; the others are ignored, with one
-/// warning each when `warn` (once for the three sets they go to).
-pub fn known_capabilities(names: &[String], warn: bool) -> Vec<String> {
-    names
-        .iter()
-        .filter(|name| {
-            let known = is_known(name);
-            if !known && warn {
-                logging::warn(&format!("--cap {name}: ignoring unknown capability"));
-            }
-            known
-        })
-        .cloned()
-        .collect()
+/// `exec --cap NAME`: refused unless NAME is a Linux capability.
+pub fn check_cap_flags(names: &[String]) -> Result<(), String> {
+    match names.iter().find(|n| !is_known(n)) {
+        Some(n) => Err(format!("--cap {n:?}: unknown capability")),
+        None => Ok(()),
+    }
 }
 
 fn is_known(name: &str) -> bool {
@@ -81,20 +74,22 @@ pub fn absolute_mount_destinations(config: &mut Value) {
 }
 
 /// An `exec --process` process.json as runc reads it: no "user" is uid 0,
-/// gid 0; unknown capability names are dropped with a warning.
-pub fn exec_process(process: &mut Value, what: &str) {
+/// gid 0; an unknown capability name is refused.
+pub fn exec_process(process: &mut Value, what: &str) -> Result<(), String> {
     if process.is_object() && process.get("user").is_none_or(Value::is_null) {
         process["user"] = serde_json::json!({"uid": 0, "gid": 0});
     }
-    drop_unknown_capabilities(process, what);
+    check_capabilities(process, what)
 }
 
-/// Both rewrites of a whole config.json.
-pub fn config(config: &mut Value) {
-    if let Some(p) = config.get_mut("process") {
-        drop_unknown_capabilities(p, "process");
+/// A whole config.json: capability names checked, relative mount
+/// destinations rewritten.
+pub fn config(config: &mut Value) -> Result<(), String> {
+    if let Some(p) = config.get("process") {
+        check_capabilities(p, "process")?;
     }
     absolute_mount_destinations(config);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -103,31 +98,34 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn unknown_capabilities_are_dropped() {
+    fn unknown_capabilities_are_refused_naming_the_set() {
         let mut c = json!({"process": {"capabilities": {
-            "bounding": ["CAP_CHOWN", "CAP_FOO"], "ambient": ["CAP_BAR"]}}});
-        config(&mut c);
+            "bounding": ["CAP_CHOWN"], "ambient": ["CAP_BAR"]}}});
+        let e = config(&mut c).unwrap_err();
         assert_eq!(
-            c["process"]["capabilities"]["bounding"],
-            json!(["CAP_CHOWN"])
+            e,
+            "process.capabilities.ambient: unknown capability \"CAP_BAR\""
         );
-        assert_eq!(c["process"]["capabilities"]["ambient"], json!([]));
+        assert!(check_cap_flags(&["CAP_CHOWN".into()]).is_ok());
+        assert!(check_cap_flags(&["CAP_FOO".into()])
+            .unwrap_err()
+            .contains("--cap \"CAP_FOO\""));
     }
 
     #[test]
     fn exec_process_defaults_to_root() {
         let mut p = json!({"args": ["true"], "cwd": "/"});
-        exec_process(&mut p, "--process p.json");
+        exec_process(&mut p, "--process p.json").unwrap();
         assert_eq!(p["user"], json!({"uid": 0, "gid": 0}));
         let mut p = json!({"args": ["true"], "cwd": "/", "user": {"uid": 5, "gid": 6}});
-        exec_process(&mut p, "--process p.json");
+        exec_process(&mut p, "--process p.json").unwrap();
         assert_eq!(p["user"], json!({"uid": 5, "gid": 6}));
     }
 
     #[test]
     fn relative_destination_is_under_root() {
         let mut c = json!({"mounts": [{"destination": "tmp/x"}, {"destination": "/y"}]});
-        config(&mut c);
+        config(&mut c).unwrap();
         assert_eq!(c["mounts"][0]["destination"], "/tmp/x");
         assert_eq!(c["mounts"][1]["destination"], "/y");
     }

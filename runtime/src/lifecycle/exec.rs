@@ -93,13 +93,11 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
         v["user"]["additionalGids"] = serde_json::json!(o.additional_gids);
     }
     if !o.caps.is_empty() {
+        crate::runc_compat::check_cap_flags(&o.caps).map_err(Error::config)?;
         for set in ["bounding", "effective", "permitted"] {
             let mut list: Vec<String> =
                 serde_json::from_value(v["capabilities"][set].clone()).unwrap_or_default();
-            list.extend(crate::runc_compat::known_capabilities(
-                &o.caps,
-                set == "bounding",
-            ));
+            list.extend(o.caps.iter().cloned());
             v["capabilities"][set] = serde_json::json!(list);
         }
     }
@@ -124,7 +122,8 @@ pub fn parse_process(data: &[u8], path: &Path) -> Result<Process> {
         ))
     };
     let mut v: serde_json::Value = serde_json::from_slice(data).map_err(invalid)?;
-    crate::runc_compat::exec_process(&mut v, &format!("--process {}", path.display()));
+    crate::runc_compat::exec_process(&mut v, &format!("--process {}", path.display()))
+        .map_err(Error::config)?;
     crate::config::spec_process_fields(&mut v, "process")?;
     let process: Process = serde_json::from_value(v).map_err(invalid)?;
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
