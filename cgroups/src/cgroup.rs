@@ -354,14 +354,26 @@ impl Cgroup {
             return Ok(());
         }
         let deadline = Instant::now() + Duration::from_secs(10);
+        let gone = || !dirs.0.values().any(|d| d.exists());
         loop {
             // Every hierarchy: a process cut short between its clone and
             // joining its v1 hierarchies is in the cgroup2 one only.
-            let pids = self.pids_everywhere()?;
+            let pids = match self.pids_everywhere() {
+                Ok(p) => p,
+                Err(_) if gone() => return Ok(()),
+                Err(e) => return Err(e),
+            };
             if pids.is_empty() {
                 break;
             }
-            self.signal_all(Signal::SIGKILL)?;
+            if let Err(e) = self.signal_all(Signal::SIGKILL) {
+                // The systemd scope stopped (and its directory went)
+                // between the look and the kill: nothing left to do.
+                if gone() {
+                    return Ok(());
+                }
+                return Err(e);
+            }
             for pid in &pids {
                 let _ = kill(*pid, Signal::SIGKILL);
             }
