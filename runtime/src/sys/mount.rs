@@ -148,22 +148,7 @@ pub fn mount_setattr(
         propagation,
         userns_fd: 0,
     };
-    let mut flags = libc::AT_EMPTY_PATH as u32;
-    if recursive {
-        flags |= libc::AT_RECURSIVE as u32;
-    }
-    // SAFETY: `attr` is a valid mount_attr whose size we pass; empty path.
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    })?;
-    Ok(())
+    setattr(fd, recursive, &attr)
 }
 
 /// mount_setattr(2) with MOUNT_ATTR_IDMAP: the detached mount at `fd`
@@ -180,19 +165,25 @@ pub fn mount_setattr_idmap(
         propagation: 0,
         userns_fd: userns.as_raw_fd() as u64,
     };
+    setattr(fd, recursive, &attr)
+}
+
+/// The one mount_setattr(2) call of both wrappers above.
+fn setattr(fd: BorrowedFd<'_>, recursive: bool, attr: &MountAttr) -> io::Result<()> {
     let mut flags = libc::AT_EMPTY_PATH as u32;
     if recursive {
         flags |= libc::AT_RECURSIVE as u32;
     }
     // SAFETY: `attr` is a valid mount_attr whose size we pass; empty path;
-    // both fds are valid for the borrows.
+    // the fds it names (the mount's, a userns one) are valid for the
+    // callers' borrows.
     check(unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
             fd.as_raw_fd(),
             c"".as_ptr(),
             flags,
-            &attr as *const MountAttr,
+            attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
     })?;
