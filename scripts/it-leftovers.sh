@@ -8,6 +8,10 @@ if ls -d /tmp/remora-it-* 2>/dev/null; then echo "test dirs left"; left=1; fi
 for d in /sys/fs/cgroup/*/remora/it-* /sys/fs/cgroup/*/remora/it-*/* /sys/fs/cgroup/remora/it-*; do
 	[ -e "$d" ] && { echo "cgroup left: $d"; left=1; }
 done
+# The default cgroupsPath's parent goes with the last container in it.
+for d in /sys/fs/cgroup/*/remora /sys/fs/cgroup/remora; do
+	[ -d "$d" ] && { echo "cgroup parent left: $d"; left=1; }
+done
 for p in /proc/[0-9]*; do
 	r=$(readlink "$p/root" 2>/dev/null) || continue
 	case $r in /tmp/remora-it-*) echo "process left: ${p#/proc/} in $r"; left=1 ;; esac

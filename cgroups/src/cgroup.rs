@@ -199,14 +199,28 @@ impl Cgroup {
 
     fn create_dirs(&self, dirs: &Dirs, created: &mut Vec<PathBuf>) -> Result<()> {
         for (key, leaf) in &dirs.0 {
-            let missing: Vec<&Path> = leaf.ancestors().take_while(|a| !a.exists()).collect();
-            for d in missing.into_iter().rev() {
-                let parent = d.parent().unwrap_or(Path::new("/"));
-                if key == "unified" {
-                    enable_controllers(parent);
+            // Another container's create may make a shared parent at the
+            // same moment (EEXIST: it is theirs), or its delete remove the
+            // default parent just emptied (ENOENT: make it again).
+            let mut attempts = 0;
+            'make: loop {
+                let missing: Vec<&Path> = leaf.ancestors().take_while(|a| !a.exists()).collect();
+                for d in missing.into_iter().rev() {
+                    let parent = d.parent().unwrap_or(Path::new("/"));
+                    if key == "unified" {
+                        enable_controllers(parent);
+                    }
+                    match std::fs::create_dir(d) {
+                        Ok(()) => created.push(d.to_path_buf()),
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts < 5 => {
+                            attempts += 1;
+                            continue 'make;
+                        }
+                        Err(e) => return Err(CgroupError::io(d, e)),
+                    }
                 }
-                std::fs::create_dir(d).map_err(|e| CgroupError::io(d, e))?;
-                created.push(d.to_path_buf());
+                break;
             }
             if key.split(',').any(|c| c == "cpuset") {
                 fill_cpusets(leaf)?;
@@ -351,6 +365,7 @@ impl Cgroup {
         }
         let dirs = self.dirs();
         if !dirs.0.values().any(|d| d.exists()) {
+            self.remove_default_parent();
             return Ok(());
         }
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -388,7 +403,21 @@ impl Cgroup {
         for d in dirs.0.values() {
             remove_tree(d, deadline)?;
         }
+        self.remove_default_parent();
         Ok(())
+    }
+
+    /// The default cgroupsPath's parent (`/remora`) goes with the last
+    /// container in it: rmdir fails, harmlessly, while others are there.
+    fn remove_default_parent(&self) {
+        if self.saved.systemd || self.saved.path != format!("/remora/{}", self.saved.id) {
+            return;
+        }
+        for d in self.saved.dirs.values() {
+            if let Some(parent) = d.parent() {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
     }
 
     /// For a cgroup the container shares with processes that were there
