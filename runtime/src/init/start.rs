@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-use oci_spec::runtime::Spec;
+use crate::config::Config;
 
 use super::{InitArgs, Step};
 use crate::process::procfs::ProcFs;
@@ -46,18 +46,13 @@ pub fn hook_state(a: &InitArgs<'_>, status: &str) -> String {
         status,
         a.host_pid,
         a.bundle,
-        a.spec.annotations().as_ref(),
+        Some(&a.config.annotations),
     )
 }
 
 /// startContainer hooks: in the container, after start, before execve.
 pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
-    let Some(hooks) = a
-        .spec
-        .hooks()
-        .as_ref()
-        .and_then(|h| h.start_container().clone())
-    else {
+    let Some(hooks) = a.config.hooks.start_container().clone() else {
         return Ok(());
     };
     let state = hook_state(a, "created");
@@ -65,8 +60,8 @@ pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
 }
 
 /// execve the container's program.
-pub fn exec(spec: &Spec, program: &Path) -> Step<Infallible> {
-    let p = spec.process().as_ref().ok_or("process: missing")?;
+pub fn exec(config: &Config, program: &Path) -> Step<Infallible> {
+    let p = &config.process;
     let cstr = |s: &str| CString::new(s).map_err(|_| format!("process: NUL byte in {s:?}"));
     let path = cstr(&program.to_string_lossy())?;
     let args: Vec<CString> = p

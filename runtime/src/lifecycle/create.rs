@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use remora_cgroups::Cgroup;
-use remora_namespaces::{NamespaceKind, NamespacePlan};
+use remora_namespaces::NamespaceKind;
 
 use super::{proc_stat, state_json, Global};
 use crate::channel::{Channel, Message};
-use crate::config::{self, Bundle};
+use crate::config::{self, Config};
 use crate::error::{Error, IoContext, Result};
 use crate::init::{self, InitArgs};
 use crate::state::{validate_id, write_pid_file, ContainerDir, State};
@@ -55,16 +55,15 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     crate::sys::protected_exe::ensure().ctx(|| "protecting the runtime binary".into())?;
     let mut trace = crate::trace::Trace::start("create");
     validate_id(&o.id)?;
-    let mut bundle = config::load(&o.bundle)?;
-    config::validate(&bundle.spec)?;
-    let preserve_fds = o.preserve_fds + forward_listen_fds(&mut bundle);
+    let mut cfg = config::load(&o.bundle)?;
+    let preserve_fds = o.preserve_fds + forward_listen_fds(&mut cfg);
     let notify = crate::notify::host_socket().is_some();
     if notify {
-        crate::notify::prepare(&mut bundle.spec, &g.root.join(&o.id))?;
+        crate::notify::prepare(&mut cfg, &g.root.join(&o.id))?;
     }
-    check_terminal(&bundle, o)?;
-    let linux = bundle.spec.linux().as_ref().expect("validated");
-    let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    check_terminal(&cfg, o)?;
+    let linux = &cfg.linux;
+    let plan = &cfg.namespaces;
     let joined = plan.open_joined()?;
     let cgroup = Cgroup::new(
         linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
@@ -75,14 +74,14 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     // never report back.
     cgroup.check_not_frozen()?;
     trace.phase("config");
-    let seccomp = crate::config::compile_seccomp(linux)?;
+    let seccomp = cfg.seccomp.as_ref();
     trace.phase("seccomp");
     // Everything the init mounts lands in our mount namespace without one
     // of its own.
     let snapshot = if plan.has(NamespaceKind::Mount) {
         None
     } else {
-        Some(super::host_mounts::Snapshot::take(&bundle.rootfs)?)
+        Some(super::host_mounts::Snapshot::take(&cfg.rootfs)?)
     };
     // The first record, before anything else is made: the cgroup paths
     // (and the host's mounts under the rootfs).
@@ -90,13 +89,13 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         id: o.id.clone(),
         pid: 0,
         init_start_time: 0,
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
+        bundle: cfg.bundle.clone(),
+        rootfs: cfg.rootfs.clone(),
         created: crate::timefmt::rfc3339_nano(SystemTime::now()),
         owner: String::new(),
-        annotations: bundle.spec.annotations().clone().unwrap_or_default(),
+        annotations: cfg.annotations.clone(),
         cgroup: cgroup.to_saved(),
-        hooks: bundle.spec.hooks().clone(),
+        hooks: (cfg.hooks != Default::default()).then(|| cfg.hooks.clone()),
         own_pid_ns: plan.has(NamespaceKind::Pid),
         host_mounts: Vec::new(),
         host_mounts_before: snapshot.as_ref().map(|s| s.record()),
@@ -115,6 +114,8 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         intel_rdt: None,
     };
     let dir_path = undo.dir.as_ref().expect("set").path.clone();
+    // What exec needs of the config: exec never reads config.json again.
+    config::saved::ExecConfig::of(&cfg).save(&dir_path)?;
     let fifo = dir_path.join(crate::state::FIFO_FILE);
     if notify {
         crate::notify::make_dir(&dir_path)?;
@@ -146,7 +147,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     undo.cgroup = Some(cgroup.clone());
     undo.cgroup_shared = placement.occupied;
 
-    let idmapped = crate::rootfs::idmap::prepare(&bundle.dir, &bundle.spec)?;
+    let idmapped = crate::rootfs::idmap::prepare(&cfg.bundle, &cfg.mounts, linux)?;
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
     let single = plan.single_clone();
     let flags = if single {
@@ -170,10 +171,10 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
             }
             init::run(InitArgs {
                 id: &o.id,
-                spec: &bundle.spec,
-                bundle: &bundle.dir,
-                rootfs: &bundle.rootfs,
-                plan: &plan,
+                config: &cfg,
+                bundle: &cfg.bundle,
+                rootfs: &cfg.rootfs,
+                plan,
                 joined: &joined,
                 single_clone: single,
                 channel: init_end,
@@ -181,7 +182,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
                 no_pivot: o.no_pivot,
                 no_new_keyring: o.no_new_keyring,
                 preserve_fds,
-                seccomp: seccomp.as_ref(),
+                seccomp,
                 cgroup: Some(&placement),
                 host_pid: 0,
                 idmapped: &idmapped,
@@ -198,20 +199,9 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         .map(|(_, t)| t)
         .ok_or_else(|| Error::Init("container init exited during create".into()))?;
     undo.dir.as_ref().expect("set").save(&state)?;
-    if let Some(h) = bundle
-        .spec
-        .hooks()
-        .as_ref()
-        .and_then(|h| h.poststop().clone())
-    {
-        let json = state_json(
-            &o.id,
-            "stopped",
-            0,
-            &bundle.dir,
-            bundle.spec.annotations().as_ref(),
-        );
-        undo.poststop = Some((h, json, bundle.dir.clone()));
+    if let Some(h) = cfg.hooks.poststop().clone() {
+        let json = state_json(&o.id, "stopped", 0, &cfg.bundle, Some(&cfg.annotations));
+        undo.poststop = Some((h, json, cfg.bundle.clone()));
     }
     if cgroup.is_systemd() {
         cgroup.add_task(nix::unistd::Pid::from_raw(child))?;
@@ -226,7 +216,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     trace.phase("resources");
     let (pid, console_master, init_phases) = converse(
         &parent_end,
-        &bundle,
+        &cfg,
         o,
         child,
         plan.is_new(NamespaceKind::User),
@@ -247,7 +237,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     };
     let (_, start_time) =
         proc_stat(pid).ok_or_else(|| Error::Init("container init exited during create".into()))?;
-    undo.intel_rdt = apply_intel_rdt(&bundle, &o.id, pid, &dir_path)?;
+    undo.intel_rdt = apply_intel_rdt(&cfg, &o.id, pid, &dir_path)?;
     // The last record: the init, ready; the container exists.
     state.pid = pid;
     state.init_start_time = start_time;
@@ -298,7 +288,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
 /// Socket activation (runc's behaviour): with LISTEN_FDS=N in remora's
 /// environment, fds 3..3+N pass into the container (before the
 /// --preserve-fds ones) and the process gets LISTEN_FDS=N, LISTEN_PID=1.
-fn forward_listen_fds(bundle: &mut Bundle) -> u32 {
+fn forward_listen_fds(cfg: &mut Config) -> u32 {
     let n: u32 = match std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -306,13 +296,12 @@ fn forward_listen_fds(bundle: &mut Bundle) -> u32 {
         Some(n) if n > 0 => n,
         _ => return 0,
     };
-    if let Some(p) = bundle.spec.process_mut().as_mut() {
-        let mut env = p.env().clone().unwrap_or_default();
-        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
-        env.push(format!("LISTEN_FDS={n}"));
-        env.push("LISTEN_PID=1".into());
-        p.set_env(Some(env));
-    }
+    let p = &mut cfg.process;
+    let mut env = p.env().clone().unwrap_or_default();
+    env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+    env.push(format!("LISTEN_FDS={n}"));
+    env.push("LISTEN_PID=1".into());
+    p.set_env(Some(env));
     n
 }
 
@@ -328,17 +317,16 @@ pub fn send_pidfd(sock: &std::path::Path, pidfd: &OwnedFd) -> Result<()> {
 /// linux.seccomp.listenerPath (runc's format); for the init and for an
 /// exec'd process alike (`status` says which state the container is in).
 pub(super) fn send_seccomp_listener(
-    bundle: &Bundle,
+    cfg: &Config,
     id: &str,
     status: &str,
     pid: i32,
     fd: Option<OwnedFd>,
 ) -> Result<()> {
-    let seccomp = bundle
-        .spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.seccomp().clone())
+    let seccomp = cfg
+        .linux
+        .seccomp()
+        .clone()
         .ok_or_else(|| Error::Init("seccomp listener without linux.seccomp".into()))?;
     let path = seccomp
         .listener_path()
@@ -349,8 +337,8 @@ pub(super) fn send_seccomp_listener(
         id,
         status,
         pid,
-        &bundle.dir,
-        bundle.spec.annotations().as_ref(),
+        &cfg.bundle,
+        Some(&cfg.annotations),
     ))
     .expect("json");
     let msg = remora_seccomp::process_state_json(
@@ -366,18 +354,13 @@ pub(super) fn send_seccomp_listener(
 /// config::validate); recorded in the state directory for update and
 /// delete.
 fn apply_intel_rdt(
-    bundle: &Bundle,
+    cfg: &Config,
     id: &str,
     pid: i32,
     state_dir: &std::path::Path,
 ) -> Result<Option<crate::resctrl::Applied>> {
     use crate::resctrl;
-    let Some(rdt) = bundle
-        .spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.intel_rdt().clone())
-    else {
+    let Some(rdt) = cfg.linux.intel_rdt().clone() else {
         return Ok(None);
     };
     let root = std::path::Path::new(resctrl::ROOT);
@@ -422,13 +405,8 @@ fn move_net_devices(
 }
 
 /// terminal=true needs --console-socket and vice versa (runc's rules).
-fn check_terminal(bundle: &Bundle, o: &CreateOptions) -> Result<()> {
-    let terminal = bundle
-        .spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.terminal())
-        .unwrap_or(false);
+fn check_terminal(cfg: &Config, o: &CreateOptions) -> Result<()> {
+    let terminal = cfg.process.terminal().unwrap_or(false);
     match (terminal, &o.console_socket) {
         (true, None) if !o.foreground => Err(Error::config(
             "process.terminal: cannot allocate tty if remora will detach without setting console socket",
@@ -492,7 +470,7 @@ fn explain_init_death(
 #[allow(clippy::too_many_arguments)] // the conversation's inputs, each used once
 fn converse(
     ch: &Channel,
-    bundle: &Bundle,
+    cfg: &Config,
     o: &CreateOptions,
     child: i32,
     userns: bool,
@@ -505,7 +483,7 @@ fn converse(
     let mut phases = crate::trace::Phases::new();
     let id = o.id.as_str();
     let mut kept_master = None;
-    let linux = bundle.spec.linux().as_ref().expect("validated");
+    let linux = &cfg.linux;
     let mut init_pid = child;
     loop {
         while !ch
@@ -552,7 +530,7 @@ fn converse(
             // The init's Ready can overtake its forker's InitPid: wait for both.
             Some(Message::Ready) if expect_init_pid && init_seen.is_none() => ready = true,
             Some(Message::SeccompListener) => {
-                let r = send_seccomp_listener(bundle, id, "creating", init_pid, fd);
+                let r = send_seccomp_listener(cfg, id, "creating", init_pid, fd);
                 if let Err(e) = r {
                     let _ = ch.send(&Message::Error(e.to_string()));
                     return Err(e);
@@ -571,26 +549,20 @@ fn converse(
                     let _ = ch.send(&Message::Error(e.to_string()));
                     return Err(e);
                 }
-                let json = state_json(
-                    id,
-                    "created",
-                    init_pid,
-                    &bundle.dir,
-                    bundle.spec.annotations().as_ref(),
-                );
-                let hooks = bundle.spec.hooks().clone().unwrap_or_default();
+                let json = state_json(id, "created", init_pid, &cfg.bundle, Some(&cfg.annotations));
+                let hooks = &cfg.hooks;
                 let r = crate::hooks::run_all(
                     "prestart",
                     hooks.prestart().as_deref().unwrap_or(&[]),
                     &json,
-                    &bundle.dir,
+                    &cfg.bundle,
                 )
                 .and_then(|()| {
                     crate::hooks::run_all(
                         "createRuntime",
                         hooks.create_runtime().as_deref().unwrap_or(&[]),
                         &json,
-                        &bundle.dir,
+                        &cfg.bundle,
                     )
                 });
                 match r {

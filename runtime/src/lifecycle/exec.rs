@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use oci_spec::runtime::{Process, Spec};
+use oci_spec::runtime::Process;
 use remora_cgroups::{Cgroup, Placement};
 use remora_namespaces::{NamespaceKind, NamespacePlan};
 
@@ -47,7 +47,7 @@ pub struct ExecOptions {
 
 /// The process to run: process.json as is, or the container's process
 /// with the flags applied (runc's rules).
-fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
+fn process_for(o: &ExecOptions, container: &Process) -> Result<Process> {
     if let Some(p) = &o.process_json {
         let data = crate::bounded::read_capped(p, crate::bounded::JSON_CAP)
             .map_err(|e| Error::config(format!("--process {}: {e}", p.display())))?;
@@ -58,7 +58,8 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
             "exec: a command to run is required (ARGS or --process)",
         ));
     }
-    let mut v = serde_json::to_value(spec.process().clone().unwrap_or_default()).expect("json");
+    let mut v = serde_json::to_value(container)
+        .map_err(|e| Error::config(format!("exec: the container's process: {e}")))?;
     v["args"] = serde_json::json!(o.args);
     v["terminal"] = serde_json::json!(o.tty);
     if let Some(c) = &o.cwd {
@@ -160,8 +161,10 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         }
         _ => {}
     }
-    let bundle_spec = crate::config::load(&st.bundle)?.spec;
-    let process = process_for(o, &bundle_spec)?;
+    // The container's config as create saved it (config/saved.rs): the
+    // bundle is not read again.
+    let saved = crate::config::saved::ExecConfig::load(&dir.path)?;
+    let process = process_for(o, &saved.process)?;
     crate::config::check_lsm(&process)?;
     crate::config::check_process_attrs(&process)?;
     match (process.terminal().unwrap_or(false), &o.console_socket) {
@@ -177,11 +180,9 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         }
         _ => {}
     }
-    let mut spec = bundle_spec.clone();
-    spec.set_process(Some(process));
+    let config = saved.into_config(process, &st.bundle, &st.rootfs)?;
     // Every namespace of the container, joined through its init.
-    let linux = spec.linux().clone().unwrap_or_default();
-    let kinds = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    let kinds = &config.namespaces;
     let mut plan = NamespacePlan::default();
     for k in NamespaceKind::JOIN_ORDER {
         if kinds.has(k) {
@@ -192,7 +193,6 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         }
     }
     let joined = plan.open_joined()?;
-    let seccomp = crate::config::compile_seccomp(&linux)?;
     let state_dir = dir.path.clone();
     drop(dir);
     trace.phase("config");
@@ -228,7 +228,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
             drop(parent_end);
             init::run(InitArgs {
                 id: &o.id,
-                spec: &spec,
+                config: &config,
                 bundle: &st.bundle,
                 rootfs: &st.rootfs,
                 plan: &plan,
@@ -239,7 +239,7 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
                 no_pivot: false,
                 no_new_keyring: true,
                 preserve_fds: o.preserve_fds,
-                seccomp: seccomp.as_ref(),
+                seccomp: config.seccomp.as_ref(),
                 cgroup: Some(&placement),
                 host_pid: 0,
                 idmapped: &[],
@@ -266,13 +266,8 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         child
     };
     let mut phases = Vec::new();
-    let listener_bundle = crate::config::Bundle {
-        spec: spec.clone(),
-        dir: st.bundle.clone(),
-        rootfs: st.rootfs.clone(),
-    };
     let mut send_listener = |pid: i32, fd: std::os::fd::OwnedFd| {
-        super::create::send_seccomp_listener(&listener_bundle, &o.id, "running", pid, Some(fd))
+        super::create::send_seccomp_listener(&config, &o.id, "running", pid, Some(fd))
     };
     let handed_over = converse(
         &parent_end,
