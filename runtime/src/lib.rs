@@ -34,4 +34,4 @@ pub mod timefmt;
 pub mod trace;
 
 /// The runtime-spec version remora implements.
-pub const OCI_VERSION: &str = "1.2.0";
+pub const OCI_VERSION: &str = "1.3.0";

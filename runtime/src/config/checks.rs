@@ -503,7 +503,11 @@ mod tests {
             |v| v["process"]["args"] = json!([""]),
             "process.args",
         );
-        fails(process_env, |v| v["process"]["env"] = json!(["X"]), "missing '='");
+        fails(
+            process_env,
+            |v| v["process"]["env"] = json!(["X"]),
+            "missing '='",
+        );
         fails(
             process_cwd,
             |v| v["process"]["cwd"] = json!("rel"),
