@@ -179,6 +179,17 @@ pub fn pivot(root: &Root, no_pivot: bool, own_mount_ns: bool) -> Result<(), Root
         what: what.into(),
         source,
     };
+    // The old root, to make a slave and detach once pivoted (runc's way):
+    // "." after pivot_root is the new root, whose mounts keep the
+    // propagation their options gave them ("shared" ones stay shared).
+    let old_root = if own_mount_ns && !no_pivot {
+        Some(
+            openat2(cwd_fd(), "/", libc::O_PATH | libc::O_DIRECTORY, 0, 0)
+                .map_err(|e| err("opening the old root", e))?,
+        )
+    } else {
+        None
+    };
     fchdir(root.fd()).map_err(|e| err("chdir into rootfs", e))?;
     if !own_mount_ns {
         chroot(".").map_err(|e| err("chroot", e))?;
@@ -189,8 +200,11 @@ pub fn pivot(root: &Root, no_pivot: bool, own_mount_ns: bool) -> Result<(), Root
         chroot(".").map_err(|e| err("chroot", e))?;
     } else {
         pivot_root_dot().map_err(|e| err("pivot_root", e))?;
-        // The old root is stacked under the new one at "/": make it a
-        // slave so the detach does not propagate, then detach it.
+        // The old root is stacked on the new one at "/": from it, make it
+        // a slave so the detach does not propagate, then detach it.
+        if let Some(old) = &old_root {
+            fchdir(old.as_fd()).map_err(|e| err("chdir into the old root", e))?;
+        }
         set_propagation(".", libc::MS_SLAVE | libc::MS_REC)
             .map_err(|e| err("making old root a slave", e))?;
         umount2(".", libc::MNT_DETACH).map_err(|e| err("detaching old root", e))?;
