@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use oci_spec::runtime::{Linux, Process};
+use oci_spec::runtime::{
+    Linux, LinuxMemoryPolicy, LinuxNamespace, LinuxPersonality, LinuxSeccomp, Process,
+};
 use serde::{Deserialize, Serialize};
 
 use super::Config;
@@ -20,25 +22,23 @@ pub const FILE: &str = "exec-config.json";
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ExecConfig {
     pub process: Process,
-    /// namespaces (joined through the init), personality, memoryPolicy,
-    /// seccomp.
-    pub linux: Linux,
+    /// linux.namespaces (joined through the init).
+    pub namespaces: Option<Vec<LinuxNamespace>>,
+    pub personality: Option<LinuxPersonality>,
+    pub memory_policy: Option<LinuxMemoryPolicy>,
+    pub seccomp: Option<LinuxSeccomp>,
     pub annotations: HashMap<String, String>,
 }
 
 impl ExecConfig {
     pub fn of(config: &Config) -> ExecConfig {
         let l = &config.linux;
-        // Not Linux::default(), which has runc's default paths and devices.
-        let mut linux: Linux =
-            serde_json::from_value(serde_json::json!({})).expect("every field optional");
-        linux.set_namespaces(l.namespaces().clone());
-        linux.set_personality(l.personality().clone());
-        linux.set_memory_policy(l.memory_policy().clone());
-        linux.set_seccomp(l.seccomp().clone());
         ExecConfig {
             process: config.process.clone(),
-            linux,
+            namespaces: l.namespaces().clone(),
+            personality: l.personality().clone(),
+            memory_policy: l.memory_policy().clone(),
+            seccomp: l.seccomp().clone(),
             annotations: config.annotations.clone(),
         }
     }
@@ -63,11 +63,18 @@ impl ExecConfig {
     /// The config an exec'd `process` runs with: no mounts, no hooks (the
     /// container's are done), the seccomp profile compiled.
     pub fn into_config(self, process: Process, bundle: &Path, rootfs: &Path) -> Result<Config> {
+        // Not Linux::default(), which has runc's default paths and devices.
+        let mut linux: Linux = serde_json::from_value(serde_json::json!({}))
+            .map_err(|e| Error::config(format!("exec: the saved config's linux: {e}")))?;
+        linux.set_namespaces(self.namespaces);
+        linux.set_personality(self.personality);
+        linux.set_memory_policy(self.memory_policy);
+        linux.set_seccomp(self.seccomp);
         Config::of_parts(
             bundle.to_path_buf(),
             rootfs.to_path_buf(),
             process,
-            self.linux,
+            linux,
             Vec::new(),
             Default::default(),
             self.annotations,
@@ -94,13 +101,13 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(back.process, c.process);
         assert_eq!(back.annotations, c.annotations);
-        assert_eq!(back.linux.namespaces(), c.linux.namespaces());
-        assert_eq!(back.linux.personality(), c.linux.personality());
-        assert!(back.linux.masked_paths().is_none(), "only what exec needs");
+        assert_eq!(&back.namespaces, c.linux.namespaces());
+        assert_eq!(&back.personality, c.linux.personality());
         let e = back
             .into_config(c.process.clone(), Path::new("/b"), Path::new("/b/rootfs"))
             .unwrap();
         assert!(e.seccomp.is_some() && e.mounts.is_empty());
+        assert!(e.linux.masked_paths().is_none(), "only what exec needs");
         assert_eq!(e.namespaces.new_flags(), c.namespaces.new_flags());
     }
 }
