@@ -54,8 +54,16 @@ impl ExecConfig {
     /// Read by exec (bounded, as every JSON remora reads).
     pub fn load(state_dir: &Path) -> Result<ExecConfig> {
         let path = state_dir.join(FILE);
-        let data = crate::bounded::read_capped(&path, crate::bounded::JSON_CAP)
-            .map_err(|e| Error::config(format!("{}: {e}", path.display())))?;
+        let data = crate::bounded::read_capped(&path, crate::bounded::JSON_CAP).map_err(|e| {
+            let missing = matches!(&e, crate::bounded::ReadError::Io(io)
+                if io.kind() == std::io::ErrorKind::NotFound);
+            let why = if missing {
+                "missing: the container was created by a remora without it; recreate it".into()
+            } else {
+                e.to_string()
+            };
+            Error::config(format!("{}: {why}", path.display()))
+        })?;
         serde_json::from_slice(&data)
             .map_err(|e| Error::config(format!("{}: invalid saved config: {e}", path.display())))
     }
