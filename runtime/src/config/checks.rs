@@ -341,7 +341,7 @@ fn rootfs_propagation(spec: &Spec) -> Result<()> {
 /// remora knows how to apply, id mappings only with idmap.
 fn mounts(spec: &Spec) -> Result<()> {
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        super::MountEntry::new(i, m)?;
+        super::MountEntry::check(i, m)?;
     }
     Ok(())
 }

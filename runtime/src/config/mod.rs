@@ -45,6 +45,26 @@ pub struct Config {
     pub annotations: HashMap<String, String>,
     /// linux.seccomp, compiled.
     pub seccomp: Option<remora_seccomp::Filter>,
+    /// linux.seccomp.listenerPath and listenerMetadata, for a NOTIFY
+    /// profile's listener fd.
+    pub seccomp_listener: Option<SeccompListener>,
+}
+
+/// Where the seccomp listener fd goes, and the metadata sent with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SeccompListener {
+    pub path: PathBuf,
+    pub metadata: String,
+}
+
+impl SeccompListener {
+    fn of(linux: &Linux) -> Option<SeccompListener> {
+        let s = linux.seccomp().as_ref()?;
+        Some(SeccompListener {
+            path: s.listener_path().clone()?,
+            metadata: s.listener_metadata().clone().unwrap_or_default(),
+        })
+    }
 }
 
 /// One of config.json's mounts, its options sorted (rootfs/options.rs).
@@ -60,7 +80,19 @@ pub struct MountEntry {
 
 impl MountEntry {
     /// Checks mounts[index] and parses its options.
-    pub fn new(index: usize, m: &Mount) -> Result<MountEntry> {
+    pub fn new(index: usize, m: Mount) -> Result<MountEntry> {
+        let options = Self::check(index, &m)?;
+        let bind = crate::rootfs::mounts::is_bind(&m);
+        Ok(MountEntry {
+            index,
+            mount: m,
+            options,
+            bind,
+        })
+    }
+
+    /// What must hold of mounts[index]; its options, parsed.
+    pub fn check(index: usize, m: &Mount) -> Result<MountOptions> {
         if !m.destination().is_absolute() {
             return Err(Error::config(format!(
                 "mounts[{index}].destination {:?}: must be an absolute path",
@@ -75,14 +107,8 @@ impl MountEntry {
             )));
         }
         crate::rootfs::mounts::check_id_mappings(index, m).map_err(Error::config)?;
-        let options = MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
-            .map_err(|e| Error::config(format!("mounts[{index}] {:?}: {e}", m.destination())))?;
-        Ok(MountEntry {
-            index,
-            mount: m.clone(),
-            options,
-            bind,
-        })
+        MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
+            .map_err(|e| Error::config(format!("mounts[{index}] {:?}: {e}", m.destination())))
     }
 
     pub fn destination(&self) -> &Path {
@@ -142,72 +168,76 @@ pub fn validate(spec: &Spec) -> Result<()> {
 }
 
 impl Config {
-    /// The typed config of a checked spec.
-    pub fn build(spec: Spec, bundle: PathBuf, rootfs: PathBuf) -> Result<Config> {
+    /// The typed config of a checked spec (taken apart, not copied: a
+    /// seccomp profile can be large).
+    pub fn build(mut spec: Spec, bundle: PathBuf, rootfs: PathBuf) -> Result<Config> {
         let readonly_root = spec
             .root()
             .as_ref()
             .and_then(|r| r.readonly())
             .unwrap_or(false);
         let mounts = spec
-            .mounts()
-            .iter()
-            .flatten()
+            .mounts_mut()
+            .take()
+            .unwrap_or_default()
+            .into_iter()
             .enumerate()
             .map(|(i, m)| MountEntry::new(i, m))
             .collect::<Result<Vec<_>>>()?;
-        let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
-        let hostname = non_empty(spec.hostname());
-        let domainname = non_empty(spec.domainname());
-        let annotations = spec.annotations().clone().unwrap_or_default();
-        let hooks = spec.hooks().clone().unwrap_or_default();
-        let (Some(process), Some(linux)) = (spec.process().clone(), spec.linux().clone()) else {
+        let non_empty = |s: &mut Option<String>| s.take().filter(|s| !s.is_empty());
+        let hostname = non_empty(spec.hostname_mut());
+        let domainname = non_empty(spec.domainname_mut());
+        let annotations = spec.annotations_mut().take().unwrap_or_default();
+        let hooks = spec.hooks_mut().take().unwrap_or_default();
+        let (Some(process), Some(linux)) = (spec.process_mut().take(), spec.linux_mut().take())
+        else {
             // checks::process_present and linux_present refuse it first.
             return Err(Error::config("process, linux: missing from config.json"));
         };
-        Config::of_parts(bundle, rootfs, process, linux, mounts, hooks, annotations).map(|c| {
-            Config {
-                readonly_root,
-                hostname,
-                domainname,
-                ..c
-            }
+        let seccomp = compile_seccomp(&linux)?;
+        let seccomp_listener = SeccompListener::of(&linux);
+        let parts = Parts {
+            process,
+            linux,
+            mounts,
+            hooks,
+            annotations,
+            seccomp,
+            seccomp_listener,
+        };
+        Config::of_parts(bundle, rootfs, parts).map(|c| Config {
+            readonly_root,
+            hostname,
+            domainname,
+            ..c
         })
     }
 
     /// A config of its parts (create's, or exec's from the saved one).
-    fn of_parts(
-        bundle: PathBuf,
-        rootfs: PathBuf,
-        process: Process,
-        linux: Linux,
-        mounts: Vec<MountEntry>,
-        hooks: Hooks,
-        annotations: HashMap<String, String>,
-    ) -> Result<Config> {
-        let namespaces = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
-        let propagation = propagation(&linux)?;
-        let seccomp = compile_seccomp(&linux)?;
+    fn of_parts(bundle: PathBuf, rootfs: PathBuf, p: Parts) -> Result<Config> {
+        let namespaces = NamespacePlan::from_spec(p.linux.namespaces().as_deref().unwrap_or(&[]))?;
+        let propagation = propagation(&p.linux)?;
         Ok(Config {
             bundle,
             rootfs,
             readonly_root: false,
             hostname: None,
             domainname: None,
-            process,
-            mounts,
+            process: p.process,
+            mounts: p.mounts,
             namespaces,
-            linux,
+            linux: p.linux,
             propagation,
-            hooks,
-            annotations,
-            seccomp,
+            hooks: p.hooks,
+            annotations: p.annotations,
+            seccomp: p.seccomp,
+            seccomp_listener: p.seccomp_listener,
         })
     }
 
     /// Adds a mount (the runtime's own, e.g. the notify socket's).
     pub fn push_mount(&mut self, m: Mount) -> Result<()> {
-        let entry = MountEntry::new(self.mounts.len(), &m)?;
+        let entry = MountEntry::new(self.mounts.len(), m)?;
         self.mounts.push(entry);
         Ok(())
     }
@@ -216,6 +246,17 @@ impl Config {
     pub fn has_hooks(&self, pick: fn(&Hooks) -> Option<&Vec<oci_spec::runtime::Hook>>) -> bool {
         pick(&self.hooks).is_some_and(|h| !h.is_empty())
     }
+}
+
+/// What a [`Config`] is made of besides its paths.
+struct Parts {
+    process: Process,
+    linux: Linux,
+    mounts: Vec<MountEntry>,
+    hooks: Hooks,
+    annotations: HashMap<String, String>,
+    seccomp: Option<remora_seccomp::Filter>,
+    seccomp_listener: Option<SeccompListener>,
 }
 
 /// root.path made absolute (from the bundle), checked to be a directory

@@ -6,47 +6,99 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use oci_spec::runtime::{
-    Linux, LinuxMemoryPolicy, LinuxNamespace, LinuxPersonality, LinuxSeccomp, Process,
-};
+use oci_spec::runtime::{Linux, LinuxMemoryPolicy, LinuxNamespace, LinuxPersonality, Process};
 use serde::{Deserialize, Serialize};
 
-use super::Config;
+use super::{Config, Parts, SeccompListener};
 use crate::error::{Error, Result};
 
 /// The file in the state directory.
 pub const FILE: &str = "exec-config.json";
 
-/// The container's process (exec's flags edit a copy of it) and the
-/// parts of linux that apply to an exec'd process too.
-#[derive(Debug, Serialize, Deserialize)]
+/// The container's process (exec's flags edit a copy of it) and what of
+/// the rest applies to an exec'd process too. The seccomp filter is kept
+/// compiled: exec neither reads nor compiles the profile again.
+#[derive(Debug, Deserialize)]
 pub struct ExecConfig {
     pub process: Process,
     /// linux.namespaces (joined through the init).
     pub namespaces: Option<Vec<LinuxNamespace>>,
     pub personality: Option<LinuxPersonality>,
     pub memory_policy: Option<LinuxMemoryPolicy>,
-    pub seccomp: Option<LinuxSeccomp>,
+    pub seccomp: Option<SavedFilter>,
+    pub seccomp_listener: Option<SeccompListener>,
     pub annotations: HashMap<String, String>,
 }
 
-impl ExecConfig {
-    pub fn of(config: &Config) -> ExecConfig {
-        let l = &config.linux;
-        ExecConfig {
-            process: config.process.clone(),
-            namespaces: l.namespaces().clone(),
-            personality: l.personality().clone(),
-            memory_policy: l.memory_policy().clone(),
-            seccomp: l.seccomp().clone(),
-            annotations: config.annotations.clone(),
+/// The same, borrowed from the container's config: written without a copy.
+#[derive(Serialize)]
+struct ExecConfigOut<'a> {
+    process: &'a Process,
+    namespaces: &'a Option<Vec<LinuxNamespace>>,
+    personality: &'a Option<LinuxPersonality>,
+    memory_policy: &'a Option<LinuxMemoryPolicy>,
+    seccomp: Option<SavedFilter>,
+    seccomp_listener: &'a Option<SeccompListener>,
+    annotations: &'a HashMap<String, String>,
+}
+
+/// A compiled seccomp filter: each BPF instruction as one number
+/// (code << 48 | jt << 40 | jf << 32 | k).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SavedFilter {
+    program: Vec<u64>,
+    flags: u32,
+    wants_listener: bool,
+}
+
+impl SavedFilter {
+    fn of(f: &remora_seccomp::Filter) -> SavedFilter {
+        let program = f
+            .program
+            .iter()
+            .map(|i| (i.code as u64) << 48 | (i.jt as u64) << 40 | (i.jf as u64) << 32 | i.k as u64)
+            .collect();
+        SavedFilter {
+            program,
+            flags: f.flags,
+            wants_listener: f.wants_listener,
         }
     }
 
+    fn filter(&self) -> remora_seccomp::Filter {
+        let program = self
+            .program
+            .iter()
+            .map(|&n| libc::sock_filter {
+                code: (n >> 48) as u16,
+                jt: (n >> 40) as u8,
+                jf: (n >> 32) as u8,
+                k: n as u32,
+            })
+            .collect();
+        remora_seccomp::Filter {
+            program,
+            flags: self.flags,
+            wants_listener: self.wants_listener,
+        }
+    }
+}
+
+impl ExecConfig {
     /// Written once by create, in the new state directory.
-    pub fn save(&self, state_dir: &Path) -> Result<()> {
+    pub fn save(config: &Config, state_dir: &Path) -> Result<()> {
+        let l = &config.linux;
+        let out = ExecConfigOut {
+            process: &config.process,
+            namespaces: l.namespaces(),
+            personality: l.personality(),
+            memory_policy: l.memory_policy(),
+            seccomp: config.seccomp.as_ref().map(SavedFilter::of),
+            seccomp_listener: &config.seccomp_listener,
+            annotations: &config.annotations,
+        };
         let path = state_dir.join(FILE);
-        let data = serde_json::to_vec(self)
+        let data = serde_json::to_vec(&out)
             .map_err(|e| Error::config(format!("{}: {e}", path.display())))?;
         std::fs::write(&path, data).map_err(|e| Error::io(format!("writing {}", path.display()), e))
     }
@@ -69,7 +121,7 @@ impl ExecConfig {
     }
 
     /// The config an exec'd `process` runs with: no mounts, no hooks (the
-    /// container's are done), the seccomp profile compiled.
+    /// container's are done), the saved seccomp filter.
     pub fn into_config(self, process: Process, bundle: &Path, rootfs: &Path) -> Result<Config> {
         // Not Linux::default(), which has runc's default paths and devices.
         let mut linux: Linux = serde_json::from_value(serde_json::json!({}))
@@ -77,16 +129,16 @@ impl ExecConfig {
         linux.set_namespaces(self.namespaces);
         linux.set_personality(self.personality);
         linux.set_memory_policy(self.memory_policy);
-        linux.set_seccomp(self.seccomp);
-        Config::of_parts(
-            bundle.to_path_buf(),
-            rootfs.to_path_buf(),
+        let parts = Parts {
             process,
             linux,
-            Vec::new(),
-            Default::default(),
-            self.annotations,
-        )
+            mounts: Vec::new(),
+            hooks: Default::default(),
+            annotations: self.annotations,
+            seccomp: self.seccomp.as_ref().map(SavedFilter::filter),
+            seccomp_listener: self.seccomp_listener,
+        };
+        Config::of_parts(bundle.to_path_buf(), rootfs.to_path_buf(), parts)
     }
 }
 
@@ -104,7 +156,7 @@ mod tests {
         let c = Config::build(spec, "/b".into(), "/b/rootfs".into()).unwrap();
         let dir = std::env::temp_dir().join(format!("remora-saved-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        ExecConfig::of(&c).save(&dir).unwrap();
+        ExecConfig::save(&c, &dir).unwrap();
         let back = ExecConfig::load(&dir).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(back.process, c.process);
@@ -114,7 +166,16 @@ mod tests {
         let e = back
             .into_config(c.process.clone(), Path::new("/b"), Path::new("/b/rootfs"))
             .unwrap();
-        assert!(e.seccomp.is_some() && e.mounts.is_empty());
+        assert!(e.mounts.is_empty());
+        let (a, b) = (e.seccomp.unwrap(), c.seccomp.clone().unwrap());
+        assert_eq!((a.flags, a.wants_listener), (b.flags, b.wants_listener));
+        let raw = |f: &remora_seccomp::Filter| {
+            f.program
+                .iter()
+                .map(|i| (i.code, i.jt, i.jf, i.k))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(raw(&a), raw(&b), "the compiled filter, as it was");
         assert!(e.linux.masked_paths().is_none(), "only what exec needs");
         assert_eq!(e.namespaces.new_flags(), c.namespaces.new_flags());
     }

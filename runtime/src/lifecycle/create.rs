@@ -115,7 +115,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     };
     let dir_path = undo.dir.as_ref().expect("set").path.clone();
     // What exec needs of the config: exec never reads config.json again.
-    config::saved::ExecConfig::of(&cfg).save(&dir_path)?;
+    config::saved::ExecConfig::save(&cfg, &dir_path)?;
     let fifo = dir_path.join(crate::state::FIFO_FILE);
     if notify {
         crate::notify::make_dir(&dir_path)?;
@@ -323,14 +323,9 @@ pub(super) fn send_seccomp_listener(
     pid: i32,
     fd: Option<OwnedFd>,
 ) -> Result<()> {
-    let seccomp = cfg
-        .linux
-        .seccomp()
-        .clone()
-        .ok_or_else(|| Error::Init("seccomp listener without linux.seccomp".into()))?;
-    let path = seccomp
-        .listener_path()
-        .clone()
+    let listener = cfg
+        .seccomp_listener
+        .as_ref()
         .ok_or_else(|| Error::config("linux.seccomp.listenerPath: required for SCMP_ACT_NOTIFY"))?;
     let fd = fd.ok_or_else(|| Error::Init("seccomp listener: no fd received".into()))?;
     let state: serde_json::Value = serde_json::from_str(&state_json(
@@ -341,13 +336,13 @@ pub(super) fn send_seccomp_listener(
         Some(&cfg.annotations),
     ))
     .expect("json");
-    let msg = remora_seccomp::process_state_json(
-        crate::OCI_VERSION,
-        pid,
-        seccomp.listener_metadata().as_deref().unwrap_or(""),
-        &state,
-    );
-    Ok(remora_seccomp::send_listener(&path, fd.as_fd(), &msg)?)
+    let msg =
+        remora_seccomp::process_state_json(crate::OCI_VERSION, pid, &listener.metadata, &state);
+    Ok(remora_seccomp::send_listener(
+        &listener.path,
+        fd.as_fd(),
+        &msg,
+    )?)
 }
 
 /// linux.intelRdt: the init joins its resctrl group (checked present by
