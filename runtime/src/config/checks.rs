@@ -66,6 +66,21 @@ pub fn run(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// Every check's outcome, not only the first failure's (for a command
+/// that reports on a config, as `remora check`): the failing checks'
+/// names and errors, then the warnings' names and texts.
+pub fn report(spec: &Spec) -> (Vec<(&'static str, Error)>, Vec<(&'static str, String)>) {
+    let failed = CHECKS
+        .iter()
+        .filter_map(|(name, check)| check(spec).err().map(|e| (*name, e)))
+        .collect();
+    let warned = WARNINGS
+        .iter()
+        .filter_map(|(name, w)| w(spec).map(|t| (*name, t)))
+        .collect();
+    (failed, warned)
+}
+
 /// The most supplementary groups a process may have (linux NGROUPS_MAX).
 const NGROUPS_MAX: usize = 65536;
 
@@ -417,6 +432,21 @@ mod tests {
         for (name, w) in WARNINGS {
             assert_eq!(w(&spec), None, "{name}");
         }
+    }
+
+    #[test]
+    fn report_names_every_failing_check_and_warning() {
+        let s = spec_with(|v| {
+            v["ociVersion"] = json!("1.9.0");
+            v["process"]["cwd"] = json!("rel");
+            v["linux"]["sysctl"] = json!({"vm.swappiness": "1"});
+            v["linux"]["resources"]["memory"] = json!({"kernel": 1});
+        });
+        let (failed, warned) = report(&s);
+        let names: Vec<_> = failed.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["process_cwd", "sysctls_namespaced"]);
+        let names: Vec<_> = warned.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["newer_oci_version", "kernel_memory"]);
     }
 
     #[test]
