@@ -66,10 +66,13 @@ pub fn run(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// [`report`]'s answer: (failed checks, warnings), each by name.
+pub type Report = (Vec<(&'static str, Error)>, Vec<(&'static str, String)>);
+
 /// Every check's outcome, not only the first failure's (for a command
 /// that reports on a config, as `remora check`): the failing checks'
 /// names and errors, then the warnings' names and texts.
-pub fn report(spec: &Spec) -> (Vec<(&'static str, Error)>, Vec<(&'static str, String)>) {
+pub fn report(spec: &Spec) -> Report {
     let failed = CHECKS
         .iter()
         .filter_map(|(name, check)| check(spec).err().map(|e| (*name, e)))
