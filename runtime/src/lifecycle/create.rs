@@ -62,18 +62,13 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         crate::notify::prepare(&mut cfg, &g.root.join(&o.id))?;
     }
     check_terminal(&cfg, o)?;
-    let linux = &cfg.linux;
     let plan = &cfg.namespaces;
     let mut joined = plan.open_joined()?;
     // The network namespace, made on a thread while this one works on.
     let net_ahead = NetworkAhead::applies(plan)
         .then(NetworkAhead::start)
         .flatten();
-    let cgroup = Cgroup::new(
-        linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
-        &o.id,
-        g.systemd_cgroup,
-    )?;
+    let cgroup = Cgroup::new(cfg.cgroups_path.as_deref(), &o.id, g.systemd_cgroup)?;
     // Before anything is made: an init placed in a frozen cgroup would
     // never report back.
     cgroup.check_not_frozen()?;
@@ -140,7 +135,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     // The device cgroup is linux.resources.devices plus runc's default
     // set, nothing else: a linux.devices node gets no rule of its own
     // (a deny-all config keeps /dev/kmsg unreadable even if it is made).
-    let resources = linux.resources().as_ref();
+    let resources = cfg.resources.as_ref();
     let placement = cgroup.make(resources)?;
     if placement.occupied {
         crate::logging::warn(
@@ -153,7 +148,11 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
 
     // The thread has exited: single-threaded again for the clones below.
     let net_made = net_ahead.and_then(NetworkAhead::finish);
-    let idmapped = crate::rootfs::idmap::prepare(&cfg.bundle, &cfg.mounts, linux)?;
+    let idmapped = crate::rootfs::idmap::prepare(
+        &cfg.bundle,
+        &cfg.mounts,
+        (&cfg.uid_mappings, &cfg.gid_mappings),
+    )?;
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
     let single = plan.single_clone();
     let mut flags = if single {
@@ -514,8 +513,8 @@ fn converse(
             Some(Message::IdMapRequest) if userns => {
                 let r = remora_namespaces::write_id_maps(
                     child,
-                    linux.uid_mappings().as_deref().unwrap_or(&[]),
-                    linux.gid_mappings().as_deref().unwrap_or(&[]),
+                    &cfg.uid_mappings,
+                    &cfg.gid_mappings,
                     false,
                 );
                 if let Err(e) = r {

@@ -15,7 +15,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-use oci_spec::runtime::{Linux, LinuxIdMapping, Mount};
+use oci_spec::runtime::{LinuxIdMapping, Mount};
 
 use super::mounts::bind_source;
 use crate::config::MountEntry;
@@ -34,18 +34,10 @@ fn field(index: usize, m: &Mount) -> String {
 fn mappings<'a>(
     index: usize,
     m: &'a Mount,
-    linux: &'a Linux,
+    container: (&'a [LinuxIdMapping], &'a [LinuxIdMapping]),
 ) -> Result<(&'a [LinuxIdMapping], &'a [LinuxIdMapping])> {
-    let uid = m
-        .uid_mappings()
-        .as_deref()
-        .or(linux.uid_mappings().as_deref())
-        .unwrap_or_default();
-    let gid = m
-        .gid_mappings()
-        .as_deref()
-        .or(linux.gid_mappings().as_deref())
-        .unwrap_or_default();
+    let uid = m.uid_mappings().as_deref().unwrap_or(container.0);
+    let gid = m.gid_mappings().as_deref().unwrap_or(container.1);
     if uid.is_empty() || gid.is_empty() {
         return Err(Error::config(format!(
             "{}: \"idmap\" needs uidMappings and gidMappings (on the mount, or the container's)",
@@ -91,7 +83,11 @@ pub fn userns_with(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<Own
 }
 
 /// Clones and idmaps the source of every idmap mount.
-pub fn prepare(bundle: &Path, mounts: &[MountEntry], linux: &Linux) -> Result<Prepared> {
+pub fn prepare(
+    bundle: &Path,
+    mounts: &[MountEntry],
+    container: (&[LinuxIdMapping], &[LinuxIdMapping]),
+) -> Result<Prepared> {
     let mut out = Vec::with_capacity(mounts.len());
     for e in mounts {
         let (index, m, opts) = (e.index, &e.mount, &e.options);
@@ -105,7 +101,7 @@ pub fn prepare(bundle: &Path, mounts: &[MountEntry], linux: &Linux) -> Result<Pr
                 field(index, m)
             )));
         }
-        let (uid, gid) = mappings(index, m, linux)?;
+        let (uid, gid) = mappings(index, m, container)?;
         let source = bind_source(bundle, m);
         let src = source.to_str().unwrap_or_default();
         let tree = open_tree_path(src, opts.recursive_bind)
