@@ -525,7 +525,11 @@ fn every_reported_mount_option_works_in_a_container() {
     b.config["mounts"] = json!(mounts);
     b.sh("cat /proc/self/mountinfo");
     let r = b.run(&env, &env.id("opts"));
-    assert_eq!(r.code, 0, "a reported mount option fails: {}", r.stderr);
+    assert_eq!(
+        r.code, 0,
+        "a reported mount option fails: {} (options by mount point: {tried:?})",
+        r.stderr
+    );
     let out = r.ok();
     for (o, dest) in &tried {
         let line = out
