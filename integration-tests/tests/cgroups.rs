@@ -485,6 +485,24 @@ fn kernel_memory_is_ignored_with_a_warning() {
     if !pure_v2() {
         assert_ne!(b.read("memory", "memory.kmem.limit_in_bytes"), "1048576");
     }
+    // update: the same, by flag or in a resources file (runc warns alike).
+    let file = std::env::temp_dir().join(format!("{}-kmem.json", b.id));
+    fs::write(&file, r#"{"memory": {"kernel": 2097152}}"#).unwrap();
+    for args in [
+        vec!["update", "--kernel-memory", "2m", &b.id],
+        vec!["update", "-r", file.to_str().unwrap(), &b.id],
+    ] {
+        let o = b.remora(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains(
+                "linux.resources.memory.kernel 2097152: kernel memory settings are ignored"
+            ),
+            "{args:?}: {err}"
+        );
+    }
+    let _ = fs::remove_file(&file);
 }
 
 #[test]

@@ -156,14 +156,13 @@ fn newer_oci_version(spec: &Spec) -> Option<String> {
 /// a warning, as runc 1.1.5 does ("Kernel memory settings are ignored
 /// and will be removed").
 fn kernel_memory(spec: &Spec) -> Option<String> {
-    let kernel = spec
-        .linux()
-        .as_ref()?
-        .resources()
-        .as_ref()?
-        .memory()
-        .as_ref()?
-        .kernel()?;
+    kernel_memory_of(spec.linux().as_ref()?.resources().as_ref()?)
+}
+
+/// The kernel memory warning for a set of resources (create's, or
+/// update's).
+pub fn kernel_memory_of(r: &oci_spec::runtime::LinuxResources) -> Option<String> {
+    let kernel = r.memory().as_ref()?.kernel()?;
     Some(format!(
         "linux.resources.memory.kernel {kernel}: kernel memory settings are ignored (deprecated by the runtime-spec; Linux no longer enforces them)"
     ))
