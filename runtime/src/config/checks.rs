@@ -2,9 +2,10 @@
 //! small named checks, run in order; the first that fails stops create
 //! with an error naming the field (runc's specconv and configs/validate
 //! are the model). Each takes the parsed spec and nothing else; those
-//! that ask the host (AppArmor, resctrl, NUMA nodes, network devices)
-//! say so in their names' list below. Warnings are checks that never
-//! fail: they say on stderr what is accepted but not applied.
+//! that ask the host (NUMA nodes, network devices, resctrl, AppArmor and
+//! SELinux) come last in [`CHECKS`]. Warnings are checks that never
+//! fail: they say on stderr what is accepted but not applied. Unit tests
+//! (below) need no root.
 
 use std::path::Path;
 
