@@ -4,8 +4,11 @@
 //!   namespaces are new (clone/unshare flags) and which are joined by path.
 //! - [`join`]: setns into a namespace by path, checking its type.
 //! - [`idmap`]: writing uid_map/gid_map of a new user namespace.
+//! - [`idmap_helpers`]: the same for an unprivileged caller (newuidmap,
+//!   newgidmap), and which host ids /etc/subuid and /etc/subgid allow.
 
 pub mod idmap;
+pub mod idmap_helpers;
 pub mod join;
 pub mod plan;
 mod sys;

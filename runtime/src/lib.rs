@@ -24,6 +24,7 @@ pub mod notify;
 pub mod process;
 pub mod resctrl;
 pub mod rootfs;
+pub mod rootless;
 pub mod runc_compat;
 pub mod signal;
 pub mod spec;

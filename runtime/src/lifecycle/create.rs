@@ -66,11 +66,8 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
     let joined = plan.open_joined()?;
-    let cgroup = Cgroup::new(
-        linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
-        &o.id,
-        g.systemd_cgroup,
-    )?;
+    crate::rootless::check_config(linux, plan.is_new(NamespaceKind::User))?;
+    let cgroup = crate::rootless::cgroup(g, linux, &o.id)?;
     // Before anything is made: an init placed in a frozen cgroup would
     // never report back.
     cgroup.check_not_frozen()?;
@@ -529,11 +526,10 @@ fn converse(
                 }
             }
             Some(Message::IdMapRequest) if userns => {
-                let r = remora_namespaces::write_id_maps(
+                let r = crate::rootless::write_id_maps(
                     child,
                     linux.uid_mappings().as_deref().unwrap_or(&[]),
                     linux.gid_mappings().as_deref().unwrap_or(&[]),
-                    false,
                 );
                 if let Err(e) = r {
                     let _ = ch.send(&Message::Error(e.to_string()));
