@@ -533,7 +533,7 @@ fn converse(
                 );
                 if let Err(e) = r {
                     let _ = ch.send(&Message::Error(e.to_string()));
-                    return Err(e.into());
+                    return Err(e);
                 }
                 ch.send(&Message::IdMapsWritten).ctx(|| "sync".into())?;
             }

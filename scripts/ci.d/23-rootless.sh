@@ -1,0 +1,26 @@
+#!/bin/bash
+# Rootless remora (integration-tests/tests/rootless.rs): run by a real
+# unprivileged user each test makes (useradd, /etc/subuid and /etc/subgid
+# ranges; removed after), multi-range maps through newuidmap/newgidmap
+# (uidmap), each scenario beside runc 1.1.5 (the remora/runc table:
+# "TABLE |" lines); idmapped bind mounts.
+set -u
+cd "$(dirname "$0")/../.."
+need=""
+command -v newuidmap >/dev/null 2>&1 || need="$need uidmap"
+command -v useradd >/dev/null 2>&1 || need="$need passwd"
+command -v setpriv >/dev/null 2>&1 || need="$need util-linux"
+[ -x /usr/sbin/runc ] || need="$need runc"
+if [ -n "$need" ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q $need >/dev/null 2>&1 ||
+		{ echo "apt-get install$need failed"; exit 1; }
+fi
+cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
+rc=0
+echo "--- integration-tests/tests/rootless.rs"
+out=$(timeout 600 cargo test -p remora-integration-tests --test rootless -- --nocapture 2>&1) || rc=1
+echo "$out" | grep -E '^(test |test result)|panicked|^error|^TABLE|^SKIP'
+[ $rc -eq 0 ] || echo "$out" | grep -A20 -- '---- ' | head -80
+echo "--- leftovers"
+scripts/it-leftovers.sh || rc=1
+exit $rc
