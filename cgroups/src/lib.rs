@@ -27,6 +27,7 @@ mod freezer;
 mod fsutil;
 mod layout;
 mod memory_check;
+mod ownership;
 mod path;
 mod placement;
 mod rootless;

@@ -10,6 +10,7 @@
 //! - [`hooks`], [`config`], [`channel`], [`sys`] (syscall wrappers).
 
 pub mod bounded;
+pub mod cgroup_owner;
 pub mod channel;
 pub mod cli;
 pub mod config;

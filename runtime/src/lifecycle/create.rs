@@ -220,6 +220,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     // While the init sets itself up: the limits and device rules, in force
     // before `Ready` (so before any process of the container's runs).
     cgroup.apply_initial(resources)?;
+    crate::cgroup_owner::apply(&cgroup, &bundle.spec, &plan)?;
     trace.phase("resources");
     let (pid, console_master, init_phases) = converse(
         &parent_end,
