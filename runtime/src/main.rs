@@ -115,8 +115,6 @@ fn log_config_from_args(args: &[String]) -> LogConfig {
 fn state_root(cli: &Cli) -> Result<PathBuf> {
     let root = match &cli.root {
         Some(r) => std::path::absolute(r).context("--root")?,
-        // SAFETY: geteuid cannot fail.
-        None if unsafe { libc::geteuid() } == 0 => PathBuf::from("/run/remora"),
         None => remora::rootless::default_state_root(),
     };
     if root == std::path::Path::new("/") {

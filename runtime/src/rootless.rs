@@ -64,19 +64,26 @@ pub fn cgroups_rootless(flag: Option<&str>) -> Result<bool> {
     })
 }
 
-/// The state root without --root: /run/remora for root, else
-/// $XDG_RUNTIME_DIR/remora, or /run/user/UID/remora when the variable is
-/// unset but that directory exists (runc: $XDG_RUNTIME_DIR/runc).
+/// The state root without --root: $XDG_RUNTIME_DIR/remora when runc
+/// would honour $XDG_RUNTIME_DIR (an unprivileged caller; or uid 0 in a
+/// user namespace without full maps, as rootless podman runs its
+/// runtime, unless $USER is root), else /run/user/UID/remora for an
+/// unprivileged caller when that directory exists, else /run/remora.
 pub fn default_state_root() -> PathBuf {
-    if !euid_rootless() {
-        return PathBuf::from("/run/remora");
-    }
-    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty());
+    let honour_xdg = if euid_rootless() {
+        true
+    } else {
+        in_partial_user_namespace() && std::env::var("USER").map_or(true, |u| u != "root")
+    };
+    if let (true, Some(d)) = (honour_xdg, &xdg) {
         return PathBuf::from(d).join("remora");
     }
-    let user_dir = PathBuf::from(format!("/run/user/{}", nix::unistd::geteuid()));
-    if user_dir.is_dir() {
-        return user_dir.join("remora");
+    if euid_rootless() {
+        let user_dir = PathBuf::from(format!("/run/user/{}", nix::unistd::geteuid()));
+        if user_dir.is_dir() {
+            return user_dir.join("remora");
+        }
     }
     PathBuf::from("/run/remora")
 }
