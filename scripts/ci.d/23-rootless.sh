@@ -3,7 +3,11 @@
 # unprivileged user each test makes (useradd, /etc/subuid and /etc/subgid
 # ranges; removed after), multi-range maps through newuidmap/newgidmap
 # (uidmap), each scenario beside runc 1.1.5 (the remora/runc table:
-# "TABLE |" lines); idmapped bind mounts.
+# "TABLE |" lines); idmapped bind mounts. Then cgroup ownership and a
+# rootless container in a delegated cgroup v2 subtree
+# (integration-tests/tests/cgroup_delegation.rs) here (the v2 parts say
+# SKIP on this hybrid host) and in the pure cgroup v2 qemu VM. Rootless
+# podman is an engine of 70-engines.sh (podman-rootless.sh).
 set -u
 cd "$(dirname "$0")/../.."
 need=""
@@ -21,6 +25,13 @@ echo "--- integration-tests/tests/rootless.rs"
 out=$(timeout 600 cargo test -p remora-integration-tests --test rootless -- --nocapture 2>&1) || rc=1
 echo "$out" | grep -E '^(test |test result)|panicked|^error|^TABLE|^SKIP'
 [ $rc -eq 0 ] || echo "$out" | grep -A20 -- '---- ' | head -80
+echo "--- integration-tests/tests/cgroup_delegation.rs (this host)"
+out=$(timeout 600 cargo test -p remora-integration-tests --test cgroup_delegation -- --nocapture 2>&1) || rc=1
+echo "$out" | grep -E '^(test |test result)|panicked|^error|^SKIP'
+echo "--- integration-tests/tests/cgroup_delegation.rs (pure cgroup v2, qemu): scripts/cgroupv2-vm/run.sh"
+exe=$(cargo test -p remora-integration-tests --test cgroup_delegation --no-run --message-format=json 2>/dev/null |
+	grep '"test":true' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
+CGV2_TESTS="$exe" scripts/cgroupv2-vm/run.sh || rc=1
 echo "--- leftovers"
 scripts/it-leftovers.sh || rc=1
 exit $rc
