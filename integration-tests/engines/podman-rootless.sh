@@ -61,7 +61,7 @@ teardown() {
 	done
 	umount_under "$B"
 	umount_under "$R"
-	rm -rf "$B/u" "$B/bin" "$R"
+	rm -rf "${B:?}/u" "${B:?}/bin" "${R:?}"
 	userdel "$U" 2>/dev/null
 	if grep -q "^$U:" /etc/subuid /etc/subgid 2>/dev/null; then
 		sed -i "/^$U:/d" /etc/subuid /etc/subgid

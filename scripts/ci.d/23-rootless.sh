@@ -9,15 +9,15 @@
 # SKIP on this hybrid host) and in the pure cgroup v2 qemu VM. Rootless
 # podman is an engine of 70-engines.sh (podman-rootless.sh).
 set -u
-cd "$(dirname "$0")/../.."
-need=""
-command -v newuidmap >/dev/null 2>&1 || need="$need uidmap"
-command -v useradd >/dev/null 2>&1 || need="$need passwd"
-command -v setpriv >/dev/null 2>&1 || need="$need util-linux"
-[ -x /usr/sbin/runc ] || need="$need runc"
-if [ -n "$need" ]; then
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q $need >/dev/null 2>&1 ||
-		{ echo "apt-get install$need failed"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+need=()
+command -v newuidmap >/dev/null 2>&1 || need+=(uidmap)
+command -v useradd >/dev/null 2>&1 || need+=(passwd)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+[ -x /usr/sbin/runc ] || need+=(runc)
+if [ ${#need[@]} -gt 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "${need[@]}" >/dev/null 2>&1 ||
+		{ echo "apt-get install ${need[*]} failed"; exit 1; }
 fi
 cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
 rc=0
