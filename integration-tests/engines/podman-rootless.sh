@@ -6,6 +6,8 @@
 # of its own user namespace (partial maps): remora's state then goes under
 # $XDG_RUNTIME_DIR/remora (runc: .../runc), device nodes are bind mounts,
 # and there is no cgroup on a host whose cgroups are not delegated.
+# Containers get --network none: slirp4netns cannot open /dev/net/tun as
+# a user on this machine (for runc alike).
 # Everything goes at the end: containers, podman's pause process, the
 # storage, the user and its subordinate ranges.
 . "$(dirname "$0")/lib.sh"

@@ -222,6 +222,14 @@ fn rootless_container_in_a_delegated_subtree() {
     let pid = state["pid"].as_i64().unwrap();
     let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap();
     assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
+    // An exec'd process joins the container's cgroup (its caller is in
+    // the delegated subtree too).
+    let ex = as_user(&["exec", &id, "cat", "/proc/self/cgroup"]);
+    assert!(
+        ex.ok().trim_end().ends_with(&format!("/{id}")),
+        "{}",
+        ex.stdout
+    );
     as_user(&["pause", &id]).ok();
     assert_eq!(
         fs::read_to_string(dir.join("cgroup.freeze"))

@@ -414,6 +414,7 @@ fn lifecycle_as_a_user() {
         "state",
         "pause",
         "ps",
+        "kill --all CONT",
         "kill KILL",
         "delete",
     ]
@@ -447,14 +448,16 @@ fn lifecycle_as_a_user() {
         }
         let ps = t.run(rt, &["ps", &id]);
         table[4].1.push((rt, summary(&ps)));
+        let kill_all = t.run(rt, &["kill", "--all", &id, "CONT"]);
+        table[5].1.push((rt, summary(&kill_all)));
         let kill = t.run(rt, &["kill", &id, "KILL"]);
-        table[5].1.push((rt, summary(&kill)));
+        table[6].1.push((rt, summary(&kill)));
         remora_integration_tests::wait_for("the init to die", 10, || {
             !Path::new(&format!("/proc/{pid}")).exists()
                 || fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z"))
         });
         let del = t.run(rt, &["delete", &id]);
-        table[6].1.push((rt, summary(&del)));
+        table[7].1.push((rt, summary(&del)));
         if rt == Rt::Remora {
             r.ok();
             let out = r_exec.ok();
@@ -474,6 +477,7 @@ fn lifecycle_as_a_user() {
                     "pause: not supported by this host: the rootless container has no cgroup",
                 );
                 ps.fails_with("the rootless container has no cgroup");
+                kill_all.fails_with("the rootless container has no cgroup");
             }
             kill.ok();
             del.ok();
