@@ -38,12 +38,14 @@ pub fn euid_rootless() -> bool {
 }
 
 /// Whether this process is in a user namespace that does not map the
-/// whole id range (the initial namespace maps "0 0 4294967295").
+/// whole id range (the initial namespace maps "0 0 4294967295"). Read
+/// once per process: a forked init in the same namespace inherits it.
 pub fn in_partial_user_namespace() -> bool {
-    match std::fs::read_to_string("/proc/self/uid_map") {
+    static PARTIAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PARTIAL.get_or_init(|| match std::fs::read_to_string("/proc/self/uid_map") {
         Ok(map) => !is_full_map(&map),
         Err(_) => false,
-    }
+    })
 }
 
 fn is_full_map(map: &str) -> bool {

@@ -469,11 +469,11 @@ fn mount_config_mounts(
     rootfs::mount_all(&ctx, a.spec).map_err(|e| e.to_string())
 }
 
-/// A user namespace of the container's own, or the caller's when it is
-/// not the host's (rootless podman runs its runtime so): device nodes are
-/// bind mounts then, and mounts fall back as runc's.
+/// A user namespace of the container's (new or joined), or the caller's
+/// when it is not the host's (rootless podman runs its runtime so):
+/// device nodes are bind mounts then, and mounts fall back as runc's.
 fn in_user_namespace(a: &InitArgs<'_>) -> bool {
-    a.plan.is_new(NamespaceKind::User) || crate::rootless::in_partial_user_namespace()
+    a.plan.has(NamespaceKind::User) || crate::rootless::in_partial_user_namespace()
 }
 
 /// process.cwd exists in the container (made safely, as runc).
