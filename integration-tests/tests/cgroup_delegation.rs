@@ -271,3 +271,124 @@ impl Drop for RemoveDirs {
         }
     }
 }
+
+/// Rootless remora with --systemd-cgroup asks the user's own manager
+/// (systemd --user, its session bus) for the scope: the container's
+/// cgroup is under user@UID.service, with its limits; pause, resume,
+/// kill and delete work, and the scope goes with the container. Runs in
+/// the systemd VM (scripts/cgroupv2-vm/run-systemd-user.sh), which names
+/// the user whose manager runs in REMORA_TEST_SYSTEMD_USER.
+#[test]
+fn rootless_systemd_cgroup_uses_the_users_manager() {
+    let Some(uid) = std::env::var("REMORA_TEST_SYSTEMD_USER")
+        .ok()
+        .and_then(|u| u.parse::<u32>().ok())
+    else {
+        println!("SKIP: no user manager to talk to (REMORA_TEST_SYSTEMD_USER unset: run-systemd-user.sh sets it)");
+        return;
+    };
+    let env = TestEnv::new("sduser");
+    let xdg = PathBuf::from(format!("/run/user/{uid}"));
+    let b = env.base.join("b");
+    remora_integration_tests::make_busybox_rootfs(&b.join("rootfs"));
+    std::os::unix::fs::chown(&b, Some(uid), Some(uid)).unwrap();
+    let as_user = |args: &[&str]| -> Run {
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let (out, err) = (
+            env.base.join(format!("o{n}")),
+            env.base.join(format!("e{n}")),
+        );
+        let status = Command::new(&env.bin)
+            .args(args)
+            .uid(uid)
+            .gid(uid)
+            .env_clear()
+            .env("PATH", "/bin:/sbin:/usr/bin")
+            .env("XDG_RUNTIME_DIR", &xdg)
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}/bus", xdg.display()),
+            )
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&out).unwrap())
+            .stderr(fs::File::create(&err).unwrap())
+            .status()
+            .unwrap();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: fs::read_to_string(&out).unwrap_or_default(),
+            stderr: fs::read_to_string(&err).unwrap_or_default(),
+        }
+    };
+    as_user(&["spec", "--rootless", "-b", b.to_str().unwrap()]).ok();
+    let cfg = b.join("config.json");
+    let mut c: serde_json::Value = serde_json::from_slice(&fs::read(&cfg).unwrap()).unwrap();
+    c["process"]["terminal"] = json!(false);
+    c["process"]["args"] = json!(["sleep", "1000"]);
+    c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 50}});
+    fs::write(&cfg, serde_json::to_vec(&c).unwrap()).unwrap();
+    let id = env.id("c");
+    let r = as_user(&[
+        "--systemd-cgroup",
+        "run",
+        "-d",
+        "-b",
+        b.to_str().unwrap(),
+        &id,
+    ]);
+    let dir = PathBuf::from(format!(
+        "/sys/fs/cgroup/user.slice/user-{uid}.slice/user@{uid}.service/user.slice/remora-{id}.scope"
+    ));
+    let cleanup = || {
+        as_user(&["--systemd-cgroup", "delete", "--force", &id]);
+    };
+    if r.code != 0 {
+        cleanup();
+        panic!("run -d: {}", r.stderr);
+    }
+    let check = || -> Result<(), String> {
+        if !dir.is_dir() {
+            return Err(format!("no scope {}", dir.display()));
+        }
+        let mem = fs::read_to_string(dir.join("memory.max")).unwrap_or_default();
+        if mem.trim() != "67108864" {
+            return Err(format!("memory.max {mem:?}"));
+        }
+        let st: serde_json::Value =
+            serde_json::from_str(as_user(&["--systemd-cgroup", "state", &id]).ok())
+                .map_err(|e| e.to_string())?;
+        let pid = st["pid"].as_i64().unwrap_or(0).to_string();
+        let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        if !procs.lines().any(|l| l == pid) {
+            return Err(format!("init {pid} not in {}: {procs:?}", dir.display()));
+        }
+        let p = as_user(&["--systemd-cgroup", "pause", &id]);
+        if p.code != 0 {
+            return Err(format!("pause: {}", p.stderr));
+        }
+        let st: serde_json::Value =
+            serde_json::from_str(as_user(&["--systemd-cgroup", "state", &id]).ok()).unwrap();
+        if st["status"] != "paused" {
+            return Err(format!("status after pause: {}", st["status"]));
+        }
+        let p = as_user(&["--systemd-cgroup", "resume", &id]);
+        if p.code != 0 {
+            return Err(format!("resume: {}", p.stderr));
+        }
+        Ok(())
+    };
+    let checked = check();
+    as_user(&["--systemd-cgroup", "kill", &id, "KILL"]);
+    remora_integration_tests::wait_for("the container to stop", 10, || {
+        as_user(&["--systemd-cgroup", "state", &id])
+            .stdout
+            .contains("stopped")
+    });
+    let del = as_user(&["--systemd-cgroup", "delete", &id]);
+    if let Err(e) = checked {
+        cleanup();
+        panic!("{e}");
+    }
+    del.ok();
+    remora_integration_tests::wait_for("the scope to go", 10, || !dir.exists());
+}
