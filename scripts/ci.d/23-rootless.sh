@@ -6,7 +6,8 @@
 # "TABLE |" lines); idmapped bind mounts. Then cgroup ownership and a
 # rootless container in a delegated cgroup v2 subtree
 # (integration-tests/tests/cgroup_delegation.rs) here (the v2 parts say
-# SKIP on this hybrid host) and in the pure cgroup v2 qemu VM. Rootless
+# SKIP on this hybrid host), in the pure cgroup v2 qemu VM, and rootless
+# --systemd-cgroup in a systemd-booted VM with a lingering user. Rootless
 # podman is an engine of 70-engines.sh (podman-rootless.sh).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -32,6 +33,8 @@ echo "--- integration-tests/tests/cgroup_delegation.rs (pure cgroup v2, qemu): s
 exe=$(cargo test -p remora-integration-tests --test cgroup_delegation --no-run --message-format=json 2>/dev/null |
 	grep '"test":true' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
 CGV2_TESTS="$exe" scripts/cgroupv2-vm/run.sh || rc=1
+echo "--- rootless --systemd-cgroup through the user's manager (qemu, systemd): scripts/cgroupv2-vm/run-systemd-user.sh"
+CGV2_TESTS="$exe" scripts/cgroupv2-vm/run-systemd-user.sh || rc=1
 echo "--- leftovers"
 scripts/it-leftovers.sh || rc=1
 exit $rc
