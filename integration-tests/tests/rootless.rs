@@ -748,3 +748,37 @@ fn memory_filesystem(path: &Path) -> bool {
     let t = i64::from_str_radix(String::from_utf8_lossy(&out.stdout).trim(), 16).unwrap_or(0);
     matches!(t, TMPFS_MAGIC | RAMFS_MAGIC)
 }
+
+/// An unprivileged caller's config without a user namespace is refused
+/// before anything is made, naming linux.namespaces.
+#[test]
+fn a_rootless_config_needs_a_user_namespace() {
+    let t = Rootless::new("rlnouserns");
+    let mut results = Vec::new();
+    for rt in t.runtimes() {
+        let b = t.bundle(rt, "b", |c| {
+            let ns: Vec<Value> = c["linux"]["namespaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["type"] != "user")
+                .cloned()
+                .collect();
+            c["linux"]["namespaces"] = json!(ns);
+            let linux = c["linux"].as_object_mut().unwrap();
+            linux.remove("uidMappings");
+            linux.remove("gidMappings");
+            args(c, "true");
+        });
+        let r = t.run(
+            rt,
+            &["run", "-b", b.to_str().unwrap(), &t.id(rt, "nouserns")],
+        );
+        results.push((rt, summary(&r)));
+        if rt == Rt::Remora {
+            r.fails_with("linux.namespaces: a rootless container (remora run by a user other than root) needs a new user namespace");
+        }
+        t.assert_no_state(rt);
+    }
+    row("config without a user namespace", &results);
+}
