@@ -107,6 +107,43 @@ impl Cgroup {
     }
 }
 
+impl Cgroup {
+    /// For a rootless container's `exec`: the directories of `dirs` this
+    /// process may move a process into, and a warning naming the others
+    /// (the exec'd process stays out of them: runc ignores a rootless
+    /// exec's failure to join). Unchanged for other containers.
+    pub fn joinable_by_caller(
+        &self,
+        dirs: BTreeMap<String, PathBuf>,
+    ) -> (BTreeMap<String, PathBuf>, Option<String>) {
+        if !self.to_saved().rootless {
+            return (dirs, None);
+        }
+        let hierarchies = layout::hierarchies().unwrap_or_default();
+        let mut left = Vec::new();
+        let mut keep = BTreeMap::new();
+        for (key, dir) in dirs {
+            let own = hierarchies
+                .iter()
+                .find(|h| h.key == key)
+                .and_then(|h| own_dir(h).ok());
+            match own.and_then(|o| unusable(&o, &dir)) {
+                Some(why) => left.push(format!("{} ({why})", dir.display())),
+                None => {
+                    keep.insert(key, dir);
+                }
+            }
+        }
+        let warning = (!left.is_empty()).then(|| {
+            format!(
+                "rootless exec: the process stays out of the container's cgroup {}",
+                left.join(", ")
+            )
+        });
+        (keep, warning)
+    }
+}
+
 /// A rootless container whose cgroup lacks what `what` needs (v1
 /// controller `ctrl`, or any hierarchy at all): the error that says so.
 pub(crate) fn check_has_cgroup(saved: &SavedCgroup, what: &str, ctrl: Option<&str>) -> Result<()> {

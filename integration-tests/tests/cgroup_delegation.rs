@@ -163,7 +163,7 @@ fn rootless_container_in_a_delegated_subtree() {
     remora_integration_tests::make_busybox_rootfs(&b.join("rootfs"));
     std::os::unix::fs::chown(&b, Some(uid), Some(uid)).unwrap();
     // As the user, from inside the delegated subtree.
-    let as_user = |args: &[&str]| -> Run {
+    let as_user_in = |inside: bool, args: &[&str]| -> Run {
         let mut c = Command::new("sh");
         c.args(["-c", "read go; exec \"$0\" \"$@\""])
             .arg(&env.bin)
@@ -183,7 +183,9 @@ fn rootless_container_in_a_delegated_subtree() {
         c.stdout(fs::File::create(&out).unwrap())
             .stderr(fs::File::create(&err).unwrap());
         let mut child = c.spawn().unwrap();
-        fs::write(shell.join("cgroup.procs"), child.id().to_string()).unwrap();
+        if inside {
+            fs::write(shell.join("cgroup.procs"), child.id().to_string()).unwrap();
+        }
         child.stdin.take().unwrap().write_all(b"go\n").unwrap();
         let status = child.wait().unwrap();
         Run {
@@ -192,6 +194,7 @@ fn rootless_container_in_a_delegated_subtree() {
             stderr: fs::read_to_string(&err).unwrap_or_default(),
         }
     };
+    let as_user = |args: &[&str]| as_user_in(true, args);
     as_user(&["spec", "--rootless", "-b", b.to_str().unwrap()]).ok();
     let cfg = b.join("config.json");
     let mut c: serde_json::Value = serde_json::from_slice(&fs::read(&cfg).unwrap()).unwrap();
@@ -229,6 +232,15 @@ fn rootless_container_in_a_delegated_subtree() {
         ex.ok().trim_end().ends_with(&format!("/{id}")),
         "{}",
         ex.stdout
+    );
+    // From outside the delegated subtree the process cannot be moved in:
+    // it runs outside the container's cgroup, with a warning (as runc).
+    let ex = as_user_in(false, &["exec", &id, "cat", "/proc/self/cgroup"]);
+    assert_eq!(ex.ok().trim_end(), "0::/", "{}", ex.stderr);
+    assert!(
+        ex.stderr.contains("stays out of the container's cgroup"),
+        "{}",
+        ex.stderr
     );
     as_user(&["pause", &id]).ok();
     assert_eq!(
