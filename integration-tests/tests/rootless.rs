@@ -782,3 +782,32 @@ fn a_rootless_config_needs_a_user_namespace() {
     }
     row("config without a user namespace", &results);
 }
+
+/// An "idmap" bind mount needs privilege over the source's filesystem
+/// (MOUNT_ATTR_IDMAP): a user's is refused naming the mount.
+#[test]
+fn idmap_mounts_need_root() {
+    let t = Rootless::new("rlidmap");
+    let vol = t.env.base.join("vol");
+    fs::create_dir_all(&vol).unwrap();
+    let mut results = Vec::new();
+    for rt in t.runtimes() {
+        let b = t.bundle(rt, "b", |c| {
+            c["mounts"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"destination": "/vol",
+                "type": "bind", "source": vol, "options": ["rbind", "idmap"]}));
+            args(c, "true");
+        });
+        fs::create_dir_all(b.join("rootfs/vol")).unwrap();
+        let r = t.run(rt, &["run", "-b", b.to_str().unwrap(), &t.id(rt, "idmap")]);
+        results.push((rt, summary(&r)));
+        if rt == Rt::Remora {
+            r.fails_with("\"/vol\": cloning bind source");
+            r.fails_with("\"idmap\" needs privilege over the source's filesystem");
+        }
+        t.assert_no_state(rt);
+    }
+    row("idmap bind mount as a user", &results);
+}
