@@ -44,8 +44,9 @@ pub struct Features {
 
 /// The cgroup features remora implements and this host can use: v1 and
 /// v2 when such hierarchies are mounted, the systemd driver when systemd
-/// runs, rdma when the controller is there (v1 hierarchy, or listed by
-/// the cgroup2 root). systemdUser is not implemented (rootless systemd).
+/// runs (systemdUser too: the rootless driver talks to the user's
+/// manager), rdma when the controller is there (v1 hierarchy, or listed
+/// by the cgroup2 root).
 pub fn features() -> Features {
     let hs = hierarchies().unwrap_or_default();
     let v2 = hs.iter().find(|h| h.key == "unified");
@@ -62,7 +63,7 @@ pub fn features() -> Features {
             .any(|h| h.key != "unified" && !h.key.starts_with("name=")),
         v2: v2.is_some(),
         systemd: libcgroups::systemd::booted(),
-        systemd_user: false,
+        systemd_user: libcgroups::systemd::booted(),
         rdma: v1_has("rdma") || v2_controllers.split_whitespace().any(|c| c == "rdma"),
     }
 }

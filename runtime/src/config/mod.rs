@@ -13,7 +13,7 @@ pub mod saved;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{Hooks, Linux, LinuxIdMapping, LinuxResources, Mount, Process, Spec};
+use oci_spec::runtime::{Hooks, Linux, Mount, Process, Spec};
 use remora_namespaces::NamespacePlan;
 
 use crate::error::{Error, Result};
@@ -36,16 +36,9 @@ pub struct Config {
     pub mounts: Vec<MountEntry>,
     /// linux.namespaces: which are new, which joined by path.
     pub namespaces: NamespacePlan,
-    /// linux.uidMappings and gidMappings (checked to go with a user
-    /// namespace).
-    pub uid_mappings: Vec<LinuxIdMapping>,
-    pub gid_mappings: Vec<LinuxIdMapping>,
-    /// linux.cgroupsPath (None: the default, from the container ID).
-    pub cgroups_path: Option<String>,
-    /// linux.resources, as the cgroups crate takes them.
-    pub resources: Option<LinuxResources>,
-    /// The rest of the linux section, for the parts consumed as the spec
-    /// has them (devices, sysctl, paths, personality, ...).
+    /// The linux section, for the parts consumed as the spec has them
+    /// (id maps, cgroupsPath and resources by the cgroups crate, devices,
+    /// sysctl, paths, personality, ...).
     pub linux: Linux,
     /// linux.rootfsPropagation as (type, recursive).
     pub propagation: Option<(u64, bool)>,
@@ -197,20 +190,13 @@ impl Config {
         let domainname = non_empty(spec.domainname_mut());
         let annotations = spec.annotations_mut().take().unwrap_or_default();
         let hooks = spec.hooks_mut().take().unwrap_or_default();
-        let (Some(process), Some(mut linux)) = (spec.process_mut().take(), spec.linux_mut().take())
+        let (Some(process), Some(linux)) = (spec.process_mut().take(), spec.linux_mut().take())
         else {
             // checks::process_present and linux_present refuse it first.
             return Err(Error::config("process, linux: missing from config.json"));
         };
         let seccomp = compile_seccomp(&linux)?;
         let seccomp_listener = SeccompListener::of(&linux);
-        let uid_mappings = linux.uid_mappings_mut().take().unwrap_or_default();
-        let gid_mappings = linux.gid_mappings_mut().take().unwrap_or_default();
-        let cgroups_path = linux
-            .cgroups_path_mut()
-            .take()
-            .map(|p| p.to_string_lossy().into_owned());
-        let resources = linux.resources_mut().take();
         let parts = Parts {
             process,
             linux,
@@ -224,10 +210,6 @@ impl Config {
             readonly_root,
             hostname,
             domainname,
-            uid_mappings,
-            gid_mappings,
-            cgroups_path,
-            resources,
             ..c
         })
     }
@@ -245,10 +227,6 @@ impl Config {
             process: p.process,
             mounts: p.mounts,
             namespaces,
-            uid_mappings: Vec::new(),
-            gid_mappings: Vec::new(),
-            cgroups_path: None,
-            resources: None,
             linux: p.linux,
             propagation,
             hooks: p.hooks,

@@ -62,13 +62,15 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         crate::notify::prepare(&mut cfg, &g.root.join(&o.id))?;
     }
     check_terminal(&cfg, o)?;
+    let linux = &cfg.linux;
     let plan = &cfg.namespaces;
     let mut joined = plan.open_joined()?;
+    crate::rootless::check_config(linux, plan.is_new(NamespaceKind::User))?;
     // The network namespace, made on a thread while this one works on.
     let net_ahead = NetworkAhead::applies(plan)
         .then(NetworkAhead::start)
         .flatten();
-    let cgroup = Cgroup::new(cfg.cgroups_path.as_deref(), &o.id, g.systemd_cgroup)?;
+    let cgroup = crate::rootless::cgroup(g, linux, &o.id)?;
     // Before anything is made: an init placed in a frozen cgroup would
     // never report back.
     cgroup.check_not_frozen()?;
@@ -135,7 +137,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     // The device cgroup is linux.resources.devices plus runc's default
     // set, nothing else: a linux.devices node gets no rule of its own
     // (a deny-all config keeps /dev/kmsg unreadable even if it is made).
-    let resources = cfg.resources.as_ref();
+    let resources = linux.resources().as_ref();
     let placement = cgroup.make(resources)?;
     if placement.occupied {
         crate::logging::warn(
@@ -151,7 +153,10 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     let idmapped = crate::rootfs::idmap::prepare(
         &cfg.bundle,
         &cfg.mounts,
-        (&cfg.uid_mappings, &cfg.gid_mappings),
+        (
+            linux.uid_mappings().as_deref().unwrap_or(&[]),
+            linux.gid_mappings().as_deref().unwrap_or(&[]),
+        ),
     )?;
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
     let single = plan.single_clone();
@@ -222,6 +227,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     // While the init sets itself up: the limits and device rules, in force
     // before `Ready` (so before any process of the container's runs).
     cgroup.apply_initial(resources)?;
+    crate::cgroup_owner::apply(&cgroup, &cfg)?;
     trace.phase("resources");
     let (pid, console_master, init_phases) = converse(
         &parent_end,
@@ -511,15 +517,14 @@ fn converse(
                 }
             }
             Some(Message::IdMapRequest) if userns => {
-                let r = remora_namespaces::write_id_maps(
+                let r = crate::rootless::write_id_maps(
                     child,
-                    &cfg.uid_mappings,
-                    &cfg.gid_mappings,
-                    false,
+                    linux.uid_mappings().as_deref().unwrap_or(&[]),
+                    linux.gid_mappings().as_deref().unwrap_or(&[]),
                 );
                 if let Err(e) = r {
                     let _ = ch.send(&Message::Error(e.to_string()));
-                    return Err(e.into());
+                    return Err(e);
                 }
                 ch.send(&Message::IdMapsWritten).ctx(|| "sync".into())?;
             }
