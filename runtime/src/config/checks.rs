@@ -612,6 +612,16 @@ mod tests {
             "requires a separate namespace",
         );
         fails(
+            sysctls_namespaced,
+            |v| v["linux"]["sysctl"] = json!({"user.max_user_namespaces": "10"}),
+            "requires a separate namespace",
+        );
+        let userns = spec_with(|v| {
+            v["linux"]["sysctl"] = json!({"user.max_user_namespaces": "10"});
+            v["linux"]["namespaces"] = json!([{"type": "user"}, {"type": "mount"}]);
+        });
+        sysctls_namespaced(&userns).unwrap();
+        fails(
             sysctl_conflicts,
             |v| v["linux"]["sysctl"] = json!({"kernel.hostname": "x"}),
             "conflicts with the hostname field",
