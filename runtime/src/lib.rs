@@ -12,7 +12,9 @@
 pub mod bounded;
 pub mod channel;
 pub mod cli;
+pub mod cli_criu;
 pub mod config;
+pub mod criu;
 pub mod error;
 pub mod features;
 pub mod hooks;
