@@ -29,6 +29,11 @@ use crate::state::{validate_id, write_pid_file, ContainerDir, State};
 pub fn restore(g: &Global, a: &RestoreArgs, criu_flag: Option<&str>) -> Result<i32> {
     let criu = Criu::locate(criu_flag)?;
     validate_id(&a.id)?;
+    // Before anything is read (ContainerDir::create checks it again, for
+    // a concurrent command).
+    if g.root.join(&a.id).exists() {
+        return Err(Error::AlreadyExists);
+    }
     let mode = cc::cgroups_mode(a.criu.manage_cgroups_mode.as_deref())?;
     let empty_ns = cc::empty_ns(a.criu.empty_ns.as_deref())?;
     let bundle = crate::config::load(&a.bundle)?;
