@@ -98,6 +98,11 @@ fn skip() -> bool {
     if criu_works() {
         return false;
     }
+    // The CRIU VM sets it: there a skip would hide a failure.
+    assert!(
+        std::env::var_os("REMORA_CRIU_REQUIRED").is_none(),
+        "REMORA_CRIU_REQUIRED is set but `criu check` fails"
+    );
     println!("skipped: `criu check` fails on this host (runs in scripts/cgroupv2-vm/run-criu.sh)");
     true
 }
@@ -148,7 +153,16 @@ fn checkpoint(env: &TestEnv, id: &str, image: &Path, extra: &[&str]) {
     let mut args = vec!["checkpoint", "--image-path", image.to_str().unwrap()];
     args.extend_from_slice(extra);
     args.push(id);
-    env.remora(&args).ok();
+    let r = env.remora(&args);
+    if r.code != 0 {
+        // The runtime's words may not name CRIU's reason: its log does.
+        let log = std::fs::read_to_string(image.join("dump.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        for l in &lines[lines.len().saturating_sub(25)..] {
+            println!("dump.log: {l}");
+        }
+    }
+    r.ok();
 }
 
 fn restore_detached(env: &TestEnv, b: &Bundle, id: &str, image: &Path, extra: &[&str]) {
@@ -162,7 +176,15 @@ fn restore_detached(env: &TestEnv, b: &Bundle, id: &str, image: &Path, extra: &[
     ];
     args.extend_from_slice(extra);
     args.push(id);
-    env.remora_detached(&args).ok();
+    let r = env.remora_detached(&args);
+    if r.code != 0 {
+        let log = std::fs::read_to_string(image.join("restore.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        for l in &lines[lines.len().saturating_sub(25)..] {
+            println!("restore.log: {l}");
+        }
+    }
+    r.ok();
 }
 
 /// After a checkpoint without --leave-running the container is gone, as

@@ -205,10 +205,21 @@ pub fn dump_mounts(spec: &Spec, pid: i32) -> Vec<ExtMountMap> {
         }
     }
     let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap_or_default();
-    let points: Vec<PathBuf> = crate::rootfs::mountinfo::parse(&mountinfo)
-        .into_iter()
-        .map(|e| e.mount_point)
-        .collect();
+    let entries = crate::rootfs::mountinfo::parse(&mountinfo);
+    // remora's cgroup v2 mount is the container's own cgroup (a bind, or
+    // a cgroup2 mount in its cgroup namespace): seen from CRIU its root is
+    // that cgroup, which CRIU cannot make; restore binds the restored
+    // container's cgroup there (restore_mounts).
+    for e in &entries {
+        if e.fstype == "cgroup2" && e.root != Path::new("/") {
+            let s = e.mount_point.display().to_string();
+            v.push(ExtMountMap {
+                key: s.clone(),
+                val: s,
+            });
+        }
+    }
+    let points: Vec<PathBuf> = entries.into_iter().map(|e| e.mount_point).collect();
     for d in device_paths(spec) {
         if points.contains(&d) && !v.iter().any(|e| Path::new(&e.key) == d) {
             let s = d.display().to_string();
@@ -225,7 +236,9 @@ pub fn dump_mounts(spec: &Spec, pid: i32) -> Vec<ExtMountMap> {
 /// (runc's): a bind mount's destination to its source (unless under a
 /// tmpfs of the container: CRIU restores the tmpfs whole), /dev/null to
 /// the host's, each device path to the host's node.
-pub fn restore_mounts(spec: &Spec, bundle: &Path) -> Vec<ExtMountMap> {
+/// `cgroup2_dir` is the restored container's cgroup on a pure v2 host:
+/// the cgroup mount's name stands for it.
+pub fn restore_mounts(spec: &Spec, bundle: &Path, cgroup2_dir: Option<&Path>) -> Vec<ExtMountMap> {
     let mounts = spec.mounts().as_deref().unwrap_or(&[]);
     let tmpfs: Vec<&Path> = mounts
         .iter()
@@ -251,6 +264,17 @@ pub fn restore_mounts(spec: &Spec, bundle: &Path) -> Vec<ExtMountMap> {
             }
         })
         .collect();
+    if let Some(dir) = cgroup2_dir {
+        for m in mounts
+            .iter()
+            .filter(|m| m.typ().as_deref() == Some("cgroup"))
+        {
+            v.push(ExtMountMap {
+                key: m.destination().display().to_string(),
+                val: dir.display().to_string(),
+            });
+        }
+    }
     let has_masked = spec
         .linux()
         .as_ref()
@@ -352,7 +376,7 @@ mod tests {
             "linux": {"maskedPaths": ["/proc/kcore"]}
         }))
         .unwrap();
-        let r = restore_mounts(&spec, Path::new("/b"));
+        let r = restore_mounts(&spec, Path::new("/b"), None);
         let pairs: Vec<(&str, &str)> = r.iter().map(|e| (&*e.key, &*e.val)).collect();
         assert_eq!(
             pairs[..2],
@@ -362,4 +386,10 @@ mod tests {
         // Under the container's tmpfs: restored with it.
         assert!(!pairs.iter().any(|p| p.0 == "/run/x"));
     }
+}
+
+/// The container's cgroup directory on a pure cgroup v2 host.
+pub fn unified_only(saved: &remora_cgroups::SavedCgroup) -> Option<PathBuf> {
+    let d = &saved.dirs;
+    (d.len() == 1).then(|| d.get("unified").cloned()).flatten()
 }

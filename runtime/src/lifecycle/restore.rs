@@ -110,7 +110,11 @@ pub fn restore(g: &Global, a: &RestoreArgs, criu_flag: Option<&str>) -> Result<i
         lazy_pages: Some(a.criu.lazy_pages),
         lsm_profile: a.lsm_profile.clone(),
         lsm_mount_context: a.lsm_mount_context.clone(),
-        ext_mnt: cc::restore_mounts(&bundle.spec, &bundle.dir),
+        ext_mnt: cc::restore_mounts(
+            &bundle.spec,
+            &bundle.dir,
+            cc::unified_only(&state.cgroup).as_deref(),
+        ),
         ..CriuOpts::new(dirs.image_fd.as_raw_fd())
     };
     opts.inherit_fd = pipes
