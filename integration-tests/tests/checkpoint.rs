@@ -166,12 +166,20 @@ fn checkpoint(env: &TestEnv, id: &str, image: &Path, extra: &[&str]) {
     if r.code != 0 {
         // The runtime's words may not name CRIU's reason: its log does.
         let log = std::fs::read_to_string(image.join("dump.log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        for l in &lines[lines.len().saturating_sub(25)..] {
-            println!("dump.log: {l}");
-        }
+        print_log("dump.log", &log);
     }
     r.ok();
+}
+
+/// What CRIU's log says of a failure: its errors and its last lines.
+fn print_log(name: &str, log: &str) {
+    let lines: Vec<&str> = log.lines().collect();
+    for l in lines.iter().filter(|l| l.contains("Error")) {
+        println!("{name}: {l}");
+    }
+    for l in &lines[lines.len().saturating_sub(10)..] {
+        println!("{name}: {l}");
+    }
 }
 
 fn restore_detached(env: &TestEnv, b: &Bundle, id: &str, image: &Path, extra: &[&str]) {
@@ -188,10 +196,7 @@ fn restore_detached(env: &TestEnv, b: &Bundle, id: &str, image: &Path, extra: &[
     let r = env.remora_detached(&args);
     if r.code != 0 {
         let log = std::fs::read_to_string(image.join("restore.log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        for l in &lines[lines.len().saturating_sub(25)..] {
-            println!("restore.log: {l}");
-        }
+        print_log("restore.log", &log);
     }
     r.ok();
 }

@@ -3,12 +3,13 @@
 # busybox guest of run.sh, lib.sh, pure cgroup v2) with Debian's CRIU and
 # what it runs (iproute2's ip, iptables-nft with its extensions and the
 # netfilter modules for the network lock) copied in from this host, and
-# runc beside remora. Runs integration-tests/tests/checkpoint.rs inside:
-# every scenario with remora and with runc (RUNC_BIN), and prints the
-# pass/fail table. Exits non-zero when anything failed.
+# with CRIU_VM_RUNC=1 runc beside remora. Runs integration-tests/tests/
+# checkpoint.rs inside: every scenario with remora (and with runc, as
+# RUNC_BIN), and prints the pass/fail table. Exits non-zero when anything
+# failed.
 #
 #   sudo scripts/cgroupv2-vm/run-criu.sh          # builds the test first
-#   CRIU_VM_NO_RUNC=1 run-criu.sh                  # remora only
+#   CRIU_VM_RUNC=1 run-criu.sh                     # runc 1.1.5 too (twice as long)
 #   CRIU_VM_FILTER=counter run-criu.sh             # the tests whose name has it
 set -Eeuo pipefail
 trap 'echo "run-criu.sh: failed at line $LINENO: $BASH_COMMAND"' ERR
@@ -20,7 +21,7 @@ export DEBIAN_FRONTEND=noninteractive
 . scripts/cgroupv2-vm/lib.sh
 
 ensure_pkgs qemu-system-x86 busybox-static cpio criu iptables iproute2
-[ -n "${CRIU_VM_NO_RUNC:-}" ] || ensure_pkgs runc
+[ -z "${CRIU_VM_RUNC:-}" ] || ensure_pkgs runc
 fetch_kernel
 
 remora=${REMORA_BIN:-$(scripts/remora-bin.sh debug)}
@@ -62,7 +63,7 @@ nf="net/unix/unix_diag net/ipv4/inet_diag net/ipv4/tcp_diag net/ipv4/udp_diag ne
 for m in $nf; do
 	cp "$mods/$m.ko" "$stage/modules/"
 done
-if [ -z "${CRIU_VM_NO_RUNC:-}" ] && [ -x /usr/sbin/runc ]; then
+if [ -n "${CRIU_VM_RUNC:-}" ] && [ -x /usr/sbin/runc ]; then
 	cp /usr/sbin/runc "$stage/bin/runc"
 	copy_libs "$stage" /usr/sbin/runc
 	echo "export RUNC_BIN=/bin/runc" >>"$stage/env"

@@ -343,6 +343,12 @@ pub fn freeze_cgroup(saved: &remora_cgroups::SavedCgroup) -> Option<String> {
     dir.map(|p| p.display().to_string())
 }
 
+/// The container's cgroup directory on a pure cgroup v2 host.
+pub fn unified_only(saved: &remora_cgroups::SavedCgroup) -> Option<PathBuf> {
+    let d = &saved.dirs;
+    (d.len() == 1).then(|| d.get("unified").cloned()).flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,10 +392,4 @@ mod tests {
         // Under the container's tmpfs: restored with it.
         assert!(!pairs.iter().any(|p| p.0 == "/run/x"));
     }
-}
-
-/// The container's cgroup directory on a pure cgroup v2 host.
-pub fn unified_only(saved: &remora_cgroups::SavedCgroup) -> Option<PathBuf> {
-    let d = &saved.dirs;
-    (d.len() == 1).then(|| d.get("unified").cloned()).flatten()
 }
