@@ -92,6 +92,7 @@ scenarios!(
     stdio_pipes_are_reconnected,
     restore_into_a_new_id,
     foreground_restore_returns_the_exit_status,
+    flags_reach_criu,
 );
 
 fn skip() -> bool {
@@ -575,6 +576,58 @@ fn foreground_restore_returns_the_exit_status(rt: &Rt) {
     assert_eq!(count(&data), 30);
     // The foreground restore removed the container once it exited.
     assert_gone(&env, &id);
+}
+
+/// runc's other flags go through: logs in --work-path, --pid-file, the
+/// options CRIU takes (file locks, dedup, full cgroup mode, external unix
+/// sockets, shell job) on both sides.
+fn flags_reach_criu(rt: &Rt) {
+    let env = rt.env("cr-flags");
+    let (b, data) = bundle_with_data(&env, "b", COUNTER);
+    let id = env.id("c");
+    let image = env.base.join("image");
+    let work = env.base.join("work");
+    let work2 = env.base.join("work2");
+    let pid_file = env.base.join("pid");
+    let flags = [
+        "--file-locks",
+        "--auto-dedup",
+        "--manage-cgroups-mode",
+        "full",
+        "--ext-unix-sk",
+        "--shell-job",
+    ];
+    run_detached(&env, &b, &id);
+    let pid = state(&env, &id)["pid"].as_i64().unwrap();
+    wait_for("the counter to reach 3", 30, || count(&data) >= 3);
+    let mut args = vec!["--work-path", work.to_str().unwrap()];
+    args.extend(flags);
+    checkpoint(&env, &id, &image, &args);
+    assert!(work.join("dump.log").exists(), "dump.log in --work-path");
+    assert!(
+        !image.join("dump.log").exists(),
+        "dump.log in the image dir"
+    );
+    let at = count(&data);
+    let mut args = vec![
+        "--work-path",
+        work2.to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    restore_detached(&env, &b, &id, &image, &args);
+    assert!(
+        work2.join("restore.log").exists(),
+        "restore.log in --work-path"
+    );
+    let new = assert_running_in_its_cgroup(&env, &id, pid);
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        new.to_string()
+    );
+    wait_for("the restored counter to move", 30, || count(&data) > at);
+    env.remora(&["delete", "-f", &id]).ok();
 }
 
 // --- anywhere: errors -------------------------------------------------

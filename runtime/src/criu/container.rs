@@ -26,7 +26,8 @@ pub struct Dirs {
 
 impl Dirs {
     /// --image-path (default ./checkpoint) and --work-path (default the
-    /// image path), made when `create` (checkpoint), else they must exist.
+    /// image path): the work path is made when missing (as runc), the
+    /// image path too when `create` (checkpoint; restore reads it).
     pub fn open(flags: &CriuFlags, create: bool) -> Result<Dirs> {
         let image = std::path::absolute(
             flags
@@ -39,7 +40,7 @@ impl Dirs {
             Some(w) => std::path::absolute(w).ctx(|| "--work-path".into())?,
             None => image.clone(),
         };
-        let open = |p: &Path, flag: &str| -> Result<OwnedFd> {
+        let open = |p: &Path, flag: &str, create: bool| -> Result<OwnedFd> {
             if create {
                 use std::os::unix::fs::DirBuilderExt;
                 std::fs::DirBuilder::new()
@@ -51,8 +52,8 @@ impl Dirs {
             open_dir(p).ctx(|| format!("{flag} {}", p.display()))
         };
         Ok(Dirs {
-            image_fd: open(&image, "--image-path")?,
-            work_fd: open(&work, "--work-path")?,
+            image_fd: open(&image, "--image-path", create)?,
+            work_fd: open(&work, "--work-path", true)?,
             image,
             work,
         })
