@@ -93,6 +93,7 @@ scenarios!(
     restore_into_a_new_id,
     foreground_restore_returns_the_exit_status,
     flags_reach_criu,
+    host_dev_null_stdio,
 );
 
 fn skip() -> bool {
@@ -626,6 +627,45 @@ fn flags_reach_criu(rt: &Rt) {
         std::fs::read_to_string(&pid_file).unwrap().trim(),
         new.to_string()
     );
+    wait_for("the restored counter to move", 30, || count(&data) > at);
+    env.remora(&["delete", "-f", &id]).ok();
+}
+
+/// stdio the host's /dev/null (a detached container nobody listens to).
+fn host_dev_null_stdio(rt: &Rt) {
+    let env = rt.env("cr-devnull");
+    let (b, data) = bundle_with_data(
+        &env,
+        "b",
+        "exec 3>>/data/count; i=0; while :; do i=$((i+1)); echo $i >&3; echo $i; sleep 0.1; done",
+    );
+    let id = env.id("c");
+    let image = env.base.join("image");
+    let st = env
+        .command(&["run", "-d", "-b", b.path(), &id])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    wait_for("the counter to reach 3", 30, || count(&data) >= 3);
+    checkpoint(&env, &id, &image, &[]);
+    let at = count(&data);
+    let st = env
+        .command(&[
+            "restore",
+            "-d",
+            "-b",
+            b.path(),
+            "--image-path",
+            image.to_str().unwrap(),
+            &id,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
     wait_for("the restored counter to move", 30, || count(&data) > at);
     env.remora(&["delete", "-f", &id]).ok();
 }
