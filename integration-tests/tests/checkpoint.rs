@@ -682,6 +682,37 @@ fn sleeper(env: &TestEnv) -> (Bundle, String) {
     (b, id)
 }
 
+/// Stdio given as the host's /dev/null are the container's /dev/null
+/// inside (runc's behaviour; what lets CRIU dump them).
+#[test]
+fn host_dev_null_stdio_become_the_containers() {
+    let env = TestEnv::new("cr-null");
+    let (b, data) = bundle_with_data(
+        &env,
+        "b",
+        // (The shell is PID 1; a command substitution is another process,
+        // so PID 1's stdio are looked at as they are.)
+        "o=$(for f in /proc/1/fd/0 /proc/1/fd/1 /proc/1/fd/2 /dev/null; do \
+         stat -L -c '%d:%i' $f; done; readlink /proc/1/fd/0); echo \"$o\" > /data/ids",
+    );
+    let id = env.id("c");
+    let st = env
+        .command(&["run", "-b", b.path(), &id])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let ids = std::fs::read_to_string(data.join("ids")).unwrap();
+    let lines: Vec<&str> = ids.lines().collect();
+    assert_eq!(lines.len(), 5, "{ids}");
+    assert!(
+        lines[..3].iter().all(|l| *l == lines[3]),
+        "stdio are not the container's /dev/null: {ids}"
+    );
+    assert_eq!(lines[4], "/dev/null");
+}
+
 /// On a host where CRIU cannot work, checkpoint says so in CRIU's words,
 /// and the container runs on.
 #[test]
