@@ -17,6 +17,10 @@ use crate::error::{Error, Result};
 use crate::state::ContainerDir;
 
 pub fn checkpoint(g: &Global, a: &CheckpointArgs, criu_flag: Option<&str>) -> Result<()> {
+    // CRIU needs root (runc refuses as well).
+    if crate::rootless::euid_rootless() {
+        return Err(Error::config("cannot checkpoint a rootless container"));
+    }
     let criu = Criu::locate(criu_flag)?;
     let mode = cc::cgroups_mode(a.criu.manage_cgroups_mode.as_deref())?;
     let empty_ns = cc::empty_ns(a.criu.empty_ns.as_deref())?;

@@ -27,6 +27,9 @@ use crate::error::{Error, IoContext, Result};
 use crate::state::{validate_id, write_pid_file, ContainerDir, State};
 
 pub fn restore(g: &Global, a: &RestoreArgs, criu_flag: Option<&str>) -> Result<i32> {
+    if crate::rootless::euid_rootless() {
+        return Err(Error::config("cannot restore a rootless container"));
+    }
     let criu = Criu::locate(criu_flag)?;
     validate_id(&a.id)?;
     // Before anything is read (ContainerDir::create checks it again, for
