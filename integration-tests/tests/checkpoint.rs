@@ -94,6 +94,7 @@ scenarios!(
     foreground_restore_returns_the_exit_status,
     flags_reach_criu,
     host_dev_null_stdio,
+    page_server_takes_the_memory,
 );
 
 fn skip() -> bool {
@@ -627,6 +628,78 @@ fn flags_reach_criu(rt: &Rt) {
         std::fs::read_to_string(&pid_file).unwrap().trim(),
         new.to_string()
     );
+    wait_for("the restored counter to move", 30, || count(&data) > at);
+    env.remora(&["delete", "-f", &id]).ok();
+}
+
+/// --page-server: the memory goes to a CRIU page server (here one on
+/// this host with a directory of its own), the rest to the images; put
+/// together, the container restores from them.
+fn page_server_takes_the_memory(rt: &Rt) {
+    let env = rt.env("cr-pages");
+    let (b, data) = bundle_with_data(&env, "b", COUNTER);
+    let id = env.id("c");
+    let image = env.base.join("image");
+    let pages = env.base.join("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    let port = if rt.name == "remora" {
+        "27127"
+    } else {
+        "27128"
+    };
+    let mut server = Command::new("criu")
+        .args(["page-server", "--images-dir"])
+        .arg(&pages)
+        .args(["--address", "127.0.0.1", "--port", port])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("criu page-server");
+    run_detached(&env, &b, &id);
+    wait_for("the counter to reach 3", 30, || count(&data) >= 3);
+    let addr = format!("127.0.0.1:{port}");
+    // The server may not listen yet: the first tries may be refused.
+    let mut tries = 0;
+    let image_arg = image.to_str().unwrap().to_string();
+    loop {
+        let r = env.remora(&[
+            "checkpoint",
+            "--image-path",
+            &image_arg,
+            "--page-server",
+            &addr,
+            &id,
+        ]);
+        if r.code == 0 {
+            break;
+        }
+        tries += 1;
+        assert!(tries < 20, "checkpoint --page-server: {}", r.stderr);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let st = server.wait().unwrap();
+    assert!(st.success(), "criu page-server: {st}");
+    let page_files = |d: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("pages-"))
+            .map(|e| e.path())
+            .collect()
+    };
+    assert!(page_files(&image).is_empty(), "pages written locally");
+    assert!(
+        !page_files(&pages).is_empty(),
+        "no pages-*.img from the page server"
+    );
+    // Together again for the restore: what the page server wrote.
+    for e in std::fs::read_dir(&pages).unwrap().flatten() {
+        if e.file_name().to_string_lossy().ends_with(".img") {
+            std::fs::rename(e.path(), image.join(e.file_name())).unwrap();
+        }
+    }
+    let at = count(&data);
+    restore_detached(&env, &b, &id, &image, &[]);
     wait_for("the restored counter to move", 30, || count(&data) > at);
     env.remora(&["delete", "-f", &id]).ok();
 }
