@@ -7,7 +7,7 @@
 # beside it with CRIU_VM_RUNC=1, not here: it doubles the VM's time). Needs root. Prints PASS/FAIL per check; exits non-zero on
 # any failure.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(busybox-static qemu-system-x86 cpio criu iptables iproute2)
 if ! dpkg -s "${pkgs[@]}" >/dev/null 2>&1; then
