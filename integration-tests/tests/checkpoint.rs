@@ -632,6 +632,16 @@ fn flags_reach_criu(rt: &Rt) {
     env.remora(&["delete", "-f", &id]).ok();
 }
 
+/// A child killed and reaped when dropped (a failing test leaves none).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// --page-server: the memory goes to a CRIU page server (here one on
 /// this host with a directory of its own), the rest to the images; put
 /// together, the container restores from them.
@@ -647,14 +657,16 @@ fn page_server_takes_the_memory(rt: &Rt) {
     } else {
         "27128"
     };
-    let mut server = Command::new("criu")
-        .args(["page-server", "--images-dir"])
-        .arg(&pages)
-        .args(["--address", "127.0.0.1", "--port", port])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("criu page-server");
+    let mut server = Reaped(
+        Command::new("criu")
+            .args(["page-server", "--images-dir"])
+            .arg(&pages)
+            .args(["--address", "127.0.0.1", "--port", port])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("criu page-server"),
+    );
     run_detached(&env, &b, &id);
     wait_for("the counter to reach 3", 30, || count(&data) >= 3);
     let addr = format!("127.0.0.1:{port}");
@@ -677,7 +689,7 @@ fn page_server_takes_the_memory(rt: &Rt) {
         assert!(tries < 20, "checkpoint --page-server: {}", r.stderr);
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let st = server.wait().unwrap();
+    let st = server.0.wait().unwrap();
     assert!(st.success(), "criu page-server: {st}");
     let page_files = |d: &Path| -> Vec<PathBuf> {
         std::fs::read_dir(d)
