@@ -6,8 +6,10 @@
 //! counting after restore, from where it was; --leave-running; pre-dump
 //! then dump with --parent-path; a terminal through --console-socket; an
 //! established TCP connection (--tcp-established; refused without it);
-//! stdio pipes reconnected to the restoring command's; restore into a
-//! new ID; restore in the foreground returning the container's status.
+//! stdio pipes reconnected to the restoring command's, and the host's
+//! /dev/null; restore into a new ID; restore in the foreground returning
+//! the container's status; --page-server; --lazy-pages with --status-fd;
+//! the other flags reaching CRIU.
 //! Where it fails (this development host: Debian's CRIU 3.17 and the
 //! kernel's vDSO) the scenarios say they skip, and the error a user gets
 //! is checked instead. Bad input and a missing criu are checked anywhere.
@@ -95,6 +97,7 @@ scenarios!(
     flags_reach_criu,
     host_dev_null_stdio,
     page_server_takes_the_memory,
+    lazy_pages_through_a_page_server,
 );
 
 fn skip() -> bool {
@@ -714,6 +717,81 @@ fn page_server_takes_the_memory(rt: &Rt) {
     restore_detached(&env, &b, &id, &image, &[]);
     wait_for("the restored counter to move", 30, || count(&data) > at);
     env.remora(&["delete", "-f", &id]).ok();
+}
+
+/// --lazy-pages (runc's way): checkpoint serves the memory from a page
+/// server and says on --status-fd when it is ready; CRIU's lazy-pages
+/// daemon fetches it while the restored container runs.
+fn lazy_pages_through_a_page_server(rt: &Rt) {
+    use std::os::fd::AsRawFd;
+    let env = rt.env("cr-lazy");
+    let (b, data) = bundle_with_data(&env, "b", COUNTER);
+    let id = env.id("c");
+    let image = env.base.join("image");
+    let port = if rt.name == "remora" {
+        "27137"
+    } else {
+        "27138"
+    };
+    run_detached(&env, &b, &id);
+    wait_for("the counter to reach 3", 30, || count(&data) >= 3);
+    let (mut ready_r, ready_w) = std::io::pipe().unwrap();
+    let wfd = ready_w.as_raw_fd();
+    // SAFETY: fcntl on an fd this test owns; it stays open across exec
+    // for the checkpoint command only (dropped right after the spawn).
+    assert_eq!(unsafe { libc::fcntl(wfd, libc::F_SETFD, 0) }, 0);
+    let addr = format!("127.0.0.1:{port}");
+    let wfd_s = wfd.to_string();
+    let mut ck = env.command(&[
+        "checkpoint",
+        "--image-path",
+        image.to_str().unwrap(),
+        "--lazy-pages",
+        "--page-server",
+        &addr,
+        "--status-fd",
+        &wfd_s,
+        &id,
+    ]);
+    ck.stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut ck = Reaped(ck.spawn().unwrap());
+    drop(ready_w);
+    let mut byte = [1u8; 1];
+    ready_r
+        .read_exact(&mut byte)
+        .expect("--status-fd: nothing written");
+    assert_eq!(byte, [0], "--status-fd gets \\0");
+    let at = count(&data);
+    let _daemon = Reaped(
+        Command::new("criu")
+            .args([
+                "lazy-pages",
+                "--page-server",
+                "--address",
+                "127.0.0.1",
+                "--port",
+                port,
+            ])
+            .arg("--images-dir")
+            .arg(&image)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("criu lazy-pages"),
+    );
+    // Under another ID (as runc's test): the checkpointed one exists until
+    // its memory has been served.
+    let id2 = env.id("d");
+    restore_detached(&env, &b, &id2, &image, &["--lazy-pages"]);
+    wait_for("the restored counter to move", 60, || count(&data) > at);
+    let st = ck.0.wait().unwrap();
+    let mut err = String::new();
+    if let Some(mut e) = ck.0.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    assert!(st.success(), "checkpoint --lazy-pages: {st} {err}");
+    assert_gone(&env, &id);
+    env.remora(&["delete", "-f", &id2]).ok();
 }
 
 /// stdio the host's /dev/null (a detached container nobody listens to).
