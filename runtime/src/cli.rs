@@ -209,6 +209,12 @@ pub enum Command {
         #[arg(long)]
         rootless: bool,
     },
+    /// Check a bundle without creating anything; list every problem found
+    Check {
+        /// Bundle directory (default: the current directory)
+        #[arg(short = 'b', long, value_name = "DIR", default_value = ".")]
+        bundle: PathBuf,
+    },
     /// Run a new process in a running container
     Exec(ExecArgs),
     /// Freeze every process of a container
