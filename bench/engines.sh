@@ -11,11 +11,14 @@
 #
 # Installs the engines (Debian's, as integration-tests/engines does) and
 # crun, builds remora (release), builds the busybox images, then runs
-# bench/harness/engines.py in the cgroup2 view (a private mount namespace
-# with the cgroup2 mount at /sys/fs/cgroup: crun runs only there, see
-# bench/README.md), every daemon with private state under a temp dir,
-# stopped by PID at the end. Writes its table into docs/benchmarks.md
-# (the section between the engines markers) unless --no-doc.
+# bench/harness/engines.py in the cgroup v1 view (a private mount namespace
+# without the host's cgroup2 mount, bench/harness/view-cgroup1.sh: crun
+# refuses this host's hybrid layout, and in the cgroup2 view, which
+# bench/run.sh uses, the engines' default cpu shares cannot be set: that
+# cgroup2 carries only hugetlb), every daemon with private state under a
+# temp dir, stopped by PID at the end. Writes its table into
+# docs/benchmarks.md (the section between the engines markers) unless
+# --no-doc.
 set -eu
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -48,6 +51,6 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import cri_api.v1.api
 	"$venv/bin/pip" install -q container-runtime-interface-api
 fi
 cd bench
-unshare -m --propagation private "$repo/bench/harness/view-cgroup2.sh" \
+unshare -m --propagation private "$repo/bench/harness/view-cgroup1.sh" \
 	"$venv/bin/python" -m harness.engines --repo "$repo" --remora "$remora" \
 	--work "$work" --images "$work/image" --out "$repo/docs/benchmarks.md" "$@"

@@ -1,4 +1,4 @@
-"""The engine-level benchmark (bench/engines.sh runs it in the cgroup2
+"""The engine-level benchmark (bench/engines.sh runs it in the cgroup v1
 view, under the CRI client's venv python).
 
 Per engine: start its daemon with private state under --work, register
@@ -38,7 +38,7 @@ IMG_DOCKER = "rmr-busybox:latest"
 IMG_PODMAN = "localhost/rmr-busybox:latest"
 IMG_CTR = "docker.io/library/rmr-busybox:latest"
 IMG_PAUSE = "docker.io/library/rmr-pause:latest"
-TRACE = re.compile(r"(\w+) phases:.* total=(\d+)µs")
+TRACE = re.compile(r"(\w+) phases:((?: [\w+.-]+=\d+µs)+)")
 
 
 def log(*a):
@@ -127,17 +127,22 @@ def umount_under(d):
 
 
 def rm_cgroup(rel):
-    base = os.path.join("/sys/fs/cgroup", rel.strip("/"))
-    for root, dirs, _ in os.walk(base, topdown=False):
-        for d in dirs:
-            try:
-                os.rmdir(os.path.join(root, d))
-            except OSError:
-                pass
-    try:
-        os.rmdir(base)
-    except OSError:
-        pass
+    """The cgroup `rel` in every hierarchy mounted here, leaves first
+    (empty ones only: rmdir)."""
+    with open("/proc/self/mountinfo") as f:
+        roots = [l.split()[4] for l in f if " - cgroup" in l]
+    for r in roots:
+        base = os.path.join(r, rel.strip("/"))
+        for root, dirs, _ in os.walk(base, topdown=False):
+            for d in dirs:
+                try:
+                    os.rmdir(os.path.join(root, d))
+                except OSError:
+                    pass
+        try:
+            os.rmdir(base)
+        except OSError:
+            pass
 
 
 RUN_DIRS = ["/run/containerd", "/run/docker", "/run/containers", "/run/libpod"]
@@ -255,8 +260,8 @@ class Podman(Engine):
         return dict(os.environ, CONTAINERS_CONF=self.dir + "/containers.conf")
 
     def setup(self):
-        hard_n = run(["sh", "-c", "ulimit -Hn"]).stdout.strip()
-        hard_u = run(["sh", "-c", "ulimit -Hu"]).stdout.strip()
+        hard_n = run(["bash", "-c", "ulimit -Hn"]).stdout.strip()
+        hard_u = run(["bash", "-c", "ulimit -Hu"]).stdout.strip()
         nproc = "32768" if hard_u == "unlimited" or int(hard_u) > 32768 else hard_u
         with open(self.dir + "/containers.conf", "w") as f:
             f.write('[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n'
@@ -330,18 +335,24 @@ class Ctr(Containerd):
 
 class Cri(Containerd):
     """containerd's CRI plugin, one runtime handler per runtime (the runc
-    shim with BinaryName), a pod (own network namespace, CNI loopback
-    only) and one container per sample."""
+    shim with BinaryName), a pod (its own network namespace on a CNI
+    bridge, as integration-tests/engines/cri.sh) and one container per
+    sample."""
     name = "cri"
     ns = "k8s.io"
     cgroup_parent = "/remora-bench-cri"
+    bridge = "rmrbench0"
 
     def setup(self):
         d = self.dir
+        with open("/proc/sys/net/ipv4/ip_forward") as f:
+            self.ip_forward = f.read().strip()
         os.makedirs(d + "/cni", exist_ok=True)
-        with open(d + "/cni/10-lo.conflist", "w") as f:
-            json.dump({"cniVersion": "0.4.0", "name": "rmr-bench-lo",
-                       "plugins": [{"type": "loopback"}]}, f)
+        with open(d + "/cni/10-rmr-bench.conflist", "w") as f:
+            json.dump({"cniVersion": "0.4.0", "name": "rmr-bench", "plugins": [
+                {"type": "bridge", "bridge": self.bridge, "isGateway": True, "ipMasq": False,
+                 "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.213.9.0/24"}]],
+                          "dataDir": d + "/cni-ipam"}}]}, f)
         cfg = CONTAINERD_BASE.format(d=d, disabled="")
         cfg += """[plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{pause}"
@@ -389,8 +400,18 @@ class Cri(Containerd):
             pod_sandbox_id=pid, config=ctr, sandbox_config=pod), timeout=60).container_id
         self.stub.StartContainer(pb.StartContainerRequest(container_id=cid), timeout=60)
         ms = (time.perf_counter() - t) * 1000
-        self.stub.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pid), timeout=60)
-        self.stub.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid), timeout=60)
+        # Untimed. containerd 1.6 sometimes fails to stop a container that
+        # has just exited ("ttrpc: closed", with every runtime): once more.
+        for attempt in (1, 2):
+            try:
+                self.stub.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pid), timeout=60)
+                self.stub.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid), timeout=60)
+                break
+            except Exception as ex:
+                if attempt == 2:
+                    raise
+                log("cri/%s: removing the pod, again: %s" % (rt, str(ex).splitlines()[0]))
+                time.sleep(0.5)
         return ms
 
     def teardown(self):
@@ -402,6 +423,11 @@ class Cri(Containerd):
         except Exception as e:
             log("cri teardown:", e)
         super().teardown()
+        subprocess.run(["ip", "link", "del", self.bridge], stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.dir + "/cni-ipam", ignore_errors=True)
+        if hasattr(self, "ip_forward"):
+            with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+                f.write(self.ip_forward)
 
 
 ENGINES = {"docker": Docker, "podman": Podman, "ctr": Ctr, "cri": Cri}
@@ -410,36 +436,43 @@ TITLES = {"docker": "`docker run --rm busybox true`", "podman": "`podman run --r
 
 
 def wrappers(a):
-    """crun with its cgroup manager disabled (see bench/README.md: it
-    cannot load its eBPF device filter here), and remora with its phase
-    trace on, each invocation's argv and trace lines in trace.log."""
+    """The runtimes, and remora with its phase trace on (a wrapper: each
+    invocation's argv and, through REMORA_TRACE=FILE, its trace lines go to
+    trace.log; its stderr stays the engine's)."""
     d = os.path.join(a.work, "bin")
     os.makedirs(d, exist_ok=True)
-    crun = os.path.join(d, "crun")
-    with open(crun, "w") as f:
-        f.write('#!/bin/sh\nexec /usr/bin/crun --cgroup-manager=disabled "$@"\n')
     trace = os.path.join(d, "remora-trace")
     tlog = os.path.join(a.work, "trace.log")
     with open(trace, "w") as f:
-        f.write('#!/bin/sh\necho "CALL $*" >>%s\nREMORA_TRACE=1 exec %s "$@" 2>>%s\n' % (tlog, a.remora, tlog))
-    os.chmod(crun, 0o755)
+        f.write('#!/bin/sh\necho "CALL $*" >>%s\nREMORA_TRACE=%s exec %s "$@"\n' % (tlog, tlog, a.remora))
     os.chmod(trace, 0o755)
-    return {"remora": a.remora, "runc": "/usr/sbin/runc", "crun": crun, "remora-trace": trace}, tlog
+    return {"remora": a.remora, "runc": "/usr/sbin/runc", "crun": "/usr/bin/crun", "remora-trace": trace}, tlog
 
 
 def trace_share(tlog, n):
     """(ms of traced remora operations per container, runtime calls per
-    container, {operation: median ms})."""
-    calls, total, ops = 0, 0, {}
+    container, {operation: (ms per container, operations per container,
+    median ms, its longest phase, median ms)})."""
+    calls, ops = 0, {}
     with open(tlog, errors="replace") as f:
         for line in f:
             if line.startswith("CALL "):
                 calls += 1
             m = TRACE.search(line)
-            if m:
-                total += int(m.group(2))
-                ops.setdefault(m.group(1), []).append(int(m.group(2)) / 1000)
-    return total / 1000 / n, calls / n, {k: statistics.median(v) for k, v in ops.items()}
+            if not m:
+                continue
+            phases = {k: int(v) / 1000 for k, v in re.findall(r"([\w+.-]+)=(\d+)µs", m.group(2))}
+            op = ops.setdefault(m.group(1), {})
+            for k, v in phases.items():
+                op.setdefault(k, []).append(v)
+    out = {}
+    for name, phases in ops.items():
+        med = {k: statistics.median(v) for k, v in phases.items()}
+        top = max((k for k in med if k != "total"), key=lambda k: med[k], default="-")
+        # (per container: summed total ms, operations; median total ms, longest phase, its ms)
+        out[name] = (sum(phases.get("total", [])) / n, len(phases.get("total", [])) / n,
+                     med.get("total", 0), top, med.get(top, 0))
+    return calls / n, out
 
 
 def bench_engine(e, rts, a, tlog):
@@ -486,9 +519,11 @@ def bench_engine(e, rts, a, tlog):
 def table(results, rts, a, info):
     out = [BEGIN, "", "## Engine level (bench/engines.sh)", ""]
     out.append("Run %s; %s. One command: `sudo bench/engines.sh` (%s). Each engine runs with "
-               "private state, in the cgroup2 view (a private mount namespace with the cgroup2 "
-               "mount at /sys/fs/cgroup, where crun runs; on this hybrid host it carries only the "
-               "hugetlb controller, so no engine sets memory/cpu/pids limits). The runtimes are "
+               "private state (Debian's packages, configured as integration-tests/engines/ does; "
+               "`--network none` for docker and podman, a CNI bridge for the CRI pod), in the cgroup "
+               "v1 view: a private mount namespace without this hybrid host's cgroup2 mount, so that "
+               "crun 1.8 runs, with its cgroup manager, beside remora and runc (all three make v1 "
+               "cgroups; bench/harness/view-cgroup1.sh). The runtimes are "
                "interleaved: each round starts one container per runtime, the order rotated. "
                "Latency: wall time of the client command, or for the CRI of RunPodSandbox + "
                "CreateContainer + StartContainer (stop and removal not timed); %d rounds after "
@@ -513,20 +548,27 @@ def table(results, rts, a, info):
             ratio = "%.2f" % (rem / med) if rem and r != "remora" else ""
             out.append("| %s | %s | %.0f | %.0f-%.0f | %d | %d | %s | %s |"
                        % (TITLES[eng], r, med, q1, q3, len(v), res["fail"][r], tp, ratio))
-    out += ["", "remora's share of the end-to-end time, from its phase trace (remora-trace: the "
-            "same binary run by a wrapper that sets REMORA_TRACE=1; the `total` of every traced "
-            "operation, create, start and delete, summed per container; the process start of "
-            "each remora and the untraced commands (state, kill, features) are not in it):", "",
-            "| engine | remora ms per container (traced) | share of remora's median latency | runtime calls per container | median ms per operation |",
+    out += ["", "remora's share of the end-to-end time, from its phase trace (%d containers per "
+            "engine with remora-trace: the same binary run by a wrapper that sets "
+            "REMORA_TRACE=FILE). Traced ms: the `total` of every traced remora operation inside "
+            "the timed window, summed per container (create, start and delete; for the CRI "
+            "create and start of the pause and the app container, its stop and removal are not "
+            "timed); the process start of each remora and the untraced commands (state, kill, "
+            "features) are not in it. Calls: every runtime invocation per container, the "
+            "untimed ones included." % a.trace, "",
+            "| engine | remora ms per container (traced) | share of remora's median latency | runtime calls per container | per operation: count per container, median ms (longest phase) |",
             "|---|---|---|---|---|"]
     for eng, res in results.items():
         if "trace" not in res or not res["lat"].get("remora"):
             continue
-        ms, calls, ops = res["trace"]
+        calls, ops = res["trace"]
+        timed = ("create", "start") if eng == "cri" else ("create", "start", "delete")
+        ms = sum(v[0] for k, v in ops.items() if k in timed)
         med = statistics.median(res["lat"]["remora"])
         out.append("| %s | %.1f | %.1f%% | %.1f | %s |" % (
             TITLES[eng], ms, 100 * ms / med, calls,
-            ", ".join("%s %.1f" % (k, v) for k, v in sorted(ops.items()))))
+            "; ".join("%s x%.0f, %.1f (%s %.1f)" % (k, c, t, p, pv)
+                      for k, (_, c, t, p, pv) in sorted(ops.items()))))
     out += ["", END]
     return "\n".join(out) + "\n"
 

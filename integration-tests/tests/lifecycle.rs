@@ -459,5 +459,23 @@ fn the_phase_trace_names_every_phase_of_a_create() {
             .any(|l| l.contains("level=debug") && l.contains("create phases: config=")),
         "{logged}"
     );
+    // REMORA_TRACE=FILE: appended to that file (an engine reads the
+    // runtime's stderr), nothing on stderr.
+    let file = env.base.join("trace.log");
+    for _ in 0..2 {
+        let o = env
+            .command(&["run", "-b", b.path(), &id])
+            .env("REMORA_TRACE", &file)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        assert!(!String::from_utf8_lossy(&o.stderr).contains("phases:"));
+    }
+    let traced = std::fs::read_to_string(&file).unwrap();
+    let creates = traced
+        .lines()
+        .filter(|l| l.starts_with("create phases: config="))
+        .count();
+    assert_eq!(creates, 2, "{traced}");
     env.assert_nothing_left();
 }
