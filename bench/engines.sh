@@ -51,6 +51,11 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import cri_api.v1.api
 	"$venv/bin/pip" install -q container-runtime-interface-api
 fi
 cd bench
+# In the background so that a TERM or INT reaches the harness, which then
+# stops its daemons (by PID) before the temp dir goes.
 unshare -m --propagation private "$repo/bench/harness/view-cgroup1.sh" \
 	"$venv/bin/python" -m harness.engines --repo "$repo" --remora "$remora" \
-	--work "$work" --images "$work/image" --out "$repo/docs/benchmarks.md" "$@"
+	--work "$work" --images "$work/image" --out "$repo/docs/benchmarks.md" "$@" &
+child=$!
+trap 'kill -TERM $child 2>/dev/null; wait $child; rm -rf "$work"; exit 143' TERM INT
+wait $child

@@ -529,8 +529,8 @@ def table(results, rts, a, info):
                "CreateContainer + StartContainer (stop and removal not timed); %d rounds after "
                "one warm-up each. Throughput: %d bursts of %d containers started at once per "
                "runtime, containers per second until the last is done. The machine is shared "
-               "(2 cores, other work running): small samples, read the IQRs."
-               % (info["when"], info["versions"], info["args"], a.n, a.bursts, a.burst_size))
+               "(2 cores, other work running: %s): small samples, read the IQRs."
+               % (info["when"], info["versions"], info["args"], a.n, a.bursts, a.burst_size, info["load"]))
     out += ["", "| engine | runtime | median ms | IQR ms | n | failed | throughput /s (median) | remora/runtime latency |",
             "|---|---|---|---|---|---|---|---|"]
     for eng, res in results.items():
@@ -556,7 +556,7 @@ def table(results, rts, a, info):
             "timed); the process start of each remora and the untraced commands (state, kill, "
             "features) are not in it. Calls: every runtime invocation per container, the "
             "untimed ones included." % a.trace, "",
-            "| engine | remora ms per container (traced) | share of remora's median latency | runtime calls per container | per operation: count per container, median ms (longest phase) |",
+            "| engine | remora ms per container (traced, mean) | share of remora's median latency | runtime calls per container | per operation: count per container, median ms (longest phase) |",
             "|---|---|---|---|---|"]
     for eng, res in results.items():
         if "trace" not in res or not res["lat"].get("remora"):
@@ -613,6 +613,10 @@ def main():
     ap.add_argument("--runtimes", default="remora,runc,crun")
     ap.add_argument("--no-doc", action="store_true")
     a = ap.parse_args()
+    # TERM/INT: unwind, so that every daemon is stopped (finally blocks)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+    load_before = os.getloadavg()
     paths, tlog = wrappers(a)
     rts = a.runtimes.split(",")
     before = run_entries()
@@ -636,6 +640,7 @@ def main():
         for p in processes_naming(a.work):
             kill_pid(p, signal.SIGKILL)
     info = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "versions": versions(a),
+            "load": "load average %.1f before, %.1f after" % (load_before[0], os.getloadavg()[0]),
             "args": "--n %d --bursts %d --burst-size %d --trace %d" % (a.n, a.bursts, a.burst_size, a.trace)}
     section = table(results, rts, a, info)
     print(section)
