@@ -269,3 +269,63 @@ fn no_config_or_bad_json_is_one_problem() {
     r.fails_with("1 error(s)");
     assert_nothing_made(&env);
 }
+
+/// Under strace: check makes no process, namespace, mount or directory,
+/// and opens nothing for writing (on the broken bundle too, where every
+/// check runs).
+#[test]
+fn check_makes_nothing_at_the_syscall_level() {
+    if std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        println!("skipped: strace is not installed (scripts/ci.d/20-runtime.sh installs it)");
+        return;
+    }
+    let env = TestEnv::new("check-strace");
+    let mut b = env.bundle("b");
+    b.config["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/data", "type": "bind", "source": "/no/such", "options": ["rbind"]}),
+    );
+    b.config["linux"]["cgroupsPath"] = json!(format!("/{}-cg", env.name));
+    b.config["linux"]["resources"]["memory"] = json!({"limit": 67108864});
+    b.save();
+    let trace = env.base.join("strace.out");
+    let o = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .args([
+            "-e",
+            "trace=clone,clone3,fork,vfork,unshare,setns,mount,umount2,mount_setattr,open_tree,\
+move_mount,fsopen,fsmount,pivot_root,mkdir,mkdirat,rmdir,unlink,unlinkat,rename,renameat2,\
+symlink,symlinkat,mknod,mknodat,creat,open,openat,openat2",
+        ])
+        .arg(&env.bin)
+        .arg("--root")
+        .arg(&env.root)
+        .args(["check", "-b", b.path()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let calls = fs::read_to_string(&trace).unwrap();
+    let made: Vec<&str> = calls
+        .lines()
+        .filter(|l| {
+            !(l.contains(" openat(") || l.contains(" open(") || l.contains(" openat2("))
+                || ["O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC"]
+                    .iter()
+                    .any(|f| l.contains(f))
+        })
+        .filter(|l| !l.contains("+++ exited") && !l.contains("--- SIG"))
+        .collect();
+    assert!(
+        made.is_empty(),
+        "check made or changed something: {made:#?}"
+    );
+    assert!(
+        calls.contains("openat("),
+        "strace saw no openat at all: {calls}"
+    );
+    assert_nothing_made(&env);
+}

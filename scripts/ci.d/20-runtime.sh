@@ -12,8 +12,9 @@ if ! command -v ip >/dev/null 2>&1; then
 		{ echo "apt-get install iproute2 failed"; exit 1; }
 fi
 # docgen/tests/sync.rs renders the man pages (man-db) and syntax-checks
-# the completions (zsh -n, fish -n).
-for p in man:man-db zsh:zsh fish:fish; do
+# the completions (zsh -n, fish -n); check.rs watches `remora check`'s
+# system calls (strace).
+for p in man:man-db zsh:zsh fish:fish strace:strace; do
 	command -v "${p%%:*}" >/dev/null 2>&1 ||
 		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "${p#*:}" >/dev/null 2>&1 ||
 		{ echo "apt-get install ${p#*:} failed"; exit 1; }
