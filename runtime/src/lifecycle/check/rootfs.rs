@@ -69,13 +69,8 @@ pub(super) fn in_rootfs(root: &Path, spec: &Spec, out: &mut Vec<Problem>) {
         .map(|m| m.destination().clone())
         .collect();
     if let Some(arg0) = process.args().as_ref().and_then(|a| a.first()) {
-        program(
-            root,
-            arg0,
-            process.env().as_deref().unwrap_or(&[]),
-            &mount_dests,
-            out,
-        );
+        let env = process.env().as_deref().unwrap_or(&[]);
+        program(root, process.cwd(), arg0, env, &mount_dests, out);
     }
     let cwd = resolve_in_root(root, process.cwd());
     for s in cwd.leaving {
@@ -93,9 +88,16 @@ pub(super) fn in_rootfs(root: &Path, spec: &Spec, out: &mut Vec<Problem>) {
 /// process.args[0] in the rootfs (PATH from process.env for a bare
 /// name), as create's lookup would find it; skipped when a mount covers
 /// it (it is not in the rootfs then).
-fn program(root: &Path, arg0: &str, env: &[String], mounts: &[PathBuf], out: &mut Vec<Problem>) {
+fn program(
+    root: &Path,
+    cwd: &Path,
+    arg0: &str,
+    env: &[String],
+    mounts: &[PathBuf],
+    out: &mut Vec<Problem>,
+) {
     let candidates: Vec<PathBuf> = if arg0.contains('/') {
-        vec![PathBuf::from("/").join(arg0)]
+        vec![Path::new("/").join(cwd).join(arg0)]
     } else {
         env.iter()
             .find_map(|e| e.strip_prefix("PATH="))
