@@ -81,7 +81,7 @@ complete -c remora -n "__fish_remora_using_subcommand spec" -s b -l bundle -r -F
 complete -c remora -n "__fish_remora_using_subcommand spec" -l rootless
 complete -c remora -n "__fish_remora_using_subcommand spec" -s h -l help -d 'Print help'
 complete -c remora -n "__fish_remora_using_subcommand check" -s b -l bundle -d 'Bundle directory (default: the current directory)' -r -F
-complete -c remora -n "__fish_remora_using_subcommand check" -s h -l help -d 'Print help'
+complete -c remora -n "__fish_remora_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c remora -n "__fish_remora_using_subcommand exec" -s p -l process -d 'process.json to run as is' -r -F
 complete -c remora -n "__fish_remora_using_subcommand exec" -l console-socket -r -F
 complete -c remora -n "__fish_remora_using_subcommand exec" -l pidfd-socket -r -F
