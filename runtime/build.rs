@@ -1,8 +1,13 @@
-//! Build facts for `remora --version`: the git commit the binary is built
-//! from (REMORA_COMMIT) and the compiler (REMORA_RUSTC).
+//! Build settings of the `remora` binary.
 //!
-//! The commit comes from `git rev-parse HEAD` in the source tree; outside a
-//! git checkout (a source tarball, `cargo install` from a registry) it is
+//! Link: on x86_64 Linux its entry point is `remora_entry`
+//! (runtime/src/sys/early_entry.rs): the binary's protection re-executes
+//! from there, before libc starts, and then goes on to libc's `_start`.
+//!
+//! Version facts for `remora --version`: the git commit the binary is
+//! built from (REMORA_COMMIT) and the compiler (REMORA_RUSTC). The commit
+//! comes from `git rev-parse HEAD` in the source tree; outside a git
+//! checkout (a source tarball, `cargo install` from a registry) it is
 //! "unknown". An explicit REMORA_COMMIT in the build's environment wins
 //! (distribution builds from a tarball can pass it). Cargo reruns this
 //! script only when HEAD moves (a checkout, or a commit on the current
@@ -32,10 +37,25 @@ fn git_path(dir: &Path, what: &str) -> Option<PathBuf> {
 }
 
 fn main() {
-    let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     // Without this line cargo would rerun the script on any change in the
     // package (a missing file named below would rerun it on every build).
     println!("cargo:rerun-if-changed=build.rs");
+    link_settings();
+    version_facts();
+}
+
+/// The entry point (see above).
+fn link_settings() {
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if arch == "x86_64" && os == "linux" {
+        println!("cargo:rustc-link-arg-bin=remora=-Wl,--entry=remora_entry");
+    }
+}
+
+/// REMORA_COMMIT and REMORA_RUSTC (see above).
+fn version_facts() {
+    let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     println!("cargo:rerun-if-env-changed=REMORA_COMMIT");
     let commit = match std::env::var("REMORA_COMMIT") {
         Ok(c) if !c.is_empty() => c,

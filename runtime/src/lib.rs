@@ -10,6 +10,7 @@
 //! - [`hooks`], [`config`], [`channel`], [`sys`] (syscall wrappers).
 
 pub mod bounded;
+pub mod cgroup_owner;
 pub mod channel;
 pub mod cli;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod notify;
 pub mod process;
 pub mod resctrl;
 pub mod rootfs;
+pub mod rootless;
 pub mod runc_compat;
 pub mod signal;
 pub mod spec;
