@@ -14,9 +14,13 @@ fi
 # docgen/tests/sync.rs renders the man pages (man-db) and syntax-checks
 # the completions (zsh -n, fish -n); check.rs watches `remora check`'s
 # system calls (strace).
+apt_install() {
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$1" >/dev/null 2>&1 ||
+		{ apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null 2>&1 &&
+			DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$1" >/dev/null 2>&1; }
+}
 for p in man:man-db zsh:zsh fish:fish strace:strace; do
-	command -v "${p%%:*}" >/dev/null 2>&1 ||
-		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "${p#*:}" >/dev/null 2>&1 ||
+	command -v "${p%%:*}" >/dev/null 2>&1 || apt_install "${p#*:}" ||
 		{ echo "apt-get install ${p#*:} failed"; exit 1; }
 done
 cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
