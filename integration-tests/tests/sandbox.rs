@@ -38,7 +38,8 @@ fn namespaces_differ_from_the_hosts() {
 #[test]
 fn a_new_network_namespace_has_loopback_up() {
     let env = TestEnv::new("lo");
-    let cases: [(&str, fn(&mut remora_integration_tests::Bundle)); 3] = [
+    type Setup = fn(&mut remora_integration_tests::Bundle);
+    let cases: [(&str, Setup); 3] = [
         ("made ahead", |_| {}),
         ("staged", |b| {
             b.config["linux"]["namespaces"]
