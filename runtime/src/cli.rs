@@ -30,7 +30,7 @@ pub struct Cli {
     /// Rootless mode: true, false or auto
     #[arg(long, value_name = "VALUE", num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
-    /// Ignored (runc compatibility)
+    /// The criu binary for checkpoint and restore (default: criu in PATH)
     #[arg(long)]
     pub criu: Option<String>,
     /// Print the version
@@ -213,6 +213,18 @@ pub enum Command {
         #[arg(long)]
         rootless: bool,
     },
+    /// Check a bundle without creating anything; list every problem found
+    ///
+    /// Reads config.json, the rootfs and what the host offers (cgroup
+    /// controllers, LSMs, resctrl, subordinate ids); creates no namespace,
+    /// mount, cgroup or state. Prints each problem as `error: FIELD:
+    /// MESSAGE` or `warning: FIELD: MESSAGE`, each with a hint line. Exit
+    /// status 0 when create would pass its validation, 1 otherwise.
+    Check {
+        /// Bundle directory (default: the current directory)
+        #[arg(short = 'b', long, value_name = "DIR", default_value = ".")]
+        bundle: PathBuf,
+    },
     /// Run a new process in a running container
     Exec(ExecArgs),
     /// Freeze every process of a container
@@ -243,16 +255,10 @@ pub enum Command {
     Update(UpdateArgs),
     /// Print what this build and host support (JSON)
     Features,
-    /// Checkpoint a container (not supported)
-    Checkpoint {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
-    /// Restore a container (not supported)
-    Restore {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    /// Checkpoint a running container with CRIU
+    Checkpoint(crate::cli_criu::CheckpointArgs),
+    /// Restore a container from a checkpoint with CRIU
+    Restore(crate::cli_criu::RestoreArgs),
     /// List containers
     List {
         #[arg(short = 'f', long, default_value = "table")]

@@ -163,6 +163,7 @@ fn run(cli: Cli) -> Result<i32> {
         systemd_cgroup: cli.systemd_cgroup,
         rootless: remora::rootless::cgroups_rootless(cli.rootless.as_deref())?,
     };
+    let criu = cli.criu.clone();
     let Some(command) = cli.command else {
         Cli::parse_from(["remora", "--help"]);
         return Ok(0);
@@ -193,6 +194,13 @@ fn run(cli: Cli) -> Result<i32> {
             return Ok(lifecycle::run::run(&g, &o, detach, keep)?);
         }
         Command::Spec { bundle, rootless } => remora::spec::write_spec(&bundle, rootless)?,
+        Command::Check { bundle } => {
+            return Ok(lifecycle::check::check(
+                &g,
+                &bundle,
+                cli.rootless.as_deref(),
+            )?)
+        }
         Command::Exec(e) => {
             let o = lifecycle::exec::ExecOptions {
                 id: e.id,
@@ -248,8 +256,13 @@ fn run(cli: Cli) -> Result<i32> {
             lifecycle::cgroup_cmds::update(&g, &u.id, &r, rdt)?
         }
         Command::Features => println!("{}", remora::features::features()),
-        Command::Checkpoint { .. } | Command::Restore { .. } => {
-            bail!("checkpoint/restore is not supported by remora")
+        Command::Checkpoint(a) => lifecycle::checkpoint::checkpoint(&g, &a, criu.as_deref())?,
+        Command::Restore(a) => {
+            if !a.detach && !a.no_subreaper {
+                // SAFETY: integer-only prctl.
+                unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+            }
+            return Ok(lifecycle::restore::restore(&g, &a, criu.as_deref())?);
         }
         Command::List { format, quiet } => {
             print!("{}", lifecycle::list::list(&g, &format, quiet)?)
@@ -258,11 +271,11 @@ fn run(cli: Cli) -> Result<i32> {
     Ok(0)
 }
 
+/// runc's format (`runc version X`, `commit: Y`, `spec: Z`, `go: ..`):
+/// go-runc and scripts read the first three lines.
 fn print_version() {
     println!("remora version {}", env!("CARGO_PKG_VERSION"));
-    println!(
-        "commit: {}",
-        option_env!("REMORA_COMMIT").unwrap_or("unknown")
-    );
+    println!("commit: {}", env!("REMORA_COMMIT"));
     println!("spec: {}", remora::OCI_VERSION);
+    println!("rustc: {}", env!("REMORA_RUSTC"));
 }

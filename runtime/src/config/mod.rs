@@ -236,6 +236,30 @@ impl Config {
         })
     }
 
+    /// The config as a runtime-spec document again, for the code that
+    /// hands parts of it to other tools as the spec has them (CRIU's
+    /// checkpoint and restore); a copy, off the create path.
+    pub fn to_spec(&self) -> Result<Spec> {
+        let root: oci_spec::runtime::Root = serde_json::from_value(serde_json::json!({
+            "path": self.rootfs,
+            "readonly": self.readonly_root,
+        }))
+        .map_err(|e| Error::config(format!("root: {e}")))?;
+        let mut spec: Spec = serde_json::from_value(serde_json::json!({
+            "ociVersion": crate::OCI_VERSION,
+        }))
+        .map_err(|e| Error::config(format!("config: {e}")))?;
+        spec.set_root(Some(root));
+        spec.set_process(Some(self.process.clone()));
+        spec.set_hostname(self.hostname.clone());
+        spec.set_domainname(self.domainname.clone());
+        spec.set_mounts(Some(self.mounts.iter().map(|m| m.mount.clone()).collect()));
+        spec.set_hooks(Some(self.hooks.clone()));
+        spec.set_annotations(Some(self.annotations.clone()));
+        spec.set_linux(Some(self.linux.clone()));
+        Ok(spec)
+    }
+
     /// Adds a mount (the runtime's own, e.g. the notify socket's).
     pub fn push_mount(&mut self, m: Mount) -> Result<()> {
         let entry = MountEntry::new(self.mounts.len(), m)?;

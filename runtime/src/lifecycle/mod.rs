@@ -7,12 +7,15 @@
 //! create has not finished (it runs, or was killed) is "creating".
 
 pub mod cgroup_cmds;
+pub mod check;
+pub mod checkpoint;
 pub mod create;
 pub mod delete;
 pub mod exec;
 pub mod host_mounts;
 pub mod kill;
 pub mod list;
+pub mod restore;
 pub mod run;
 pub mod start;
 pub mod update_args;
