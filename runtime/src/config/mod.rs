@@ -655,6 +655,30 @@ mod tests {
         assert!(check_process_attrs(&p).is_ok());
     }
 
+    /// to_spec gives back what checkpoint and restore read of the spec.
+    #[test]
+    fn to_spec_gives_back_the_config() {
+        let mut v = crate::spec::default_spec(false);
+        v["hooks"] = serde_json::json!({"poststop": [{"path": "/bin/true"}]});
+        v["annotations"] = serde_json::json!({"a": "b"});
+        v["linux"]["devices"] =
+            serde_json::json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]);
+        let spec: Spec = serde_json::from_value(v).unwrap();
+        let c = Config::build(spec.clone(), "/b".into(), "/b/rootfs".into()).unwrap();
+        let back = c.to_spec().unwrap();
+        assert_eq!(back.mounts(), spec.mounts());
+        assert_eq!(back.linux(), spec.linux());
+        assert_eq!(back.process(), spec.process());
+        assert_eq!(back.hooks(), spec.hooks());
+        assert_eq!(back.annotations(), spec.annotations());
+        assert_eq!(back.hostname(), spec.hostname());
+        let root = back.root().as_ref().unwrap();
+        assert_eq!(
+            (root.path().to_str(), root.readonly()),
+            (Some("/b/rootfs"), Some(true))
+        );
+    }
+
     /// The fuzzer's seeds (fuzz/seeds/) are real configs: every one parses,
     /// so that fuzzing starts past the parser.
     #[test]
