@@ -50,7 +50,7 @@ const INIT: &[&str] = &[
 const START: &[&str] = &["release+exec", "poststart"];
 const EXEC: &[&str] = &["config", "clone", "init", "execve"];
 /// The exec'd process's own steps (its trace is also named "exec").
-const EXEC_CHILD: &[&str] = &["cgroup+go", "namespaces", "process"];
+const EXEC_CHILD: &[&str] = &["cgroup", "namespaces", "process"];
 const DELETE: &[&str] = &["kill", "cgroup", "state", "poststop"];
 const DESTROY: &[&str] = &["cgroup", "state", "poststop"];
 

@@ -1,39 +1,11 @@
-//! The typed conversation between `remora` (the parent) and the container
-//! init: one JSON message per SOCK_SEQPACKET datagram.
+//! The transport of the conversation between `remora` (the parent) and
+//! the container init: one JSON message per SOCK_SEQPACKET datagram, an
+//! fd attached to some. The messages and their order: [`crate::protocol`].
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use serde::{Deserialize, Serialize};
-
-/// Parent → init and init → parent messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Message {
-    /// Parent: the init is in its cgroup; go on.
-    Continue,
-    /// Init: I am in my new user namespace; write my id maps.
-    IdMapRequest,
-    /// Parent: the id maps are written.
-    IdMapsWritten,
-    /// Intermediate process: the init (forked into the new pid/time
-    /// namespace) has this host PID.
-    InitPid(i32),
-    /// Init: namespaces exist; run the prestart/createRuntime hooks.
-    CreateRuntimeHooks,
-    /// Parent: hooks done.
-    HooksDone,
-    /// Init: the pty master of process.terminal (the fd is attached).
-    ConsoleMaster,
-    /// Init: the seccomp NOTIFY listener (the fd is attached).
-    SeccompListener,
-    /// Init (with the phase trace on, just before `Ready`): how long each
-    /// of its steps took, (name, µs).
-    InitPhases(crate::trace::Phases),
-    /// Init: everything is set up; waiting for `start`.
-    Ready,
-    /// Either side: this failed; the message says what.
-    Error(String),
-}
+pub use crate::protocol::Message;
 
 /// One end of the channel.
 pub struct Channel {
@@ -113,19 +85,6 @@ impl Channel {
             Err(e) => Err(e.into()),
         }
     }
-
-    /// Waits for `want`; an Error message or EOF becomes an error.
-    pub fn expect(&self, want: &Message) -> Result<(), String> {
-        match self.recv() {
-            Ok(Some(m)) if &m == want => Ok(()),
-            // The runtime failed and said so itself: a sync error, which
-            // the init does not echo.
-            Ok(Some(Message::Error(e))) => Err(format!("sync: the runtime failed: {e}")),
-            Ok(Some(other)) => Err(format!("sync: expected {want:?}, got {other:?}")),
-            Ok(None) => Err(format!("sync: channel closed while waiting for {want:?}")),
-            Err(e) => Err(format!("sync: {e}")),
-        }
-    }
 }
 
 /// Sends `data` with one fd attached (SCM_RIGHTS) on a unix socket.
@@ -199,10 +158,7 @@ mod tests {
         a.send(&Message::InitPid(42)).unwrap();
         a.send(&Message::Error("boom".into())).unwrap();
         assert_eq!(b.recv().unwrap(), Some(Message::InitPid(42)));
-        assert_eq!(
-            b.expect(&Message::Ready),
-            Err("sync: the runtime failed: boom".into())
-        );
+        assert_eq!(b.recv().unwrap(), Some(Message::Error("boom".into())));
         drop(a);
         assert_eq!(b.recv().unwrap(), None);
     }

@@ -7,7 +7,8 @@
 //! - [`init`]: the container init, from clone to execve.
 //! - [`rootfs`]: the root filesystem, mounts, devices, pivot_root.
 //! - [`process`]: identity, capabilities, rlimits, program lookup.
-//! - [`hooks`], [`config`], [`channel`], [`sys`] (syscall wrappers).
+//! - [`protocol`]: the parent/init conversation; [`channel`] its transport.
+//! - [`hooks`], [`config`], [`sys`] (syscall wrappers).
 
 pub mod bounded;
 pub mod channel;
@@ -22,6 +23,7 @@ pub mod logging;
 pub mod net_devices;
 pub mod notify;
 pub mod process;
+pub mod protocol;
 pub mod resctrl;
 pub mod rootfs;
 pub mod runc_compat;

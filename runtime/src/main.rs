@@ -72,20 +72,10 @@ fn main() {
     }
 }
 
-/// An error and its causes, each cause once: the library errors name
-/// their cause in their own message already.
+/// An error and its causes, each said once (error.rs: a cause is a
+/// `source`, never repeated in the text).
 fn message(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let t = c.to_string();
-        if !text.contains(&t) {
-            text.push_str(": ");
-            text.push_str(&t);
-        }
-        cause = c.source();
-    }
-    text
+    remora::error::chain(e)
 }
 
 /// --log and --log-format read straight from the arguments, for errors

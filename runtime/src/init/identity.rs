@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use oci_spec::runtime::Spec;
 
-use super::{InitArgs, Step};
+use super::{InitArgs, InitError, Step, StepContext};
 use crate::process::capabilities;
 use crate::rootfs::Root;
 use crate::sys::fs::{fchdir, fchown, fstat};
@@ -34,13 +34,9 @@ pub fn open_cwd(spec: &Spec) -> Step<OwnedFd> {
         .as_ref()
         .map(|p| p.cwd().clone())
         .unwrap_or_default();
-    let root = Root::new(
-        std::fs::File::open("/")
-            .map_err(|e| format!("opening /: {e}"))?
-            .into(),
-    );
+    let root = Root::new(std::fs::File::open("/").ctx(|| "opening /".into())?.into());
     root.open(&cwd, libc::O_PATH | libc::O_DIRECTORY)
-        .map_err(|e| format!("process.cwd {cwd:?}: {e}"))
+        .ctx(|| format!("process.cwd {cwd:?}"))
 }
 
 /// fchdir into the opened cwd and check that it is inside the container:
@@ -57,16 +53,15 @@ pub fn chdir_cwd(spec: &Spec, cwd_fd: &OwnedFd, retry: bool) -> Step<bool> {
         if !retry && e.raw_os_error() == Some(libc::EACCES) {
             return Ok(false);
         }
-        return Err(format!("process.cwd {cwd:?}: {e}"));
+        return Err(e).ctx(|| format!("process.cwd {cwd:?}"));
     }
     match std::env::current_dir() {
         Ok(p) if p.is_absolute() && !p.to_string_lossy().starts_with("(unreachable)") => Ok(true),
-        Ok(p) => Err(format!(
+        Ok(p) => Err(InitError::Step(format!(
             "process.cwd {cwd:?}: current directory {p:?} is outside the container"
-        )),
-        Err(e) => Err(format!(
-            "process.cwd {cwd:?}: current directory is outside the container: {e}"
-        )),
+        ))),
+        Err(e) => Err(e)
+            .ctx(|| format!("process.cwd {cwd:?}: current directory is outside the container")),
     }
 }
 
@@ -76,7 +71,7 @@ pub fn set_identity_and_capabilities(spec: &Spec) -> Step {
     };
     let user = process.user();
     let caps = process.capabilities().as_ref();
-    prctl(libc::PR_SET_KEEPCAPS, 1).map_err(|e| format!("PR_SET_KEEPCAPS: {e}"))?;
+    prctl(libc::PR_SET_KEEPCAPS, 1).ctx(|| "PR_SET_KEEPCAPS".into())?;
     if let Some(c) = caps {
         capabilities::drop_bounding(c)?;
     }
@@ -85,16 +80,18 @@ pub fn set_identity_and_capabilities(spec: &Spec) -> Step {
     // without CAP_SETGID; then only an empty/unchanged list is possible.
     if let Err(e) = setgroups(&gids) {
         if !gids.is_empty() || e.raw_os_error() != Some(libc::EPERM) {
-            return Err(format!(
-                "process.user.additionalGids {}: {e}",
-                crate::bounded::list(&gids)
-            ));
+            return Err(e).ctx(|| {
+                format!(
+                    "process.user.additionalGids {}",
+                    crate::bounded::list(&gids)
+                )
+            });
         }
     }
     give_stdio_to(user.uid())?;
     setresid(user.uid(), user.gid())
-        .map_err(|e| format!("process.user uid {} gid {}: {e}", user.uid(), user.gid()))?;
-    prctl(libc::PR_SET_KEEPCAPS, 0).map_err(|e| format!("PR_SET_KEEPCAPS: {e}"))?;
+        .ctx(|| format!("process.user uid {} gid {}", user.uid(), user.gid()))?;
+    prctl(libc::PR_SET_KEEPCAPS, 0).ctx(|| "PR_SET_KEEPCAPS".into())?;
     if let Some(c) = caps {
         capabilities::set_sets(c)?;
     }
@@ -125,7 +122,7 @@ fn give_stdio_to(uid: u32) -> Step {
                     e.raw_os_error(),
                     Some(libc::EINVAL | libc::EPERM | libc::EROFS)
                 ) => {}
-            Err(e) => return Err(format!("process.user uid {uid}: owning stdio: {e}")),
+            Err(e) => return Err(e).ctx(|| format!("process.user uid {uid}: owning stdio")),
         }
     }
     Ok(())
@@ -138,7 +135,7 @@ pub fn set_no_new_privileges(spec: &Spec) -> Step {
         .and_then(|p| p.no_new_privileges())
         .unwrap_or(false)
     {
-        prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(|e| format!("process.noNewPrivileges: {e}"))?;
+        prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ctx(|| "process.noNewPrivileges".into())?;
     }
     Ok(())
 }

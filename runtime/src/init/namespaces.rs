@@ -2,15 +2,15 @@
 
 use remora_namespaces::{join::unshare, NamespaceKind};
 
-use super::{InitArgs, Step};
-use crate::channel::Message;
+use super::{InitArgs, Step, StepContext};
+use crate::protocol::{self, Message};
 use crate::sys::clone::{clone3, exit_now, CloneOptions, Forked};
 
 /// setns into every namespace given by path, user namespace first.
 pub fn join_by_path(a: &InitArgs<'_>) -> Step {
     for kind in NamespaceKind::JOIN_ORDER {
         if let Some(ns) = a.joined.iter().find(|n| n.kind == kind) {
-            ns.enter().map_err(|e| e.to_string())?;
+            ns.enter()?;
         }
     }
     Ok(())
@@ -23,14 +23,14 @@ pub fn enter_new(a: &InitArgs<'_>) -> Step {
     if !a.single_clone {
         let userns = a.plan.is_new(NamespaceKind::User);
         if userns {
-            unshare(libc::CLONE_NEWUSER).map_err(|e| format!("unshare user namespace: {e}"))?;
+            unshare(libc::CLONE_NEWUSER).ctx(|| "unshare user namespace".into())?;
         }
         let flags = a.plan.new_flags() & !(libc::CLONE_NEWUSER | libc::CLONE_NEWCGROUP);
         if userns {
             request_id_maps(a)?;
         }
         if flags != 0 {
-            unshare(flags).map_err(|e| format!("unshare namespaces ({flags:#x}): {e}"))?;
+            unshare(flags).ctx(|| format!("unshare namespaces ({flags:#x})"))?;
         }
         if a.plan.is_new(NamespaceKind::Time) {
             write_time_offsets(a)?;
@@ -44,13 +44,11 @@ pub fn enter_new(a: &InitArgs<'_>) -> Step {
 }
 
 fn request_id_maps(a: &InitArgs<'_>) -> Step {
-    a.channel
-        .send(&Message::IdMapRequest)
-        .map_err(|e| format!("sync: {e}"))?;
-    a.channel.expect(&Message::IdMapsWritten)?;
+    protocol::send(&a.channel, &Message::IdMapRequest)?;
+    protocol::expect(&a.channel, &Message::IdMapsWritten)?;
     // Become root of the new user namespace (its creator already holds
     // every capability in it; this makes file access checks use uid 0).
-    crate::sys::process::setresid(0, 0).map_err(|e| format!("setresuid(0) in user namespace: {e}"))
+    crate::sys::process::setresid(0, 0).ctx(|| "setresuid(0) in user namespace".into())
 }
 
 fn write_time_offsets(a: &InitArgs<'_>) -> Step {
@@ -70,7 +68,7 @@ fn write_time_offsets(a: &InitArgs<'_>) -> Step {
             o.nanosecs().unwrap_or(0)
         ));
     }
-    std::fs::write("/proc/self/timens_offsets", text).map_err(|e| format!("linux.timeOffsets: {e}"))
+    std::fs::write("/proc/self/timens_offsets", text).ctx(|| "linux.timeOffsets".into())
 }
 
 /// A new (or joined) pid or time namespace only applies to children: when
@@ -87,7 +85,7 @@ pub fn fork_into_pid_namespace(a: &InitArgs<'_>) -> Step {
         parent: true,
         ..Default::default()
     })
-    .map_err(|e| format!("forking into the pid namespace: {e}"))?
+    .ctx(|| "forking into the pid namespace".into())?
     {
         Forked::Child => Ok(()),
         Forked::Parent { pid, .. } => {
@@ -104,7 +102,7 @@ pub fn fork_into_pid_namespace(a: &InitArgs<'_>) -> Step {
 /// in its cgroup, so that its root is the container's cgroup.
 pub fn enter_cgroup_namespace(a: &InitArgs<'_>) -> Step {
     if a.plan.is_new(NamespaceKind::Cgroup) {
-        unshare(libc::CLONE_NEWCGROUP).map_err(|e| format!("unshare cgroup namespace: {e}"))?;
+        unshare(libc::CLONE_NEWCGROUP).ctx(|| "unshare cgroup namespace".into())?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use oci_spec::runtime::Spec;
 
-use super::{InitArgs, Step};
+use super::{InitArgs, InitError, Step, StepContext};
 use crate::process::procfs::ProcFs;
 
 /// Blocks until `remora start` opens the fifo for reading, then writes one
@@ -17,8 +17,8 @@ use crate::process::procfs::ProcFs;
 pub fn wait_for_start(proc: &ProcFs, fifo: &OwnedFd) -> Step<std::fs::File> {
     let mut w = proc
         .reopen_fd(fifo.as_raw_fd(), libc::O_WRONLY | libc::O_CLOEXEC)
-        .map_err(|e| format!("waiting for start on exec fifo: {e}"))?;
-    w.write_all(b"0").map_err(|e| format!("exec fifo: {e}"))?;
+        .ctx(|| "waiting for start on exec fifo".into())?;
+    w.write_all(b"0").ctx(|| "exec fifo".into())?;
     // Kept open (close-on-exec) so that start sees the execve happen, or
     // reads why it did not.
     Ok(w)
@@ -31,9 +31,10 @@ pub fn wait_for_start(proc: &ProcFs, fifo: &OwnedFd) -> Step<std::fs::File> {
 pub fn tell_start(mut started: std::fs::File, r: Step<Infallible>) -> Step<Infallible> {
     let e = match r {
         Ok(never) => match never {},
-        Err(e) => crate::bounded::message(&e),
+        Err(e) => e,
     };
-    if started.write_all(format!("E{e}").as_bytes()).is_ok() {
+    let msg = crate::bounded::message(&crate::error::chain(&e));
+    if started.write_all(format!("E{msg}").as_bytes()).is_ok() {
         crate::sys::clone::exit_now(1)
     }
     Err(e)
@@ -61,13 +62,20 @@ pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
         return Ok(());
     };
     let state = hook_state(a, "created");
-    crate::hooks::run_all("startContainer", &hooks, &state, Path::new("/"))
+    Ok(crate::hooks::run_all(
+        "startContainer",
+        &hooks,
+        &state,
+        Path::new("/"),
+    )?)
 }
 
 /// execve the container's program.
 pub fn exec(spec: &Spec, program: &Path) -> Step<Infallible> {
     let p = spec.process().as_ref().ok_or("process: missing")?;
-    let cstr = |s: &str| CString::new(s).map_err(|_| format!("process: NUL byte in {s:?}"));
+    let cstr = |s: &str| {
+        CString::new(s).map_err(|_| InitError::Step(format!("process: NUL byte in {s:?}")))
+    };
     let path = cstr(&program.to_string_lossy())?;
     let args: Vec<CString> = p
         .args()
@@ -86,5 +94,8 @@ pub fn exec(spec: &Spec, program: &Path) -> Step<Infallible> {
     // SAFETY: setting a default disposition installs no handler.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let err = nix::unistd::execve(&path, &args, &env).unwrap_err();
-    Err(format!("process.args[0] {:?}: exec: {err}", program))
+    Err(InitError::Exec {
+        program: program.into(),
+        source: err,
+    })
 }

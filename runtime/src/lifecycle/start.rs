@@ -76,7 +76,10 @@ fn stop_after_failed_start(st: &crate::state::State) {
     }
     let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
     if let Err(e) = cg.destroy() {
-        crate::logging::warn(&format!("removing the cgroup after a failed start: {e}"));
+        crate::logging::warn(&format!(
+            "removing the cgroup after a failed start: {}",
+            crate::error::chain(&e)
+        ));
     }
 }
 

@@ -43,7 +43,7 @@ use crate::sys::mount::*;
 pub enum RootfsError {
     #[error("{0}")]
     Invalid(String),
-    #[error("mounts[{index}] {destination:?}: {what}: {source}")]
+    #[error("mounts[{index}] {destination:?}: {what}")]
     Mount {
         index: usize,
         destination: PathBuf,
@@ -51,14 +51,14 @@ pub enum RootfsError {
         #[source]
         source: std::io::Error,
     },
-    #[error("linux.devices {path:?}: {what}: {source}")]
+    #[error("linux.devices {path:?}: {what}")]
     Device {
         path: PathBuf,
         what: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("{field} {path:?}: {what}: {source}")]
+    #[error("{field} {path:?}: {what}")]
     Path {
         field: &'static str,
         path: PathBuf,
@@ -66,7 +66,7 @@ pub enum RootfsError {
         #[source]
         source: std::io::Error,
     },
-    #[error("root.path {path:?}: {what}: {source}")]
+    #[error("root.path {path:?}: {what}")]
     Root {
         path: PathBuf,
         what: String,
