@@ -83,7 +83,7 @@ pub fn default_spec(rootless: bool) -> Value {
 pub fn write_spec(bundle: &Path, rootless: bool) -> Result<()> {
     let path = bundle.join("config.json");
     if path.exists() {
-        return Err(Error::config("File config.json exists. Remove it first"));
+        return Err(Error::argument("File config.json exists. Remove it first"));
     }
     let text = serde_json::to_string_pretty(&default_spec(rootless)).expect("json");
     std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))

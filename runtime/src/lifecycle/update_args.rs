@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 /// "512m", "1g", "100000" (runc's RAMInBytes: binary multiples; -1 = no limit).
 pub fn parse_bytes(flag: &str, s: &str) -> Result<i64> {
     let bad = || {
-        Error::config(format!(
+        Error::argument(format!(
             "--{flag} {s:?}: not a size (e.g. 512m, 1g, 1048576)"
         ))
     };
