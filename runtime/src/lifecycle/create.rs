@@ -313,26 +313,31 @@ fn clone_init(
         Forked::Child => {
             drop(parent_end);
             c.dir().forget_lock_in_child();
-            init::run(InitArgs {
-                id: &o.id,
-                spec: &cfg.bundle.spec,
-                bundle: &cfg.bundle.dir,
-                rootfs: &cfg.bundle.rootfs,
-                plan: &cfg.plan,
-                joined: &cfg.joined,
-                single_clone: cfg.single_clone(),
-                channel: init_end,
-                mode: Mode::Create { fifo: made.fifo },
-                no_pivot: o.no_pivot,
-                no_new_keyring: o.no_new_keyring,
-                preserve_fds: cfg.preserve_fds,
-                seccomp: made.seccomp,
-                cgroup: Some(made.placement),
-                host_pid: 0,
-                idmapped: made.idmapped,
-            })
+            run_init(o, cfg, made, init_end)
         }
     }
+}
+
+/// In the cloned child: the container's init (init/mod.rs).
+fn run_init(o: &CreateOptions, cfg: &Config, made: Made<'_>, channel: Channel) -> ! {
+    init::run(InitArgs {
+        id: &o.id,
+        spec: &cfg.bundle.spec,
+        bundle: &cfg.bundle.dir,
+        rootfs: &cfg.bundle.rootfs,
+        plan: &cfg.plan,
+        joined: &cfg.joined,
+        single_clone: cfg.single_clone(),
+        channel,
+        mode: Mode::Create { fifo: made.fifo },
+        no_pivot: o.no_pivot,
+        no_new_keyring: o.no_new_keyring,
+        preserve_fds: cfg.preserve_fds,
+        seccomp: made.seccomp,
+        cgroup: Some(made.placement),
+        host_pid: 0,
+        idmapped: made.idmapped,
+    })
 }
 
 /// The second record: the process to kill if create dies from here on

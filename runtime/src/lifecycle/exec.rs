@@ -264,26 +264,32 @@ fn clone_process(
         Forked::Parent { pid, .. } => Ok((pid, parent_end)),
         Forked::Child => {
             drop(parent_end);
-            init::run(InitArgs {
-                id: &o.id,
-                spec: &t.spec,
-                bundle: &t.st.bundle,
-                rootfs: &t.st.rootfs,
-                plan: &t.plan,
-                joined: &t.joined,
-                single_clone: false,
-                channel: init_end,
-                mode: Mode::Exec,
-                no_pivot: false,
-                no_new_keyring: true,
-                preserve_fds: o.preserve_fds,
-                seccomp: t.seccomp.as_ref(),
-                cgroup: Some(&placement),
-                host_pid: 0,
-                idmapped: &[],
-            })
+            run_process(o, t, &placement, init_end)
         }
     }
+}
+
+/// In the cloned child: the process joining the container (init/mod.rs,
+/// `exec_steps`).
+fn run_process(o: &ExecOptions, t: &Target, placement: &Placement, channel: Channel) -> ! {
+    init::run(InitArgs {
+        id: &o.id,
+        spec: &t.spec,
+        bundle: &t.st.bundle,
+        rootfs: &t.st.rootfs,
+        plan: &t.plan,
+        joined: &t.joined,
+        single_clone: false,
+        channel,
+        mode: Mode::Exec,
+        no_pivot: false,
+        no_new_keyring: true,
+        preserve_fds: o.preserve_fds,
+        seccomp: t.seccomp.as_ref(),
+        cgroup: Some(placement),
+        host_pid: 0,
+        idmapped: &[],
+    })
 }
 
 /// clone3 into the container's cgroup (or --cgroup's sub-cgroup). The
@@ -317,8 +323,7 @@ fn clone_into_cgroup(o: &ExecOptions, t: &Target) -> Result<(Forked, Placement)>
 }
 
 /// The conversation (crate::protocol) up to the process's execve;
-/// returns its PID and the pty master remora keeps, if any. On failure
-/// nothing half-joined is left: the process and its forker are killed.
+/// returns its PID and the pty master remora keeps, if any.
 fn talk_to_process(
     ch: &Channel,
     o: &ExecOptions,
@@ -346,17 +351,18 @@ fn talk_to_process(
         Ok((reported.pid, master))
     });
     if r.is_err() {
-        for pid in requests
-            .pid
-            .into_iter()
-            .filter(|p| *p != child)
-            .chain([child])
-        {
-            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-            super::watch::reap(pid, super::watch::STUCK_AFTER);
-        }
+        abandon(child, requests.pid);
     }
     r
+}
+
+/// A failed exec leaves nothing half-joined: the process and its forker
+/// are killed and reaped.
+fn abandon(child: i32, forked: Option<i32>) {
+    for pid in forked.into_iter().filter(|p| *p != child).chain([child]) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        super::watch::reap(pid, super::watch::STUCK_AFTER);
+    }
 }
 
 /// The process is ready: the parent's own steps (resctrl group, pid
