@@ -100,7 +100,7 @@ pub enum Message {
 /// A failed exchange, on either side.
 #[derive(Debug, thiserror::Error)]
 pub enum ProtocolError {
-    #[error("sync: sending {0:?}")]
+    #[error("sync: sending {0}")]
     Send(&'static str, #[source] io::Error),
     #[error("sync: receiving")]
     Receive(#[source] io::Error),
@@ -108,9 +108,9 @@ pub enum ProtocolError {
     /// itself; the init does not echo it).
     #[error("sync: the runtime failed: {0}")]
     RuntimeFailed(String),
-    #[error("sync: expected {want:?}, got {got:?}")]
+    #[error("sync: expected {want}, got {got:?}")]
     Unexpected { want: &'static str, got: Message },
-    #[error("sync: channel closed while waiting for {0:?}")]
+    #[error("sync: channel closed while waiting for {0}")]
     Closed(&'static str),
     /// The parent's side: the init (or exec'd process) is gone.
     #[error("{0} exited before it was ready")]
@@ -302,12 +302,12 @@ mod tests {
         let e = expect(&b, &Message::Continue).unwrap_err();
         assert_eq!(e.to_string(), "sync: the runtime failed: boom");
         let e = expect(&b, &Message::Continue).unwrap_err();
-        assert_eq!(e.to_string(), "sync: expected \"Continue\", got Ready");
+        assert_eq!(e.to_string(), "sync: expected Continue, got Ready");
         drop(a);
         let e = expect(&b, &Message::Continue).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "sync: channel closed while waiting for \"Continue\""
+            "sync: channel closed while waiting for Continue"
         );
     }
 
