@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use remora_cgroups::{Cgroup, Placement};
-use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan};
+use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan, NetworkAhead};
 
 use super::{proc_stat, state_json, Global};
 use crate::channel::Channel;
@@ -53,13 +53,15 @@ pub struct Created {
 pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     protect_runtime_binary()?;
     let mut trace = crate::trace::Trace::start("create");
-    let cfg = load_config(g, o)?;
+    let mut cfg = load_config(g, o)?;
     trace.phase("config");
     let seccomp = config::compile_seccomp(cfg.linux())?;
     trace.phase("seccomp");
     let mut c = record_creating(g, o, &cfg)?;
     let fifo = make_exec_fifo(&c.dir_path, cfg.notify)?;
     let placement = make_cgroup(&mut c, &cfg)?;
+    // The thread has exited: single-threaded again for the clones below.
+    cfg.network_made_ahead();
     let idmapped = crate::rootfs::idmap::prepare(&cfg.bundle.dir, &cfg.bundle.spec)?;
     let channel = Channel::pair().ctx(|| "creating sync socket".into())?;
     trace.phase("cgroup");
@@ -99,8 +101,13 @@ struct Config {
     /// NOTIFY_SOCKET: the container gets a socket of its own.
     notify: bool,
     plan: NamespacePlan,
-    /// The namespaces given by path, opened.
+    /// The namespaces given by path, opened (and the network namespace
+    /// made ahead, once made).
     joined: Vec<JoinedNamespace>,
+    /// The network namespace, made on a thread while create works on.
+    net_ahead: Option<NetworkAhead>,
+    /// The clone makes no network namespace: it was made ahead.
+    net_made: bool,
     cgroup: Cgroup,
 }
 
@@ -120,6 +127,14 @@ impl Config {
     fn forked_init(&self) -> bool {
         !self.single_clone()
             && (self.plan.has(NamespaceKind::Pid) || self.plan.is_new(NamespaceKind::Time))
+    }
+    /// The network namespace made ahead (the thread has exited), for the
+    /// init to join.
+    fn network_made_ahead(&mut self) {
+        if let Some(net) = self.net_ahead.take().and_then(NetworkAhead::finish) {
+            self.joined.push(net);
+            self.net_made = true;
+        }
     }
 }
 
@@ -146,6 +161,10 @@ fn load_config(g: &Global, o: &CreateOptions) -> Result<Config> {
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
     let joined = plan.open_joined()?;
+    // The network namespace, made on a thread while this one works on.
+    let net_ahead = NetworkAhead::applies(&plan)
+        .then(NetworkAhead::start)
+        .flatten();
     let cgroup = Cgroup::new(
         linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
         &o.id,
@@ -158,6 +177,8 @@ fn load_config(g: &Global, o: &CreateOptions) -> Result<Config> {
         notify,
         plan,
         joined,
+        net_ahead,
+        net_made: false,
         cgroup,
     })
 }
@@ -297,10 +318,13 @@ fn clone_init(
     made: Made<'_>,
     (parent_end, init_end): (Channel, Channel),
 ) -> Result<(i32, Option<OwnedFd>, Channel)> {
-    let flags = match cfg.single_clone() {
+    let mut flags = match cfg.single_clone() {
         true => cfg.plan.new_flags() & !libc::CLONE_NEWCGROUP,
         false => 0,
     };
+    if cfg.net_made {
+        flags &= !libc::CLONE_NEWNET;
+    }
     let forked = clone3(&CloneOptions {
         flags,
         want_pidfd: true,
