@@ -80,7 +80,8 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     cfg.cgroup.apply_initial(cfg.resources())?;
     trace.phase("resources");
     let (reported, console_master) = talk_to_init(&parent_end, o, &cfg, &mut c, child)?;
-    let (pid, pidfd) = take_over_init(&mut c, child, child_pidfd, reported.pid)?;
+    let pid = reported.pid;
+    let pidfd = take_over_init(&mut c, child, child_pidfd, pid)?;
     c.undo.intel_rdt = apply_intel_rdt(&cfg.bundle, &o.id, pid, &c.dir_path)?;
     trace.phase("init");
     trace.add_detail(reported.phases);
@@ -421,23 +422,22 @@ fn talk_to_init(
 }
 
 /// The init, ready: the intermediate process that forked it (if any) is
-/// reaped, and the init is the process to kill on failure. Returns its
-/// PID and a pidfd of it.
+/// reaped, and the init is the process to kill on failure. Returns a
+/// pidfd of the init.
 fn take_over_init(
     c: &mut Creating,
     child: i32,
     child_pidfd: Option<OwnedFd>,
     pid: i32,
-) -> Result<(i32, OwnedFd)> {
+) -> Result<OwnedFd> {
     if pid != child {
         super::watch::reap(child, super::watch::STUCK_AFTER);
         c.undo.child = Some(pid);
     }
-    let pidfd = match (pid == child, child_pidfd) {
-        (true, Some(fd)) => fd,
-        _ => pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?,
-    };
-    Ok((pid, pidfd))
+    match (pid == child, child_pidfd) {
+        (true, Some(fd)) => Ok(fd),
+        _ => pidfd_open(pid).ctx(|| format!("pidfd_open({pid})")),
+    }
 }
 
 /// The last record: the init, ready; the container exists. Then the pid
