@@ -129,3 +129,42 @@ impl<T> IoContext<T> for std::io::Result<T> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each cause is said once, after what failed: the crates' errors
+    /// keep their cause as the source, not in their text.
+    #[test]
+    fn chain_says_each_cause_once() {
+        let enoent = || std::io::Error::from_raw_os_error(libc::ENOENT);
+        let io = Error::io("reading /x/state.json", enoent());
+        assert_eq!(
+            chain(&io),
+            "reading /x/state.json: No such file or directory (os error 2)"
+        );
+        let cg: Error = remora_cgroups::CgroupError::Write {
+            field: "linux.resources.pids.limit".into(),
+            path: "/sys/fs/cgroup/pids/c/pids.max".into(),
+            value: "10".into(),
+            source: enoent(),
+        }
+        .into();
+        assert_eq!(
+            chain(&cg),
+            "linux.resources.pids.limit: writing \"10\" to /sys/fs/cgroup/pids/c/pids.max: \
+             No such file or directory (os error 2)"
+        );
+        let ns: Error = remora_namespaces::JoinError::Open {
+            kind: "network",
+            path: "/run/netns/x".into(),
+            source: enoent(),
+        }
+        .into();
+        assert_eq!(
+            chain(&ns),
+            "linux.namespaces: network path \"/run/netns/x\": No such file or directory (os error 2)"
+        );
+    }
+}
