@@ -11,6 +11,7 @@
 //! - [`hooks`], [`config`], [`sys`] (syscall wrappers).
 
 pub mod bounded;
+pub mod cgroup_owner;
 pub mod channel;
 pub mod cli;
 pub mod config;
@@ -26,6 +27,7 @@ pub mod process;
 pub mod protocol;
 pub mod resctrl;
 pub mod rootfs;
+pub mod rootless;
 pub mod runc_compat;
 pub mod signal;
 pub mod spec;

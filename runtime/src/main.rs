@@ -112,12 +112,7 @@ fn log_config_from_args(args: &[String]) -> LogConfig {
 fn state_root(cli: &Cli) -> Result<PathBuf> {
     let root = match &cli.root {
         Some(r) => std::path::absolute(r).context("--root")?,
-        // SAFETY: geteuid cannot fail.
-        None if unsafe { libc::geteuid() } == 0 => PathBuf::from("/run/remora"),
-        None => match std::env::var_os("XDG_RUNTIME_DIR") {
-            Some(d) => PathBuf::from(d).join("remora"),
-            None => PathBuf::from("/run/remora"),
-        },
+        None => remora::rootless::default_state_root(),
     };
     if root == std::path::Path::new("/") {
         bail!("--root: refusing to use / as the state directory");
@@ -156,6 +151,7 @@ fn run(cli: Cli) -> Result<i32> {
     let g = Global {
         root: state_root(&cli)?,
         systemd_cgroup: cli.systemd_cgroup,
+        rootless: remora::rootless::cgroups_rootless(cli.rootless.as_deref())?,
     };
     let Some(command) = cli.command else {
         Cli::parse_from(["remora", "--help"]);

@@ -78,6 +78,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     // While the init sets itself up: the limits and device rules, in force
     // before `Ready` (so before any process of the container's runs).
     cfg.cgroup.apply_initial(cfg.resources())?;
+    crate::cgroup_owner::apply(&cfg.cgroup, &cfg.bundle.spec, &cfg.plan)?;
     trace.phase("resources");
     let (reported, console_master) = talk_to_init(&parent_end, o, &cfg, &mut c, child)?;
     let pid = reported.pid;
@@ -162,15 +163,12 @@ fn load_config(g: &Global, o: &CreateOptions) -> Result<Config> {
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
     let joined = plan.open_joined()?;
+    crate::rootless::check_config(linux, plan.is_new(NamespaceKind::User))?;
     // The network namespace, made on a thread while this one works on.
     let net_ahead = NetworkAhead::applies(&plan)
         .then(NetworkAhead::start)
         .flatten();
-    let cgroup = Cgroup::new(
-        linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
-        &o.id,
-        g.systemd_cgroup,
-    )?;
+    let cgroup = crate::rootless::cgroup(g, linux, &o.id)?;
     cgroup.check_not_frozen()?;
     Ok(Config {
         bundle,
@@ -482,12 +480,11 @@ impl Requests for CreateRequests<'_> {
 
     fn write_id_maps(&mut self) -> Result<()> {
         let linux = self.cfg.linux();
-        Ok(remora_namespaces::write_id_maps(
+        crate::rootless::write_id_maps(
             self.child,
             linux.uid_mappings().as_deref().unwrap_or(&[]),
             linux.gid_mappings().as_deref().unwrap_or(&[]),
-            false,
-        )?)
+        )
     }
 
     /// linux.netDevices into the init's network namespace, then the

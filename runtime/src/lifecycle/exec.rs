@@ -298,7 +298,11 @@ fn run_process(o: &ExecOptions, t: &Target, placement: &Placement, channel: Chan
 /// there): the kernel lets no process live in it (EBUSY). As runc, the
 /// process then joins the cgroup the init is in now.
 fn clone_into_cgroup(o: &ExecOptions, t: &Target) -> Result<(Forked, Placement)> {
-    let mut dirs = exec_cgroup_dirs(&t.cgroup, &o.sub_cgroups)?;
+    let sub = exec_cgroup_dirs(&t.cgroup, &o.sub_cgroups)?;
+    let (mut dirs, outside) = t.cgroup.joinable_by_caller(sub);
+    if let Some(w) = outside {
+        crate::logging::warn(&w);
+    }
     let mut placement = Placement::open(&dirs)?;
     let clone = |p: &Placement| {
         clone3(&CloneOptions {
