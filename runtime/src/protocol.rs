@@ -12,8 +12,10 @@
 //! saves the state (the init's PID)
 //! Continue                      ───────► (waits for it)
 //!                                        [new user namespace]
-//!                               ◄─────── IdMapRequest
+//!                               ◄─────── IdMapRequest (dumpable
+//!                                        until IdMapsWritten)
 //! writes uid_map, gid_map
+//! (newuidmap/newgidmap rootless)
 //! IdMapsWritten                 ───────►
 //!                                        [pid or time namespace the clone
 //!                                         did not make: forks the init]
