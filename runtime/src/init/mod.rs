@@ -106,6 +106,7 @@ fn steps(a: &mut InitArgs<'_>, fifo: &OwnedFd) -> Step<Infallible> {
     namespaces::enter_new(a)?;
     namespaces::fork_into_pid_namespace(a)?;
     namespaces::enter_cgroup_namespace(a)?;
+    namespaces::bring_up_loopback(a)?;
     a.host_pid = host_pid();
     set_hostname(a.spec)?;
     let proc = ProcFs::open()?;
@@ -140,6 +141,7 @@ fn steps(a: &mut InitArgs<'_>, fifo: &OwnedFd) -> Step<Infallible> {
     rootfs::pivot(&root, a.no_pivot, own_mount_ns)?;
     trace.phase("pivot_root");
     let new_root = Root::new(open_dir("/")?);
+    rootfs::devnull::reopen_stdio().map_err(|e| format!("reopening /dev/null stdio: {e}"))?;
     new_session()?;
     set_up_terminal(a, &new_root, true)?;
     rootfs::make_mounts_readonly(&readonly_later)?;

@@ -19,6 +19,7 @@
 pub mod cgroupfs;
 pub mod copyup;
 pub mod devices;
+pub mod devnull;
 pub mod idmap;
 pub mod mountinfo;
 pub mod mounts;

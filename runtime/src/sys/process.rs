@@ -163,3 +163,12 @@ pub fn set_personality(persona: libc::c_ulong) -> io::Result<i32> {
     let prev = unsafe { libc::personality(persona) };
     check(prev as libc::c_long).map(|p| p as i32)
 }
+
+/// A close-on-exec duplicate of fd number `fd` (one the caller was given,
+/// e.g. --status-fd), owned.
+pub fn dup_cloexec(fd: i32) -> io::Result<OwnedFd> {
+    // SAFETY: fcntl on an integer fd; an invalid fd gives EBADF.
+    let new = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) } as libc::c_long)?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(new as i32) })
+}
