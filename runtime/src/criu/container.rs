@@ -143,10 +143,7 @@ pub fn dump_externals(spec: &Spec) -> Result<Vec<String>> {
         .into_iter()
         .map(|(kind, path)| {
             let ino = std::fs::metadata(&path)
-                .map_err(|e| Error::Path {
-                    path: path.clone(),
-                    source: e,
-                })?
+                .map_err(|e| Error::io(path.display().to_string(), e))?
                 .ino();
             Ok(format!("{}[{ino}]:{}", ns_name(kind), ns_key(kind)))
         })

@@ -32,15 +32,15 @@ pub enum CriuError {
     NotFound { path: String },
     #[error("--criu {0}: no such executable")]
     BadPath(PathBuf),
-    #[error("starting {}: {source}", bin.display())]
+    #[error("starting {}", bin.display())]
     Spawn {
         bin: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("talking to criu: {0}")]
+    #[error("talking to criu")]
     Io(#[from] std::io::Error),
-    #[error("criu: malformed answer: {0}")]
+    #[error("criu: malformed answer")]
     Decode(#[from] prost::DecodeError),
     /// CRIU answered the request with success = false.
     #[error("criu failed: type {} errno {errno}{}{}", req_type::name(*kind), msg.as_deref().map(|m| format!(" ({m})")).unwrap_or_default(), log.as_deref().map(|l| format!("\nlog file: {}", l.display())).unwrap_or_default())]

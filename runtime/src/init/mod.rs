@@ -141,7 +141,7 @@ fn steps(a: &mut InitArgs<'_>, fifo: &OwnedFd) -> Step<Infallible> {
     rootfs::pivot(&root, a.no_pivot, own_mount_ns)?;
     trace.phase("pivot_root");
     let new_root = Root::new(open_dir("/")?);
-    rootfs::devnull::reopen_stdio().map_err(|e| format!("reopening /dev/null stdio: {e}"))?;
+    rootfs::devnull::reopen_stdio().ctx(|| "reopening /dev/null stdio".into())?;
     new_session()?;
     set_up_terminal(a, &new_root, true)?;
     rootfs::make_mounts_readonly(&readonly_later)?;

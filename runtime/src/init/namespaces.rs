@@ -118,7 +118,7 @@ pub fn enter_cgroup_namespace(a: &InitArgs<'_>) -> Step {
 pub fn bring_up_loopback(a: &InitArgs<'_>) -> Step {
     let made_ahead = a.joined.iter().any(|n| n.kind == NamespaceKind::Network);
     if a.plan.is_new(NamespaceKind::Network) && !made_ahead {
-        loopback_up().map_err(|e| format!("bringing up lo in the new network namespace: {e}"))?;
+        loopback_up().ctx(|| "bringing up lo in the new network namespace".into())?;
     }
     Ok(())
 }
