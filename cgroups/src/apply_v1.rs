@@ -139,7 +139,7 @@ fn memory_settings(d: &Path, m: &LinuxMemory) -> Result<()> {
             // the limit grows, lower the limit first when it shrinks.
             let cur = read_u64(d, "memory.limit_in_bytes")?;
             let grows = match limit {
-                Some(l) if l >= 0 => l as u64 > cur,
+                Some(l) if l >= 0 => l.unsigned_abs() > cur,
                 Some(_) => true,
                 None => false,
             };

@@ -134,11 +134,8 @@ pub fn log_msg(line: &str) -> Option<String> {
 impl TestEnv {
     pub fn new(name: &str) -> Self {
         // SAFETY: geteuid cannot fail.
-        assert_eq!(
-            unsafe { libc::geteuid() },
-            0,
-            "the integration tests run as root"
-        );
+        let euid = unsafe { libc::geteuid() };
+        assert_eq!(euid, 0, "the integration tests run as root");
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
         let name = format!("it-{name}-{}-{n}", std::process::id());
         let base = std::env::temp_dir().join(format!("remora-{name}"));

@@ -149,7 +149,7 @@ impl Bundle {
     fn start(&self) -> i32 {
         let o = self.create();
         assert!(o.status.success(), "create failed: {}", self.output());
-        let pid = self.state()["pid"].as_i64().unwrap() as i32;
+        let pid = i32::try_from(self.state()["pid"].as_i64().unwrap()).unwrap();
         let o = self.remora(&["start", &self.id]);
         assert!(
             o.status.success(),

@@ -38,7 +38,7 @@ fn start_sleeper(env: &TestEnv, b: &mut Bundle, id: &str) -> i32 {
     wait_for(|| up.exists(), "the container's init to run");
     let st = state(env, id);
     assert_eq!(st["status"], "running");
-    st["pid"].as_i64().unwrap() as i32
+    i32::try_from(st["pid"].as_i64().unwrap()).unwrap()
 }
 
 /// `remora exec ID ARGS...` in the foreground.

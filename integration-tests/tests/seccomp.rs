@@ -51,7 +51,7 @@ fn probe() {
             libc::_exit(0);
         }
         if r > 0 {
-            libc::waitpid(r as i32, std::ptr::null_mut(), 0);
+            libc::waitpid(i32::try_from(r).unwrap(), std::ptr::null_mut(), 0);
         }
         println!("clone_newns={}", errno_of(r));
         let mut args = [0u64; 11];

@@ -115,8 +115,7 @@ fn log_config_from_args(args: &[String]) -> LogConfig {
 fn state_root(cli: &Cli) -> Result<PathBuf> {
     let root = match &cli.root {
         Some(r) => std::path::absolute(r).context("--root")?,
-        // SAFETY: geteuid cannot fail.
-        None if unsafe { libc::geteuid() } == 0 => PathBuf::from("/run/remora"),
+        None if nix::unistd::geteuid().is_root() => PathBuf::from("/run/remora"),
         None => match std::env::var_os("XDG_RUNTIME_DIR") {
             Some(d) => PathBuf::from(d).join("remora"),
             None => PathBuf::from("/run/remora"),
@@ -182,8 +181,7 @@ fn run(cli: Cli) -> Result<i32> {
         } => {
             if !detach && !no_subreaper {
                 // Reap what the container leaves to us, as runc does.
-                // SAFETY: integer-only prctl.
-                unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+                let _ = nix::sys::prctl::set_child_subreaper(true);
             }
             let mut o = create_options(&create);
             o.foreground = !detach;

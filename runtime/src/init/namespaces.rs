@@ -83,12 +83,15 @@ pub fn fork_into_pid_namespace(a: &InitArgs<'_>) -> Step {
     if !needed {
         return Ok(());
     }
-    match clone3(&CloneOptions {
-        parent: true,
-        ..Default::default()
-    })
-    .map_err(|e| format!("forking into the pid namespace: {e}"))?
-    {
+    // SAFETY: single-threaded here: remora\'s only threads are scoped
+    // ones (sys/netlink.rs) that are joined before their scope ends.
+    let forked = unsafe {
+        clone3(&CloneOptions {
+            parent: true,
+            ..Default::default()
+        })
+    };
+    match forked.map_err(|e| format!("forking into the pid namespace: {e}"))? {
         Forked::Child => Ok(()),
         Forked::Parent { pid, .. } => {
             let code = match a.channel.send(&Message::InitPid(pid)) {

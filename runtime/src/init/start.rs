@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use oci_spec::runtime::Spec;
@@ -68,7 +69,8 @@ pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
 pub fn exec(spec: &Spec, program: &Path) -> Step<Infallible> {
     let p = spec.process().as_ref().ok_or("process: missing")?;
     let cstr = |s: &str| CString::new(s).map_err(|_| format!("process: NUL byte in {s:?}"));
-    let path = cstr(&program.to_string_lossy())?;
+    let path = CString::new(program.as_os_str().as_bytes())
+        .map_err(|_| format!("process: NUL byte in {program:?}"))?;
     let args: Vec<CString> = p
         .args()
         .iter()
@@ -83,8 +85,7 @@ pub fn exec(spec: &Spec, program: &Path) -> Step<Infallible> {
     let env: Vec<CString> = env.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?;
     // The Rust runtime ignores SIGPIPE; an ignored disposition survives
     // execve, and the container's program must start with the default.
-    // SAFETY: setting a default disposition installs no handler.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    crate::sys::process::default_sigpipe();
     let err = nix::unistd::execve(&path, &args, &env).unwrap_err();
     Err(format!("process.args[0] {:?}: exec: {err}", program))
 }

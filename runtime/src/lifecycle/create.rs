@@ -155,17 +155,21 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         0
     };
     trace.phase("cgroup");
-    let forked = clone3(&CloneOptions {
-        flags,
-        want_pidfd: true,
-        parent: false,
-        cgroup: placement.clone_into(),
-    })
+    // SAFETY: single-threaded here: remora\'s only threads are scoped
+    // ones (sys/netlink.rs) that are joined before their scope ends.
+    let forked = unsafe {
+        clone3(&CloneOptions {
+            flags,
+            want_pidfd: true,
+            parent: false,
+            cgroup: placement.clone_into(),
+        })
+    }
     .ctx(|| format!("clone3 into new namespaces (flags {flags:#x})"))?;
     let (child, child_pidfd) = match forked {
         Forked::Child => {
             drop(parent_end);
-            if let Some(d) = &undo.dir {
+            if let Some(d) = undo.dir.take() {
                 d.forget_lock_in_child();
             }
             init::run(InitArgs {

@@ -201,10 +201,14 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     let mut placement = Placement::open(&dirs)?;
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
     let clone = |p: &Placement| {
-        clone3(&CloneOptions {
-            cgroup: p.clone_into(),
-            ..Default::default()
-        })
+        // SAFETY: single-threaded here: remora\'s only threads are scoped
+        // ones (sys/netlink.rs) that are joined before their scope ends.
+        unsafe {
+            clone3(&CloneOptions {
+                cgroup: p.clone_into(),
+                ..Default::default()
+            })
+        }
     };
     let mut forked = clone(&placement);
     let busy = matches!(&forked, Err(e) if e.raw_os_error() == Some(libc::EBUSY));

@@ -124,7 +124,7 @@ pub fn bind_rootfs(rootfs: &Path) -> Result<Root, RootfsError> {
         what: what.into(),
         source,
     };
-    let path = rootfs.to_str().unwrap_or_default();
+    let path = rootfs;
     let tree = open_tree_path(path, true).map_err(|e| err("cloning", e))?;
     let dir = openat2(cwd_fd(), path, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
         .map_err(|e| err("opening", e))?;
@@ -170,7 +170,7 @@ pub fn create_devices(root: &Root, spec: &Spec, userns: bool) -> Result<(), Root
         .mounts()
         .iter()
         .flatten()
-        .any(|m| resolve::clean(m.destination()) == "dev" && mounts::is_bind(m));
+        .any(|m| resolve::clean(m.destination()) == Path::new("dev") && mounts::is_bind(m));
     let mut all = if dev_bound {
         Vec::new()
     } else {
