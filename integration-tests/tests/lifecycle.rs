@@ -362,7 +362,7 @@ fn list_shows_containers() {
     assert_eq!(env.remora(&["list", "-q"]).ok(), format!("{id}\n"));
 }
 
-/// The phase trace (issue #7): with REMORA_TRACE=1 a `run` says on stderr
+/// The phase trace: with REMORA_TRACE=1 a `run` says on stderr
 /// how long each phase of create took, the init's own steps included, and
 /// with --debug the same line goes to the log at debug level.
 #[test]
