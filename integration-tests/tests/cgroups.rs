@@ -858,7 +858,7 @@ fn update_cpu_burst_idle_and_rdt_flags() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(b.read("cpu", "cpu.idle"), "0");
     if std::path::Path::new("/sys/fs/resctrl/schemata").exists() {
-        println!("SKIP (part): this host has resctrl; the no-resctrl errors are not checked");
+        println!("SKIP (part) update_cpu_burst_idle_and_rdt_flags: this host has resctrl; the no-resctrl errors are not checked");
         return;
     }
     for (flag, value) in [

@@ -1,4 +1,4 @@
-//! Fault injection (issue 14): remora SIGKILLed at every phase its trace
+//! Fault injection: remora SIGKILLed at every phase its trace
 //! knows (create, the container init's steps, start, exec and the exec'd
 //! process's steps, run, delete), in five namespace set-ups, and after
 //! random delays; each time `delete --force` must leave nothing of the

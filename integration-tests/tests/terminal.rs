@@ -19,7 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use remora_integration_tests::{remora_bin, state, Bundle, TestEnv};
+use remora_integration_tests::{remora_bin, skip, state, Bundle, TestEnv};
 use serde_json::json;
 
 fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
@@ -675,6 +675,10 @@ fn notify_socket_ready_is_relayed() {
 #[ignore]
 fn notify_helper() {
     if std::env::var_os("REMORA_TEST_NOTIFY_HELPER").is_none() {
+        skip(
+            "notify_helper",
+            "a helper, run inside the container of notify_socket_ready_is_relayed",
+        );
         return;
     }
     let path = std::env::var("NOTIFY_SOCKET").expect("NOTIFY_SOCKET inside the container");
@@ -787,7 +791,7 @@ fn bad_console_sockets_fail_cleanly() {
     env.remora(&["delete", "--force", &id]).ok();
 }
 
-/// Security item 7 (CVE-2025-52565 family): a rootfs whose /dev/console
+/// docs/security.md, "/dev/console race" (CVE-2025-52565 family): a rootfs whose /dev/console
 /// is a symlink (no tmpfs over /dev) must never get the pty bound onto the
 /// symlink's target. Refusing the rootfs is fine; binding at /dev/console
 /// itself is fine. runc 1.1.5 FAILS this (it predates the fix: the pty

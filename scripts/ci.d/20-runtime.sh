@@ -3,7 +3,8 @@
 # checked from inside and from the host (lifecycle, sandbox, errors,
 # security attacks); then a sweep that nothing of remora's is left on the
 # host: no state under the tests' roots, no container process, no mount,
-# no cgroup.
+# no cgroup. Each file's failures are reported with it; a test that skips
+# (SKIP line) is counted as skipped, never as passed (scripts/ci-lib.sh).
 set -u
 cd "$(dirname "$0")/../.."
 # net_devices_rdt_mounts.rs makes veth pairs with ip(8).
@@ -12,13 +13,13 @@ if ! command -v ip >/dev/null 2>&1; then
 		{ echo "apt-get install iproute2 failed"; exit 1; }
 fi
 cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
+. scripts/ci-lib.sh
 rc=0
 for t in lifecycle sandbox errors security exe_protection process process_fields userns net_devices_rdt_mounts; do
 	echo "--- integration-tests/tests/$t.rs"
-	out=$(timeout 600 cargo test -p remora-integration-tests --test "$t" 2>&1) || rc=1
-	echo "$out" | grep -E '^(test |test result)|panicked|^error' 
-	[ $rc -eq 0 ] || echo "$out" | grep -A20 -- '---- ' | head -80
+	run_tests "$t.rs" 600 -p remora-integration-tests --test "$t" || rc=1
 done
 echo "--- leftovers"
 scripts/it-leftovers.sh || rc=1
+print_summary
 exit $rc

@@ -147,7 +147,7 @@ mod tests {
     fn an_init_stuck_in_d_state_is_reported() {
         let base = std::path::Path::new("/sys/fs/cgroup/freezer");
         if !base.is_dir() || !nix::unistd::geteuid().is_root() {
-            eprintln!("SKIP an_init_stuck_in_d_state_is_reported: needs root and a v1 freezer");
+            println!("SKIP an_init_stuck_in_d_state_is_reported: needs root and a v1 freezer");
             return;
         }
         let dir = base.join(format!("remora-watch-test-{}", std::process::id()));

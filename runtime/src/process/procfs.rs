@@ -83,7 +83,7 @@ mod tests {
     #[test]
     fn a_mount_over_a_procfs_file_does_not_redirect_the_write() {
         if !nix::unistd::geteuid().is_root() {
-            eprintln!("skipped: needs root");
+            println!("SKIP a_mount_over_a_procfs_file_does_not_redirect_the_write: needs root");
             return;
         }
         let exe = std::env::current_exe().unwrap();
@@ -105,6 +105,7 @@ mod tests {
     #[ignore = "run by a_mount_over_a_procfs_file_does_not_redirect_the_write"]
     fn attack_child() {
         if std::env::var_os(CHILD).is_none() {
+            println!("SKIP attack_child: a helper, run by a_mount_over_a_procfs_file_does_not_redirect_the_write");
             return;
         }
         use nix::mount::{mount, umount, MsFlags};
