@@ -261,12 +261,6 @@ impl Cgroup {
         Ok(())
     }
 
-    /// prepare + add_task.
-    pub fn create(&self, pid: Pid, resources: Option<&LinuxResources>) -> Result<()> {
-        self.prepare(resources)?;
-        self.add_task(pid)
-    }
-
     /// Applies new resources to a live container (`remora update`). Device
     /// rules change only when `resources.devices` is given.
     pub fn update(&self, resources: &LinuxResources) -> Result<()> {

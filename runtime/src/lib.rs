@@ -10,28 +10,28 @@
 //! - [`hooks`], [`config`], [`channel`], [`sys`] (syscall wrappers).
 
 pub mod bounded;
-pub mod channel;
+pub(crate) mod channel;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod features;
-pub mod hooks;
-pub mod init;
+pub(crate) mod hooks;
+pub(crate) mod init;
 pub mod lifecycle;
 pub mod logging;
-pub mod net_devices;
-pub mod notify;
-pub mod process;
-pub mod resctrl;
+pub(crate) mod net_devices;
+pub(crate) mod notify;
+pub(crate) mod process;
+pub(crate) mod resctrl;
 pub mod rootfs;
-pub mod runc_compat;
-pub mod signal;
+pub(crate) mod runc_compat;
+pub(crate) mod signal;
 pub mod spec;
-pub mod state;
+pub(crate) mod state;
 pub mod sys;
-pub mod terminal;
-pub mod timefmt;
-pub mod trace;
+pub(crate) mod terminal;
+pub(crate) mod timefmt;
+pub(crate) mod trace;
 
 /// The runtime-spec version remora implements.
 pub const OCI_VERSION: &str = "1.2.0";

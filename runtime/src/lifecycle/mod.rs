@@ -10,14 +10,14 @@ pub mod cgroup_cmds;
 pub mod create;
 pub mod delete;
 pub mod exec;
-pub mod host_mounts;
+pub(crate) mod host_mounts;
 pub mod kill;
 pub mod list;
 pub mod run;
 pub mod start;
 pub mod update_args;
-pub mod wait;
-pub mod watch;
+pub(crate) mod wait;
+pub(crate) mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -16,16 +16,16 @@
 //! root (so that only that bind becomes read-only), propagation is never
 //! changed, and delete removes what was mounted (lifecycle::host_mounts).
 
-pub mod cgroupfs;
-pub mod copyup;
-pub mod devices;
-pub mod idmap;
-pub mod mountinfo;
-pub mod mounts;
-pub mod no_pivot;
+pub(crate) mod cgroupfs;
+pub(crate) mod copyup;
+pub(crate) mod devices;
+pub(crate) mod idmap;
+pub(crate) mod mountinfo;
+pub(crate) mod mounts;
+pub(crate) mod no_pivot;
 pub mod options;
-pub mod paths;
-pub mod resolve;
+pub(crate) mod paths;
+pub(crate) mod resolve;
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};

@@ -1,16 +1,16 @@
 //! Thin wrappers over the syscalls remora needs that take `unsafe`: each
 //! one does one syscall, documents why it is sound, and returns io::Result.
 
-pub mod clone;
-pub mod fs;
-pub mod mount;
-pub mod netlink;
-pub mod numa;
-pub mod process;
+pub(crate) mod clone;
+pub(crate) mod fs;
+pub(crate) mod mount;
+pub(crate) mod netlink;
+pub(crate) mod numa;
+pub(crate) mod process;
 pub mod protected_exe;
-pub mod sched;
-pub mod socket;
-pub mod tty;
+pub(crate) mod sched;
+pub(crate) mod socket;
+pub(crate) mod tty;
 
 use std::ffi::{CString, OsStr};
 use std::io;
