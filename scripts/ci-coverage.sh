@@ -4,8 +4,10 @@
 # the comments) of scripts/ci.d/*.sh and of the scripts they call
 # (scripts/fuzz.sh, scripts/cgroupv2-vm/*.sh):
 # - every file directly under <crate>/tests/ of each workspace crate must
-#   be run by a `cargo test -p <crate>` without --test (all its targets)
-#   or with `--test <name>` (a literal, or "$t" of a `for t in ...` list);
+#   be run by a `cargo test -p <crate>` (or ci-lib.sh's run_tests, or the
+#   VM scripts' executables) without --test (all its targets) or with
+#   `--test <name>` (a literal, or "$t" of a `for t in ...` list), or, for
+#   integration-tests, be named to ci-lib.sh's run_it_files;
 # - the unit tests of each crate with #[test]s in src/ by a `cargo test
 #   -p <crate>` that is not limited to --test targets;
 # - every fuzz/fuzz_targets/*.rs by scripts/fuzz.sh's target list, and
@@ -34,6 +36,11 @@ loop_tests() {
 	done | tr ' ' '\n'
 }
 
+# The files named to scripts/ci-lib.sh's run_it_files (integration-tests).
+it_files() {
+	echo "$steps" | sed -n 's/^[[:space:]]*run_it_files \([^|]*\).*/\1/p' | tr ' ' '\n' | grep .
+}
+
 # The cargo test / executables lines naming crate $1 (-p $1).
 lines_for() {
 	echo "$called" | grep -E '(cargo test|executables|run_tests) ' | grep -E -- "-p $1([^A-Za-z0-9_-]|\$)"
@@ -46,7 +53,8 @@ for dir in $crates; do
 	# A run of every target: -p CRATE with no --test (nor --lib only).
 	all=$(echo "$lines" | grep -vE -- '--test[ =]|--lib|--bins' || true)
 	named=$( (echo "$lines" | grep -oE -- '--test [A-Za-z0-9_]+' | cut -d' ' -f2
-		echo "$lines" | grep -qE -- '--test "?\$t"?' && loop_tests) | sort -u)
+		echo "$lines" | grep -qE -- '--test "?\$t"?' && loop_tests
+		[ "$crate" = remora-integration-tests ] && it_files) | sort -u)
 	for f in "$dir"/tests/*.rs; do
 		[ -e "$f" ] || continue
 		t=$(basename "$f" .rs)

@@ -14,6 +14,12 @@
 #   skipped. Returns non-zero when a test failed, the run timed out or did
 #   not build: each call reports its own file, whatever came before.
 #
+# run_it_files FILE...: run_tests for each integration-tests/tests/FILE.rs
+#   (600 s each), each under its own heading; non-zero when any failed.
+#
+# finish RC: the leftover sweep (scripts/it-leftovers.sh; a leftover makes
+#   RC 1), the summary, and exits with RC.
+#
 # print_summary: the summary lines of every run_tests call so far.
 
 ci_summary=()
@@ -52,4 +58,21 @@ run_tests() {
 print_summary() {
 	echo "--- summary"
 	printf '%s\n' "${ci_summary[@]}"
+}
+
+run_it_files() {
+	local t st=0
+	for t in "$@"; do
+		echo "--- integration-tests/tests/$t.rs"
+		run_tests "$t.rs" 600 -p remora-integration-tests --test "$t" || st=1
+	done
+	return $st
+}
+
+finish() {
+	local rc=$1
+	echo "--- leftovers"
+	scripts/it-leftovers.sh || rc=1
+	print_summary
+	exit "$rc"
 }

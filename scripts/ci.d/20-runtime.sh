@@ -15,11 +15,5 @@ fi
 cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
 . scripts/ci-lib.sh
 rc=0
-for t in lifecycle sandbox errors security exe_protection process process_fields userns net_devices_rdt_mounts; do
-	echo "--- integration-tests/tests/$t.rs"
-	run_tests "$t.rs" 600 -p remora-integration-tests --test "$t" || rc=1
-done
-echo "--- leftovers"
-scripts/it-leftovers.sh || rc=1
-print_summary
-exit $rc
+run_it_files lifecycle sandbox errors security exe_protection process process_fields userns net_devices_rdt_mounts || rc=1
+finish $rc

@@ -13,11 +13,5 @@ dpkg -s "${pkgs[@]}" >/dev/null 2>&1 ||
 cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
 . scripts/ci-lib.sh
 rc=0
-for t in exec terminal hooks features; do
-	echo "--- integration-tests/tests/$t.rs"
-	run_tests "$t.rs" 600 -p remora-integration-tests --test "$t" || rc=1
-done
-echo "--- leftovers"
-scripts/it-leftovers.sh || rc=1
-print_summary
-exit $rc
+run_it_files exec terminal hooks features || rc=1
+finish $rc

@@ -31,7 +31,4 @@ echo "--- systemd driver (qemu, debootstrap'ed Debian, systemd PID 1): scripts/c
 scripts/cgroupv2-vm/run-systemd.sh || rc=1
 echo "--- container level on this host (remora binary): integration-tests/tests/cgroups.rs"
 run_tests "cgroups.rs (host)" 900 -p remora-integration-tests --test cgroups -- --test-threads=2 || rc=1
-echo "--- leftovers"
-scripts/it-leftovers.sh || rc=1
-print_summary
-exit $rc
+finish $rc
