@@ -13,7 +13,8 @@ use super::options::MountOptions;
 use super::resolve::{clean, Root};
 use super::RootfsError;
 use crate::sys::mount::{
-    fsconfig, fsmount, fsopen, mount_setattr, move_mount, open_tree_path, MOUNT_ATTR_RDONLY,
+    fsconfig, fsconfig_flag, fsmount, fsopen, mount_setattr, move_mount, open_tree_path,
+    MOUNT_ATTR_RDONLY,
 };
 
 /// What a mount needs to know about the container.
@@ -310,27 +311,30 @@ fn new_filesystem(
     label: Option<&str>,
 ) -> std::io::Result<OwnedFd> {
     let fs = fsopen(typ)?;
-    if let Some(src) = m.source().as_ref().and_then(|s| s.to_str()) {
-        if !src.is_empty() {
-            fsconfig(fs.as_fd(), "source", Some(src))?;
+    if let Some(src) = m.source().as_ref() {
+        if !src.as_os_str().is_empty() {
+            fsconfig(fs.as_fd(), "source", src)?;
         }
     }
     for (k, v) in &opts.data {
-        fsconfig(fs.as_fd(), k, v.as_deref())?;
+        match v {
+            Some(v) => fsconfig(fs.as_fd(), k, v)?,
+            None => fsconfig_flag(fs.as_fd(), k)?,
+        }
     }
     for flag in &opts.sb_flags {
-        fsconfig(fs.as_fd(), flag, None)?;
+        fsconfig_flag(fs.as_fd(), flag)?;
     }
     // A read-only sysfs is read-only in its superblock too, as mount(2)
     // with MS_RDONLY makes it (runc). Only a new superblock takes the
     // flag: sharing the host's network namespace reuses the host's
     // sysfs superblock, which is left as it is.
     if typ == "sysfs" && opts.set & MOUNT_ATTR_RDONLY != 0 {
-        fsconfig(fs.as_fd(), "ro", None)?;
+        fsconfig_flag(fs.as_fd(), "ro")?;
     }
     // linux.mountLabel (fsconfig takes the label as is: no quoting).
     if let Some(label) = label {
-        fsconfig(fs.as_fd(), "context", Some(label))?;
+        fsconfig(fs.as_fd(), "context", label)?;
     }
     // Attributes are set on the mount afterwards (one place for both
     // kinds of mount); the superblock stays rw unless asked.

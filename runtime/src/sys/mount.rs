@@ -2,7 +2,7 @@
 //! mount_setattr) plus pivot_root and umount2: every mount remora makes in
 //! a container goes through an fd, never a re-resolved path.
 
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
@@ -38,15 +38,23 @@ pub fn fsopen(fstype: &str) -> io::Result<OwnedFd> {
     unsafe { owned(fd) }
 }
 
-/// fsconfig(2) FSCONFIG_SET_FLAG / FSCONFIG_SET_STRING.
-pub fn fsconfig(fs: BorrowedFd<'_>, key: &str, value: Option<&str>) -> io::Result<()> {
+/// fsconfig(2) FSCONFIG_SET_STRING: `key=value` (the value byte for
+/// byte: a source path need not be UTF-8).
+pub fn fsconfig(fs: BorrowedFd<'_>, key: &str, value: impl AsRef<OsStr>) -> io::Result<()> {
+    set_param(fs, FSCONFIG_SET_STRING, key, Some(&cstr(value)?))
+}
+
+/// fsconfig(2) FSCONFIG_SET_FLAG: `key` alone (e.g. "ro").
+pub fn fsconfig_flag(fs: BorrowedFd<'_>, key: &str) -> io::Result<()> {
+    set_param(fs, FSCONFIG_SET_FLAG, key, None)
+}
+
+/// The one fsconfig(2) call of both wrappers above.
+fn set_param(fs: BorrowedFd<'_>, cmd: u32, key: &str, value: Option<&CString>) -> io::Result<()> {
     let k = cstr(key)?;
-    let v = value.map(cstr).transpose()?;
-    let (cmd, vptr) = match &v {
-        Some(v) => (FSCONFIG_SET_STRING, v.as_ptr()),
-        None => (FSCONFIG_SET_FLAG, std::ptr::null()),
-    };
-    // SAFETY: NUL-terminated key/value that outlive the call; aux is 0.
+    let vptr = value.map_or(std::ptr::null(), |v| v.as_ptr());
+    // SAFETY: NUL-terminated key/value (or null for a flag) that outlive
+    // the call; aux is 0.
     check(unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), cmd, k.as_ptr(), vptr, 0) })?;
     Ok(())
 }
