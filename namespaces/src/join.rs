@@ -62,6 +62,16 @@ impl JoinedNamespace {
         }
     }
 
+    /// A namespace already open (made by this process), `label` naming it
+    /// in errors.
+    pub fn from_fd(kind: NamespaceKind, label: PathBuf, fd: OwnedFd) -> Self {
+        Self {
+            kind,
+            path: label,
+            fd,
+        }
+    }
+
     /// setns into it.
     pub fn enter(&self) -> Result<(), JoinError> {
         sys::setns(self.fd.as_fd(), self.kind.clone_flag()).map_err(|source| JoinError::Setns {
@@ -69,6 +79,12 @@ impl JoinedNamespace {
             path: self.path.clone(),
             source,
         })
+    }
+}
+
+impl AsFd for JoinedNamespace {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 

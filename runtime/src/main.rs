@@ -11,10 +11,22 @@ use remora::cli::{normalize_args, Cli, Command, CreateArgs};
 use remora::lifecycle::{self, create::CreateOptions, Global};
 use remora::logging::{self, LogConfig};
 
+/// First of all, before Rust's runtime sets itself up: a command that
+/// starts container processes re-executes from a protected binary
+/// (docs/security.md, "The runtime binary"). libc calls `.init_array`
+/// functions with argc, argv and envp.
+#[cfg(not(test))]
+#[used]
+#[link_section = ".init_array"]
+static PROTECT_EARLY: unsafe extern "C" fn(
+    libc::c_int,
+    *const *const libc::c_char,
+    *const *const libc::c_char,
+) = remora::sys::protected_exe::early_reexec;
+
 fn main() {
-    // First of all, while the process is smallest: a command that starts
-    // container processes runs from a protected binary (docs/security.md,
-    // "The runtime binary").
+    // Where the early re-execution could not happen (or failed), here,
+    // with the error reported.
     if remora::sys::protected_exe::wanted_for(std::env::args_os()) {
         if let Err(e) = remora::sys::protected_exe::ensure() {
             logging::init(log_config_from_args(&std::env::args().collect::<Vec<_>>()));

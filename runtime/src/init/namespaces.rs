@@ -83,8 +83,8 @@ pub fn fork_into_pid_namespace(a: &InitArgs<'_>) -> Step {
     if !needed {
         return Ok(());
     }
-    // SAFETY: single-threaded here: remora\'s only threads are scoped
-    // ones (sys/netlink.rs) that are joined before their scope ends.
+    // SAFETY: single-threaded here: remora's threads (sys/netlink.rs's
+    // scoped ones, NetworkAhead's) are joined before any clone3.
     let forked = unsafe {
         clone3(&CloneOptions {
             parent: true,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use remora_cgroups::Cgroup;
-use remora_namespaces::{NamespaceKind, NamespacePlan};
+use remora_namespaces::{NamespaceKind, NamespacePlan, NetworkAhead};
 
 use super::{proc_stat, state_json, Global};
 use crate::channel::{Channel, Message};
@@ -65,7 +65,11 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     check_terminal(&bundle, o)?;
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
-    let joined = plan.open_joined()?;
+    let mut joined = plan.open_joined()?;
+    // The network namespace, made on a thread while this one works on.
+    let net_ahead = NetworkAhead::applies(&plan)
+        .then(NetworkAhead::start)
+        .flatten();
     let cgroup = Cgroup::new(
         linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
         &o.id,
@@ -146,17 +150,23 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     undo.cgroup = Some(cgroup.clone());
     undo.cgroup_shared = placement.occupied;
 
+    // The thread has exited: single-threaded again for the clones below.
+    let net_made = net_ahead.and_then(NetworkAhead::finish);
     let idmapped = crate::rootfs::idmap::prepare(&bundle.dir, &bundle.spec)?;
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
     let single = plan.single_clone();
-    let flags = if single {
+    let mut flags = if single {
         plan.new_flags() & !libc::CLONE_NEWCGROUP
     } else {
         0
     };
+    if let Some(net) = net_made {
+        flags &= !libc::CLONE_NEWNET;
+        joined.push(net);
+    }
     trace.phase("cgroup");
-    // SAFETY: single-threaded here: remora\'s only threads are scoped
-    // ones (sys/netlink.rs) that are joined before their scope ends.
+    // SAFETY: single-threaded here: remora's threads (sys/netlink.rs's
+    // scoped ones, NetworkAhead's) are joined before any clone3.
     let forked = unsafe {
         clone3(&CloneOptions {
             flags,

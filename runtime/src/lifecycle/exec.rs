@@ -201,8 +201,8 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     let mut placement = Placement::open(&dirs)?;
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
     let clone = |p: &Placement| {
-        // SAFETY: single-threaded here: remora\'s only threads are scoped
-        // ones (sys/netlink.rs) that are joined before their scope ends.
+        // SAFETY: single-threaded here: remora's threads (sys/netlink.rs's
+        // scoped ones, NetworkAhead's) are joined before any clone3.
         unsafe {
             clone3(&CloneOptions {
                 cgroup: p.clone_into(),

@@ -60,8 +60,8 @@ fn mappings<'a>(
 /// a new one, its maps are written, its namespace opened, and it is
 /// killed.
 pub fn userns_with(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<OwnedFd> {
-    // SAFETY: single-threaded here: remora\'s only threads are scoped
-    // ones (sys/netlink.rs) that are joined before their scope ends.
+    // SAFETY: single-threaded here: remora's threads (sys/netlink.rs's
+    // scoped ones, NetworkAhead's) are joined before any clone3.
     let forked = unsafe {
         clone3(&CloneOptions {
             flags: libc::CLONE_NEWUSER,

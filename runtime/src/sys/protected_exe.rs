@@ -46,10 +46,79 @@ static VERIFIED: AtomicBool = AtomicBool::new(false);
 /// else. It may say yes for an odd ID named like a command (the cost is
 /// a re-exec); `create` and `exec` call [`ensure`] themselves anyway.
 pub fn wanted_for<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> bool {
-    args.into_iter().skip(1).any(|a| {
-        let a = a.as_ref();
-        a == "create" || a == "run" || a == "exec"
-    })
+    args.into_iter()
+        .skip(1)
+        .any(|a| starts_container_processes(a.as_ref().as_encoded_bytes()))
+}
+
+fn starts_container_processes(word: &[u8]) -> bool {
+    matches!(word, b"create" | b"run" | b"exec")
+}
+
+/// [`ensure`]'s re-execution, done from `.init_array` (main.rs) before
+/// Rust's runtime sets itself up, so that the first image runs no more
+/// than libc's start-up and this: the arguments and the environment are
+/// passed on as libc hands them over, with the re-exec mark added. On any
+/// failure it returns, and [`ensure`] in `main` tries again and reports
+/// the error.
+///
+/// # Safety
+///
+/// `argv` holds `argc` pointers to NUL-terminated strings and `envp` is a
+/// NULL-terminated array of them, as libc passes to `.init_array`
+/// functions.
+pub unsafe extern "C" fn early_reexec(
+    argc: libc::c_int,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+) {
+    let Ok(argc) = usize::try_from(argc) else {
+        return;
+    };
+    if argv.is_null() || envp.is_null() || argc < 1 {
+        return;
+    }
+    // SAFETY: the caller's contract: argc valid pointers.
+    let args = unsafe { std::slice::from_raw_parts(argv, argc) };
+    let wanted = args[1..].iter().any(|&a| {
+        // SAFETY: each is a NUL-terminated string (the caller's contract).
+        starts_container_processes(unsafe { std::ffi::CStr::from_ptr(a) }.to_bytes())
+    });
+    if !wanted {
+        return;
+    }
+    let mut env = Vec::new();
+    for i in 0.. {
+        // SAFETY: envp is NULL-terminated: every index up to the NULL is
+        // in bounds.
+        let e = unsafe { *envp.add(i) };
+        if e.is_null() {
+            break;
+        }
+        // SAFETY: a NUL-terminated string (the caller's contract).
+        let entry = unsafe { std::ffi::CStr::from_ptr(e) }.to_bytes();
+        if entry.starts_with(REEXEC_MARK.as_bytes()) && entry.get(REEXEC_MARK.len()) == Some(&b'=')
+        {
+            return;
+        }
+        env.push(e);
+    }
+    if !matches!(current(), Ok(None)) {
+        return;
+    }
+    let Ok(fd) = read_only_bind().or_else(|_| sealed_copy()) else {
+        return;
+    };
+    let mark = c"_REMORA_EXE_PROTECTED=1";
+    debug_assert_eq!(
+        &mark.to_bytes()[..REEXEC_MARK.len()],
+        REEXEC_MARK.as_bytes()
+    );
+    env.push(mark.as_ptr());
+    env.push(std::ptr::null());
+    let mut argv = args.to_vec();
+    argv.push(std::ptr::null());
+    let _ = execveat_empty(fd.as_fd(), &argv, &env);
 }
 
 /// How /proc/self/exe is kept from being written.
@@ -198,8 +267,23 @@ fn reexec(fd: std::os::fd::BorrowedFd<'_>) -> io::Error {
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
     envp.push(std::ptr::null());
-    // SAFETY: argv/envp are NULL-terminated arrays of NUL-terminated
-    // strings that outlive the call; on success it does not return.
+    execveat_empty(fd, &argv, &envp)
+}
+
+/// execveat(fd, "", argv, envp, AT_EMPTY_PATH). Returns only the error.
+/// The pointers in `argv` and `envp` must be valid NUL-terminated strings
+/// for the call (both callers own or borrow them across it).
+fn execveat_empty(
+    fd: std::os::fd::BorrowedFd<'_>,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> io::Error {
+    if argv.last().is_some_and(|p| !p.is_null()) || envp.last().is_some_and(|p| !p.is_null()) {
+        return io::Error::from_raw_os_error(libc::EINVAL);
+    }
+    // SAFETY: argv/envp are NULL-terminated (checked above) arrays of
+    // NUL-terminated strings that outlive the call; on success it does
+    // not return.
     unsafe {
         libc::syscall(
             libc::SYS_execveat,
