@@ -7,11 +7,11 @@
 #   failing tests' panic messages (or the build error). Appends to the
 #   step's summary:
 #     LABEL: P passed, S skipped, F failed, I ignored
-#   where a test that printed "SKIP <test>: <why>" (integration-tests'
-#   skip(), or the same line from a unit test) counts as skipped and
-#   never as passed; "SKIP (part) <test>: ..." (a test that checked only
-#   part of what it is about on this host) is counted apart as partly
-#   skipped. Returns non-zero when a test failed, the run timed out or did
+#   where a test that printed "SKIP <test>: <why>" (<test> its name:
+#   integration-tests' skip(), or the same line from a unit test) counts
+#   as skipped and never as passed; "SKIP (part) <test>: ..." (a test that
+#   checked only part of what it is about on this host) is counted apart
+#   as partly skipped. Other SKIP lines (a check inside a test) are shown. Returns non-zero when a test failed, the run timed out or did
 #   not build: each call reports its own file, whatever came before.
 #
 # run_it_files FILE...: run_tests for each integration-tests/tests/FILE.rs
@@ -45,7 +45,7 @@ run_tests() {
 	passed=$(sum passed)
 	failed=$(sum failed)
 	ignored=$(sum ignored)
-	skipped=$(echo "$out" | sed -n 's/^SKIP \([^ (][^:]*\):.*/\1/p' | sort -u | wc -l)
+	skipped=$(echo "$out" | sed -n 's/^SKIP \([A-Za-z0-9_:]\{1,\}\):.*/\1/p' | sort -u | wc -l)
 	part=$(echo "$out" | sed -n 's/^SKIP (part) \([^:]*\):.*/\1/p' | sort -u | wc -l)
 	local line="$label: $((passed - skipped - part)) passed, $skipped skipped"
 	[ "$part" -gt 0 ] && line+=", $part partly skipped"
