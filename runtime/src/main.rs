@@ -11,22 +11,17 @@ use remora::cli::{normalize_args, Cli, Command, CreateArgs};
 use remora::lifecycle::{self, create::CreateOptions, Global};
 use remora::logging::{self, LogConfig};
 
-/// First of all, before Rust's runtime sets itself up: a command that
-/// starts container processes re-executes from a protected binary
-/// (docs/security.md, "The runtime binary"). libc calls `.init_array`
-/// functions with argc, argv and envp.
-#[cfg(not(test))]
+/// The entry point (runtime/build.rs names it): on x86_64 the binary's
+/// protection re-executes from there, before libc starts
+/// (docs/security.md, "The runtime binary"). This keeps it linked.
+#[cfg(all(target_arch = "x86_64", target_os = "linux", not(test)))]
 #[used]
-#[link_section = ".init_array"]
-static PROTECT_EARLY: unsafe extern "C" fn(
-    libc::c_int,
-    *const *const libc::c_char,
-    *const *const libc::c_char,
-) = remora::sys::protected_exe::early_reexec;
+static ENTRY: unsafe extern "C" fn() -> ! = remora::sys::early_entry::remora_entry;
 
 fn main() {
     // Where the early re-execution could not happen (or failed), here,
-    // with the error reported.
+    // with the error reported; the first thing, while the process is
+    // smallest.
     if remora::sys::protected_exe::wanted_for(std::env::args_os()) {
         if let Err(e) = remora::sys::protected_exe::ensure() {
             logging::init(log_config_from_args(&std::env::args().collect::<Vec<_>>()));

@@ -2,6 +2,8 @@
 //! one does one syscall, documents why it is sound, and returns io::Result.
 
 pub(crate) mod clone;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+pub mod early_entry;
 pub(crate) mod fs;
 pub(crate) mod mount;
 pub(crate) mod netlink;

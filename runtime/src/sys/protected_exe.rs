@@ -55,72 +55,6 @@ fn starts_container_processes(word: &[u8]) -> bool {
     matches!(word, b"create" | b"run" | b"exec")
 }
 
-/// [`ensure`]'s re-execution, done from `.init_array` (main.rs) before
-/// Rust's runtime sets itself up, so that the first image runs no more
-/// than libc's start-up and this: the arguments and the environment are
-/// passed on as libc hands them over, with the re-exec mark added. On any
-/// failure it returns, and [`ensure`] in `main` tries again and reports
-/// the error.
-///
-/// # Safety
-///
-/// `argv` holds `argc` pointers to NUL-terminated strings and `envp` is a
-/// NULL-terminated array of them, as libc passes to `.init_array`
-/// functions.
-pub unsafe extern "C" fn early_reexec(
-    argc: libc::c_int,
-    argv: *const *const libc::c_char,
-    envp: *const *const libc::c_char,
-) {
-    let Ok(argc) = usize::try_from(argc) else {
-        return;
-    };
-    if argv.is_null() || envp.is_null() || argc < 1 {
-        return;
-    }
-    // SAFETY: the caller's contract: argc valid pointers.
-    let args = unsafe { std::slice::from_raw_parts(argv, argc) };
-    let wanted = args[1..].iter().any(|&a| {
-        // SAFETY: each is a NUL-terminated string (the caller's contract).
-        starts_container_processes(unsafe { std::ffi::CStr::from_ptr(a) }.to_bytes())
-    });
-    if !wanted {
-        return;
-    }
-    let mut env = Vec::new();
-    for i in 0.. {
-        // SAFETY: envp is NULL-terminated: every index up to the NULL is
-        // in bounds.
-        let e = unsafe { *envp.add(i) };
-        if e.is_null() {
-            break;
-        }
-        // SAFETY: a NUL-terminated string (the caller's contract).
-        let entry = unsafe { std::ffi::CStr::from_ptr(e) }.to_bytes();
-        if entry.starts_with(REEXEC_MARK.as_bytes()) && entry.get(REEXEC_MARK.len()) == Some(&b'=')
-        {
-            return;
-        }
-        env.push(e);
-    }
-    if !matches!(current(), Ok(None)) {
-        return;
-    }
-    let Ok(fd) = read_only_bind().or_else(|_| sealed_copy()) else {
-        return;
-    };
-    let mark = c"_REMORA_EXE_PROTECTED=1";
-    debug_assert_eq!(
-        &mark.to_bytes()[..REEXEC_MARK.len()],
-        REEXEC_MARK.as_bytes()
-    );
-    env.push(mark.as_ptr());
-    env.push(std::ptr::null());
-    let mut argv = args.to_vec();
-    argv.push(std::ptr::null());
-    let _ = execveat_empty(fd.as_fd(), &argv, &env);
-}
-
 /// How /proc/self/exe is kept from being written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protection {
@@ -166,6 +100,8 @@ pub fn ensure() -> io::Result<()> {
         VERIFIED.store(true, Ordering::Relaxed);
         if again {
             std::env::remove_var(REEXEC_MARK);
+        }
+        if again || executed_by_fd() {
             // execveat by fd names the process after the fd number.
             let _ = super::process::set_name("remora");
         }
@@ -184,6 +120,20 @@ pub fn ensure() -> io::Result<()> {
     let err = reexec(fd.as_fd());
     std::env::remove_var(REEXEC_MARK);
     Err(err)
+}
+
+/// Whether this image was executed through an fd (execveat, as the early
+/// entry point and [`ensure`] do): the kernel then names it /dev/fd/N.
+fn executed_by_fd() -> bool {
+    // SAFETY: getauxval reads the auxiliary vector; AT_EXECFN's value is
+    // a pointer to a NUL-terminated string on the initial stack, which
+    // lives as long as the process.
+    let name = unsafe { libc::getauxval(libc::AT_EXECFN) } as *const libc::c_char;
+    // SAFETY: see above: NUL-terminated, or null when absent.
+    !name.is_null()
+        && unsafe { std::ffi::CStr::from_ptr(name) }
+            .to_bytes()
+            .starts_with(b"/dev/fd/")
 }
 
 fn open_exe(flags: i32) -> io::Result<OwnedFd> {
