@@ -31,6 +31,11 @@ pub struct SavedCgroup {
     /// ("memory", "cpu,cpuacct", "name=systemd", "unified").
     #[serde(default)]
     pub dirs: BTreeMap<String, PathBuf>,
+    /// Made by the rootless manager (rootless.rs): only the hierarchies
+    /// the caller may use are in `dirs`; no device rules; the systemd
+    /// driver talks to the user's manager.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rootless: bool,
 }
 
 /// A container's cgroup.
@@ -75,6 +80,7 @@ impl Cgroup {
             systemd,
             id: container_id.to_string(),
             dirs,
+            rootless: false,
         }))
     }
 
@@ -138,7 +144,7 @@ impl Cgroup {
             validate::validate(r)?;
         }
         if self.saved.systemd {
-            systemd::check(&self.saved.path, &self.saved.id)?;
+            systemd::check(&self.saved)?;
             *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = resources.cloned();
             return Ok(Placement::default());
         }
@@ -148,7 +154,7 @@ impl Cgroup {
         // each): in place before the init exists, so that its mknod of an
         // allowed device never meets the moment between the two. (The v2
         // eBPF program is attached at once, in `apply_initial`.)
-        if let (false, Some(d)) = (dirs.is_v2(), dirs.v1("devices")) {
+        if let (false, false, Some(d)) = (self.saved.rootless, dirs.is_v2(), dirs.v1("devices")) {
             devices_v1::apply(d, &initial_device_rules(resources))?;
         }
         let mut placement = Placement::open(&dirs.0)?;
@@ -169,7 +175,7 @@ impl Cgroup {
         }
         let dirs = self.dirs();
         // v1's device rules were written by `make`.
-        let rules = dirs.is_v2().then(|| initial_device_rules(resources));
+        let rules = (dirs.is_v2() && !self.saved.rootless).then(|| initial_device_rules(resources));
         let empty = LinuxResources::default();
         apply(&dirs, resources.unwrap_or(&empty), rules)
     }
@@ -240,8 +246,8 @@ impl Cgroup {
                 .unwrap_or_else(|e| e.into_inner())
                 .take()
                 .unwrap_or_default();
-            systemd::start(&self.saved.path, &self.saved.id, pid, &r)?;
-            if let Some(d) = self.dirs().unified() {
+            systemd::start(&self.saved, pid, &r)?;
+            if let (false, Some(d)) = (self.saved.rootless, self.dirs().unified()) {
                 devices_bpf::apply(d, &initial_device_rules(Some(&r)))?;
             }
             return Ok(());
@@ -271,17 +277,16 @@ impl Cgroup {
             if let (Some(m), Some(d)) = (resources.memory(), dirs.unified_with("memory")) {
                 crate::memory_check::check(d, m, &crate::memory_check::V2)?;
             }
-            return systemd::update(&self.saved.path, &self.saved.id, resources);
+            return systemd::update(&self.saved, resources);
         }
-        let rules = resources
-            .devices()
-            .is_some()
+        let rules = (resources.devices().is_some() && !self.saved.rootless)
             .then(|| initial_device_rules(Some(resources)));
         apply(&self.dirs(), resources, rules)
     }
 
     /// Every process in the cgroup and its descendants (host PIDs, sorted).
     pub fn pids(&self) -> Result<Vec<Pid>> {
+        crate::rootless::check_has_cgroup(&self.saved, "ps, kill --all", None)?;
         let mut out = Vec::new();
         if let Some(d) = self.dirs().procs_dir() {
             fsutil::procs_recursive(d, &mut out)?;
@@ -307,8 +312,9 @@ impl Cgroup {
     /// kernel reports the new state.
     pub fn set_frozen(&self, frozen: bool) -> Result<()> {
         if self.saved.systemd {
-            return systemd::freeze(&self.saved.path, &self.saved.id, frozen);
+            return systemd::freeze(&self.saved, frozen);
         }
+        crate::rootless::check_has_cgroup(&self.saved, "pause", Some("freezer"))?;
         freezer::set(&self.dirs(), frozen)
     }
 
@@ -355,7 +361,7 @@ impl Cgroup {
     pub fn destroy(&self) -> Result<()> {
         if self.saved.systemd && self.saved.dirs.values().any(|d| d.exists()) {
             // Best effort: the scope may already be gone with its processes.
-            let _ = systemd::stop(&self.saved.path, &self.saved.id);
+            let _ = systemd::stop(&self.saved);
         }
         let dirs = self.dirs();
         if !dirs.0.values().any(|d| d.exists()) {

@@ -49,7 +49,7 @@ pub fn features() -> Features {
         v1: true,
         v2: true,
         systemd: true,
-        systemd_user: false,
+        systemd_user: true,
         rdma: true,
     }
 }

@@ -5,6 +5,7 @@
 #   run.sh [--runtime PATH]... [--engine podman|containerd|cri|docker|all]...
 #          [--only REGEX] [-v]
 #
+# podman-rootless: podman as a user made for the run (podman-rootless.sh).
 # --runtime defaults to the repository's release build (scripts/remora-bin.sh); give it
 # several times (e.g. remora and /usr/sbin/runc) to get one column each in the
 # final table, so a failure can be told apart: the runtime's or the machine's.
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#runtimes[@]} -gt 0 ] || runtimes=("${RUNTIME:-$("$repo/scripts/remora-bin.sh" release)}")
 if [ ${#engines[@]} -eq 0 ] || [[ " ${engines[*]} " == *" all "* ]]; then
-	engines=(podman containerd cri docker)
+	engines=(podman podman-rootless containerd cri docker)
 fi
 if [ "$(id -u)" != 0 ]; then
 	echo "run.sh must run as root" >&2
@@ -55,6 +56,7 @@ export IMAGES=$base/image
 # Cgroup parents each engine is configured with (see the engine scripts).
 declare -A cgroup_parents=(
 	[podman]="libpod_parent"
+	[podman-rootless]="libpod_parent"
 	[containerd]="remora-ctr-test"
 	[cri]="remora-cri-test"
 	[docker]="remora-docker-test"

@@ -17,6 +17,13 @@ pub enum IdMapError {
     },
     #[error("linux.{field}: a user namespace needs at least one mapping")]
     Empty { field: &'static str },
+    /// newuidmap/newgidmap failed (rootless mode: idmap_helpers.rs).
+    #[error("linux.{field}: {command}: {msg}")]
+    Helper {
+        field: &'static str,
+        command: String,
+        msg: String,
+    },
 }
 
 /// Formats mappings as the kernel wants them: "inside outside count\n" each.

@@ -6,9 +6,12 @@
 //! - [`ahead`]: a new network namespace made on a thread while the caller
 //!   does other work, joined by the init in place of the clone's.
 //! - [`idmap`]: writing uid_map/gid_map of a new user namespace.
+//! - [`idmap_helpers`]: the same for an unprivileged caller (newuidmap,
+//!   newgidmap), and which host ids /etc/subuid and /etc/subgid allow.
 
 pub mod ahead;
 pub mod idmap;
+pub mod idmap_helpers;
 pub mod join;
 pub mod plan;
 mod sys;

@@ -483,6 +483,9 @@ fn validate_sysctl(spec: &Spec, key: &str) -> Result<()> {
         has_ns(spec, LinuxNamespaceType::Network)
     } else if key == "kernel.hostname" || key == "kernel.domainname" {
         has_ns(spec, LinuxNamespaceType::Uts)
+    } else if key.starts_with("user.") {
+        // The user namespace's own limits (runc 1.4).
+        has_ns(spec, LinuxNamespaceType::User)
     } else {
         return Err(Error::config(format!(
             "linux.sysctl {key:?}: not allowed: it is not namespaced"

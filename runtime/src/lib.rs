@@ -10,6 +10,7 @@
 //! - [`hooks`], [`config`], [`channel`], [`sys`] (syscall wrappers).
 
 pub mod bounded;
+pub(crate) mod cgroup_owner;
 pub(crate) mod channel;
 pub mod cli;
 pub mod config;
@@ -24,6 +25,7 @@ pub(crate) mod notify;
 pub(crate) mod process;
 pub(crate) mod resctrl;
 pub mod rootfs;
+pub mod rootless;
 pub(crate) mod runc_compat;
 pub(crate) mod signal;
 pub mod spec;

@@ -122,11 +122,7 @@ fn log_config_from_args(args: &[String]) -> LogConfig {
 fn state_root(cli: &Cli) -> Result<PathBuf> {
     let root = match &cli.root {
         Some(r) => std::path::absolute(r).context("--root")?,
-        None if nix::unistd::geteuid().is_root() => PathBuf::from("/run/remora"),
-        None => match std::env::var_os("XDG_RUNTIME_DIR") {
-            Some(d) => PathBuf::from(d).join("remora"),
-            None => PathBuf::from("/run/remora"),
-        },
+        None => remora::rootless::default_state_root(),
     };
     if root == std::path::Path::new("/") {
         bail!("--root: refusing to use / as the state directory");
@@ -165,6 +161,7 @@ fn run(cli: Cli) -> Result<i32> {
     let g = Global {
         root: state_root(&cli)?,
         systemd_cgroup: cli.systemd_cgroup,
+        rootless: remora::rootless::cgroups_rootless(cli.rootless.as_deref())?,
     };
     let Some(command) = cli.command else {
         Cli::parse_from(["remora", "--help"]);

@@ -373,6 +373,7 @@ mod tests {
                 systemd: false,
                 id: id.into(),
                 dirs: Default::default(),
+                rootless: false,
             },
             hooks: None,
             own_pid_ns: true,

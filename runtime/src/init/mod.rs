@@ -118,8 +118,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     trace.phase("rootfs");
     let readonly_later = mount_config_mounts(a, &root, &cgroup_paths, &bind_sources)?;
     trace.phase("mounts");
-    rootfs::create_devices(&root, a.spec, a.plan.is_new(NamespaceKind::User))
-        .map_err(|e| e.to_string())?;
+    rootfs::create_devices(&root, a.spec, in_user_namespace(a)).map_err(|e| e.to_string())?;
     create_cwd(a, &root)?;
     trace.phase("devices");
     run_create_container_hooks(a)?;
@@ -462,13 +461,20 @@ fn mount_config_mounts(
     let ctx = MountContext {
         root,
         bundle: a.bundle,
-        userns: a.plan.is_new(NamespaceKind::User),
+        userns: in_user_namespace(a),
         cgroupns: a.plan.has(NamespaceKind::Cgroup),
         cgroup_paths,
         mount_label: crate::process::lsm::mount_label(a.spec),
         bind_sources,
     };
     rootfs::mount_all(&ctx, a.spec).map_err(|e| e.to_string())
+}
+
+/// A user namespace of the container's (new or joined), or the caller's
+/// when it is not the host's (rootless podman runs its runtime so):
+/// device nodes are bind mounts then, and mounts fall back as runc's.
+fn in_user_namespace(a: &InitArgs<'_>) -> bool {
+    a.plan.has(NamespaceKind::User) || crate::rootless::in_partial_user_namespace()
 }
 
 /// process.cwd exists in the container (made safely, as runc).

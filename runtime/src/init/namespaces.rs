@@ -44,10 +44,18 @@ pub fn enter_new(a: &InitArgs<'_>) -> Step {
 }
 
 fn request_id_maps(a: &InitArgs<'_>) -> Step {
+    // Dumpable while the parent writes the maps (as runc): the /proc/PID
+    // files of a non-dumpable process belong to the host's root, which an
+    // unprivileged parent, and newuidmap checking that it owns the
+    // process, are not.
+    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 1)
+        .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
     a.channel
         .send(&Message::IdMapRequest)
         .map_err(|e| format!("sync: {e}"))?;
     a.channel.expect(&Message::IdMapsWritten)?;
+    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
+        .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
     // Become root of the new user namespace (its creator already holds
     // every capability in it; this makes file access checks use uid 0).
     crate::sys::process::setresid(0, 0).map_err(|e| format!("setresuid(0) in user namespace: {e}"))

@@ -66,15 +66,12 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     let linux = bundle.spec.linux().as_ref().expect("validated");
     let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
     let mut joined = plan.open_joined()?;
+    crate::rootless::check_config(linux, plan.is_new(NamespaceKind::User))?;
     // The network namespace, made on a thread while this one works on.
     let net_ahead = NetworkAhead::applies(&plan)
         .then(NetworkAhead::start)
         .flatten();
-    let cgroup = Cgroup::new(
-        linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
-        &o.id,
-        g.systemd_cgroup,
-    )?;
+    let cgroup = crate::rootless::cgroup(g, linux, &o.id)?;
     // Before anything is made: an init placed in a frozen cgroup would
     // never report back.
     cgroup.check_not_frozen()?;
@@ -237,6 +234,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     // While the init sets itself up: the limits and device rules, in force
     // before `Ready` (so before any process of the container's runs).
     cgroup.apply_initial(resources)?;
+    crate::cgroup_owner::apply(&cgroup, &bundle.spec, &plan)?;
     trace.phase("resources");
     let (pid, console_master, init_phases) = converse(
         &parent_end,
@@ -543,15 +541,14 @@ fn converse(
                 }
             }
             Some(Message::IdMapRequest) if userns => {
-                let r = remora_namespaces::write_id_maps(
+                let r = crate::rootless::write_id_maps(
                     child,
                     linux.uid_mappings().as_deref().unwrap_or(&[]),
                     linux.gid_mappings().as_deref().unwrap_or(&[]),
-                    false,
                 );
                 if let Err(e) = r {
                     let _ = ch.send(&Message::Error(e.to_string()));
-                    return Err(e.into());
+                    return Err(e);
                 }
                 ch.send(&Message::IdMapsWritten).ctx(|| "sync".into())?;
             }

@@ -197,7 +197,10 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
     drop(dir);
     trace.phase("config");
     let cg = Cgroup::from_saved(st.cgroup.clone());
-    let mut dirs = exec_cgroup_dirs(&cg, &o.sub_cgroups)?;
+    let (mut dirs, outside) = cg.joinable_by_caller(exec_cgroup_dirs(&cg, &o.sub_cgroups)?);
+    if let Some(w) = outside {
+        crate::logging::warn(&w);
+    }
     let mut placement = Placement::open(&dirs)?;
     let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
     let clone = |p: &Placement| {

@@ -29,6 +29,8 @@ use crate::state::{ContainerDir, State};
 pub struct Global {
     pub root: PathBuf,
     pub systemd_cgroup: bool,
+    /// The rootless cgroup manager (--rootless, or auto: rootless.rs).
+    pub rootless: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

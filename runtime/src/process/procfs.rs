@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::sys::fs::{fs_magic, openat, openat2, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV};
@@ -22,7 +23,19 @@ impl ProcFs {
     /// Clones the host's /proc (call inside the new mount namespace,
     /// before the rootfs is set up).
     pub fn open() -> Result<Self, String> {
-        let root = open_tree_path("/proc", false).map_err(|e| format!("cloning /proc: {e}"))?;
+        let root = match open_tree_path("/proc", false) {
+            Ok(r) => r,
+            // Cloning needs CAP_SYS_ADMIN over the mount namespace: a
+            // rootless `exec` (in the caller's namespace, where no
+            // container process can mount) opens /proc itself.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => std::fs::File::options()
+                .read(true)
+                .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+                .open("/proc")
+                .map_err(|e| format!("opening /proc: {e}"))?
+                .into(),
+            Err(e) => return Err(format!("cloning /proc: {e}")),
+        };
         match fs_magic(root.as_fd()) {
             Ok(PROC_SUPER_MAGIC) => Ok(Self { root }),
             Ok(m) => Err(format!("/proc is not procfs (magic {m:#x})")),

@@ -115,8 +115,18 @@ pub fn prepare(bundle: &Path, spec: &Spec) -> Result<Prepared> {
         let (uid, gid) = mappings(index, m, spec)?;
         let source = bind_source(bundle, m);
         let src = &source;
-        let tree = open_tree_path(src, opts.recursive_bind)
-            .ctx(|| format!("{}: cloning bind source {src:?}", field(index, m)))?;
+        let rootless = crate::rootless::euid_rootless();
+        let tree = open_tree_path(src, opts.recursive_bind).ctx(|| {
+            format!(
+                "{}: cloning bind source {src:?}{}",
+                field(index, m),
+                if rootless {
+                    " (\"idmap\" needs privilege over the source's filesystem: root)"
+                } else {
+                    ""
+                }
+            )
+        })?;
         let userns = userns_with(uid, gid)?;
         mount_setattr_idmap(tree.as_fd(), recursive, userns.as_fd()).ctx(|| {
             format!(

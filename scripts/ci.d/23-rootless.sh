@@ -1,0 +1,40 @@
+#!/bin/bash
+# Rootless remora (integration-tests/tests/rootless.rs): run by a real
+# unprivileged user each test makes (useradd, /etc/subuid and /etc/subgid
+# ranges; removed after), multi-range maps through newuidmap/newgidmap
+# (uidmap), each scenario beside runc 1.1.5 (the remora/runc table:
+# "TABLE |" lines); idmapped bind mounts. Then cgroup ownership and a
+# rootless container in a delegated cgroup v2 subtree
+# (integration-tests/tests/cgroup_delegation.rs) here (the v2 parts say
+# SKIP on this hybrid host), in the pure cgroup v2 qemu VM, and rootless
+# --systemd-cgroup in a systemd-booted VM with a lingering user. Rootless
+# podman is an engine of 70-engines.sh (podman-rootless.sh).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+need=()
+command -v newuidmap >/dev/null 2>&1 || need+=(uidmap)
+command -v useradd >/dev/null 2>&1 || need+=(passwd)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+[ -x /usr/sbin/runc ] || need+=(runc)
+if [ ${#need[@]} -gt 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "${need[@]}" >/dev/null 2>&1 ||
+		{ echo "apt-get install ${need[*]} failed"; exit 1; }
+fi
+cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
+rc=0
+echo "--- integration-tests/tests/rootless.rs"
+out=$(timeout 600 cargo test -p remora-integration-tests --test rootless -- --nocapture 2>&1) || rc=1
+echo "$out" | grep -E '^(test |test result)|panicked|^error|^TABLE|^SKIP'
+[ $rc -eq 0 ] || echo "$out" | grep -A20 -- '---- ' | head -80
+echo "--- integration-tests/tests/cgroup_delegation.rs (this host)"
+out=$(timeout 600 cargo test -p remora-integration-tests --test cgroup_delegation -- --nocapture 2>&1) || rc=1
+echo "$out" | grep -E '^(test |test result)|panicked|^error|^SKIP'
+echo "--- integration-tests/tests/cgroup_delegation.rs (pure cgroup v2, qemu): scripts/cgroupv2-vm/run.sh"
+exe=$(cargo test -p remora-integration-tests --test cgroup_delegation --no-run --message-format=json 2>/dev/null |
+	grep '"test":true' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
+CGV2_TESTS="$exe" scripts/cgroupv2-vm/run.sh || rc=1
+echo "--- rootless --systemd-cgroup through the user's manager (qemu, systemd): scripts/cgroupv2-vm/run-systemd-user.sh"
+CGV2_TESTS="$exe" scripts/cgroupv2-vm/run-systemd-user.sh || rc=1
+echo "--- leftovers"
+scripts/it-leftovers.sh || rc=1
+exit $rc
