@@ -3,7 +3,8 @@
 # run_tests LABEL TIMEOUT CARGO-TEST-ARGS...
 #   Runs `cargo test CARGO-TEST-ARGS` (they may hold "--" and libtest's own
 #   flags; --show-output is added, so that what passing tests printed is
-#   seen), prints each test's line, every SKIP line and, on failure, the
+#   seen), prints each test's line, every SKIP line, the lines matching
+#   $CI_SHOW (an extended regex, when set) and, on failure, the
 #   failing tests' panic messages (or the build error). Appends to the
 #   step's summary:
 #     LABEL: P passed, S skipped, F failed, I ignored
@@ -30,7 +31,7 @@ run_tests() {
 	for a in "$@"; do [ "$a" = -- ] && dashdash=1; done
 	if [ $dashdash -eq 1 ]; then set -- "$@" --show-output; else set -- "$@" -- --show-output; fi
 	out=$(timeout "$secs" cargo test "$@" 2>&1) || st=$?
-	echo "$out" | grep -E '^(test |test result)|^SKIP '
+	echo "$out" | grep -E "^(test |test result)|^SKIP ${CI_SHOW:+|$CI_SHOW}"
 	if [ $st -ne 0 ]; then
 		[ $st -eq 124 ] && echo "TIMEOUT after $secs s"
 		if echo "$out" | grep -q '^failures:$'; then
