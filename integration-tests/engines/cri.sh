@@ -178,6 +178,30 @@ t_sandbox() {
 	remove_pod "$pod"
 }
 
+# What a pod with `runtimeClassName: remora` sends (docs/engines/containerd.md):
+# RunPodSandbox with runtime_handler "remora", the handler configured in
+# config.toml (runc shim, BinaryName = the runtime under test). The sandbox
+# and its container are the runtime's: it answers `state` for them under
+# the handler's Root. A handler that is not configured is refused.
+t_runtime_handler() {
+	local f pod id st
+	f=$(pod_json rtc)
+	pod=$(K runp "$f" remora)
+	expect_eq "pod's runtime handler" remora "$(K inspectp "$pod" | jq -r '.runtime_handler // empty')"
+	id=$(run_ctr "$pod" rtc c1 . sleep 1000)
+	expect_running rtc c1 "$id"
+	st=$("$RUNTIME" --root "$B/runc/$NS" state "$id")
+	expect_eq "the container's state, from the runtime under test" running "$(echo "$st" | jq -r .status)"
+	st=$("$RUNTIME" --root "$B/runc/$NS" state "$pod")
+	expect_eq "the sandbox's state, from the runtime under test" running "$(echo "$st" | jq -r .status)"
+	remove_pod "$pod"
+	f=$(pod_json rtc-bad)
+	local out rc=0
+	out=$(K runp "$f" no-such-handler 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] || fail "a pod with an unconfigured runtime handler started: $out"
+	expect_match "unconfigured handler refused" 'no-such-handler' "$out"
+}
+
 t_create_start_logs() {
 	local pod id
 	pod=$(run_pod logs)
@@ -307,6 +331,7 @@ if ! setup >"$WORK/setup.log" 2>&1; then
 	record setup FAIL "CRI setup failed: $(tail -n 3 "$WORK/setup.log" | tr '\n' ' ')"
 	exit 0
 fi
+scenario runtime-class-handler t_runtime_handler
 scenario sandbox-pause-cni t_sandbox
 scenario create-start-logs t_create_start_logs
 scenario exec-sync t_exec_sync

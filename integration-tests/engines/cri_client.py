@@ -2,7 +2,8 @@
 """A small CRI v1 client (a crictl stand-in: Debian ships neither crictl nor
 kubelet). Requests and answers are protobuf JSON, as in the CRI API.
 
-  cri_client.py --sock PATH runp POD.json            -> pod sandbox id
+  cri_client.py --sock PATH runp POD.json [HANDLER]  -> pod sandbox id
+      (HANDLER: the runtime handler, as a Kubernetes RuntimeClass names it)
   cri_client.py --sock PATH create POD_ID CTR.json POD.json -> container id
   cri_client.py --sock PATH start|stop|rm|status|stats ID [TIMEOUT]
   cri_client.py --sock PATH stopp|rmp|inspectp POD_ID
@@ -54,7 +55,8 @@ def main():
         dump(rt.Version(pb.VersionRequest(), timeout=t))
     elif c == "runp":
         cfg = json_format.ParseDict(load(args[0]), pb.PodSandboxConfig())
-        r = rt.RunPodSandbox(pb.RunPodSandboxRequest(config=cfg), timeout=t)
+        handler = args[1] if len(args) > 1 else ""
+        r = rt.RunPodSandbox(pb.RunPodSandboxRequest(config=cfg, runtime_handler=handler), timeout=t)
         print(r.pod_sandbox_id)
     elif c == "create":
         cfg = json_format.ParseDict(load(args[1]), pb.ContainerConfig())

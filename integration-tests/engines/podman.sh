@@ -276,6 +276,29 @@ t_uidmap() {
 	[ ! -e "$B/root/overlay-containers/$id" ] || fail "userdata of $id left after rm"
 }
 
+# The runtime named in containers.conf (docs/engines/podman.md):
+# [engine.runtimes] remora = [PATH] and [engine] runtime = "remora", no
+# --runtime on the command line; then `--runtime remora` by name. conmon
+# is started with that path (-r), and podman records the name.
+t_containers_conf_runtime() {
+	sed "s|^\[engine\]|[engine]\nruntime = \"remora\"|" "$B/containers.conf" >"$B/containers-named.conf"
+	printf '\n[engine.runtimes]\nremora = ["%s"]\n' "$RUNTIME" >>"$B/containers-named.conf"
+	PN() {
+		(cd "$B" && CONTAINERS_CONF=$B/containers-named.conf timeout --foreground -k 5 60 podman --root "$B/root" \
+			--runroot "$B/runroot" --tmpdir "$B/tmp" --storage-driver overlay --cgroup-manager cgroupfs \
+			--events-backend file "$@")
+	}
+	expect_eq "podman run with the containers.conf runtime" named-ok "$(PN run --rm "$IMG" echo named-ok)"
+	PN run -d --name cfrt "$IMG" sleep 1000 >/dev/null
+	expect_eq "OCIRuntime recorded" remora "$(PN inspect -f '{{.OCIRuntime}}' cfrt)"
+	local conmon id
+	id=$(PN inspect -f '{{.Id}}' cfrt)
+	conmon=$(pgrep -af "conmon .*$id" | head -n 1)
+	expect_match "conmon runs the configured path" "-r $RUNTIME " "$conmon"
+	PN rm -f -t 0 cfrt >/dev/null
+	expect_eq "podman --runtime remora (by name)" by-name "$(PN --runtime remora run --rm "$IMG" echo by-name)"
+}
+
 t_import_run() {
 	P import --change 'CMD ["/bin/sh", "-c", "echo imported-ok"]' "$IMAGES/rootfs.tar" localhost/rmr-imported >/dev/null
 	expect_eq "run of the imported image" imported-ok "$(P run --rm localhost/rmr-imported)"
@@ -333,6 +356,7 @@ scenario cpus t_cpus
 scenario readonly-capdrop t_readonly_capdrop
 scenario init t_init
 scenario uidmap t_uidmap
+scenario containers-conf-runtime t_containers_conf_runtime
 scenario import-run t_import_run
 scenario bridge-port t_bridge_port
 scenario slirp4netns t_slirp4netns

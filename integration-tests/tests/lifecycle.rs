@@ -291,6 +291,35 @@ fn json_log_gets_exactly_one_error_line() {
     assert!(v["time"].is_string());
 }
 
+/// `--version` in runc's format, naming the commit the binary was built
+/// from (runtime/build.rs): the checkout's HEAD when the tests run from one.
+#[test]
+fn version_names_the_commit() {
+    let env = TestEnv::new("version");
+    let v = env.remora(&["--version"]);
+    let lines: Vec<&str> = v.ok().lines().collect();
+    assert!(lines[0].starts_with("remora version "), "{lines:?}");
+    assert!(lines[2].starts_with("spec: "), "{lines:?}");
+    assert!(lines[3].starts_with("rustc: "), "{lines:?}");
+    let commit = lines[1].strip_prefix("commit: ").expect("a commit: line");
+    let head = std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match head {
+        Some(head) => assert_eq!(
+            commit, head,
+            "the binary is not built from HEAD (rebuild: cargo build -p remora)"
+        ),
+        None => {
+            println!("skipped: not in a git checkout; --version says commit {commit}");
+            assert!(!commit.is_empty());
+        }
+    }
+}
+
 #[test]
 fn cli_is_runc_compatible() {
     let env = TestEnv::new("cli");
@@ -430,5 +459,23 @@ fn the_phase_trace_names_every_phase_of_a_create() {
             .any(|l| l.contains("level=debug") && l.contains("create phases: config=")),
         "{logged}"
     );
+    // REMORA_TRACE=FILE: appended to that file (an engine reads the
+    // runtime's stderr), nothing on stderr.
+    let file = env.base.join("trace.log");
+    for _ in 0..2 {
+        let o = env
+            .command(&["run", "-b", b.path(), &id])
+            .env("REMORA_TRACE", &file)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        assert!(!String::from_utf8_lossy(&o.stderr).contains("phases:"));
+    }
+    let traced = std::fs::read_to_string(&file).unwrap();
+    let creates = traced
+        .lines()
+        .filter(|l| l.starts_with("create phases: config="))
+        .count();
+    assert_eq!(creates, 2, "{traced}");
     env.assert_nothing_left();
 }

@@ -209,6 +209,18 @@ pub enum Command {
         #[arg(long)]
         rootless: bool,
     },
+    /// Check a bundle without creating anything; list every problem found
+    ///
+    /// Reads config.json, the rootfs and what the host offers (cgroup
+    /// controllers, LSMs, resctrl, subordinate ids); creates no namespace,
+    /// mount, cgroup or state. Prints each problem as `error: FIELD:
+    /// MESSAGE` or `warning: FIELD: MESSAGE`, each with a hint line. Exit
+    /// status 0 when create would pass its validation, 1 otherwise.
+    Check {
+        /// Bundle directory (default: the current directory)
+        #[arg(short = 'b', long, value_name = "DIR", default_value = ".")]
+        bundle: PathBuf,
+    },
     /// Run a new process in a running container
     Exec(ExecArgs),
     /// Freeze every process of a container

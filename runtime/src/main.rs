@@ -192,6 +192,13 @@ fn run(cli: Cli) -> Result<i32> {
             return Ok(lifecycle::run::run(&g, &o, detach, keep)?);
         }
         Command::Spec { bundle, rootless } => remora::spec::write_spec(&bundle, rootless)?,
+        Command::Check { bundle } => {
+            return Ok(lifecycle::check::check(
+                &g,
+                &bundle,
+                cli.rootless.as_deref(),
+            )?)
+        }
         Command::Exec(e) => {
             let o = lifecycle::exec::ExecOptions {
                 id: e.id,
@@ -257,11 +264,11 @@ fn run(cli: Cli) -> Result<i32> {
     Ok(0)
 }
 
+/// runc's format (`runc version X`, `commit: Y`, `spec: Z`, `go: ..`):
+/// go-runc and scripts read the first three lines.
 fn print_version() {
     println!("remora version {}", env!("CARGO_PKG_VERSION"));
-    println!(
-        "commit: {}",
-        option_env!("REMORA_COMMIT").unwrap_or("unknown")
-    );
+    println!("commit: {}", env!("REMORA_COMMIT"));
     println!("spec: {}", remora::OCI_VERSION);
+    println!("rustc: {}", env!("REMORA_RUSTC"));
 }

@@ -1,4 +1,6 @@
-//! The phase trace: with --debug (or REMORA_TRACE=1) remora logs how long
+//! The phase trace: with --debug (or REMORA_TRACE=1, or REMORA_TRACE=FILE:
+//! an absolute path the lines are appended to, for a runtime an engine
+//! runs, whose stderr the engine reads) remora logs how long
 //! each phase of create/start/exec took, so a user sees where a slow start
 //! goes. One debug line per traced operation:
 //! `create phases: config=85µs cgroup=410µs clone=95µs resources=300µs
@@ -21,7 +23,12 @@ use std::time::Instant;
 
 /// Whether tracing is on (checked once per operation).
 pub fn enabled() -> bool {
-    crate::logging::debug_enabled() || std::env::var_os("REMORA_TRACE").is_some_and(|v| v == "1")
+    crate::logging::debug_enabled() || trace_env().is_some()
+}
+
+/// REMORA_TRACE: "1" (stderr) or an absolute path (a file to append to).
+fn trace_env() -> Option<std::ffi::OsString> {
+    std::env::var_os("REMORA_TRACE").filter(|v| v == "1" || v.as_encoded_bytes().starts_with(b"/"))
 }
 
 /// Measured phases as (name, µs), as the init sends them to its parent.
@@ -106,6 +113,14 @@ impl Trace {
         }
         if crate::logging::debug_enabled() {
             crate::logging::debug(&line);
+        } else if let Some(path) = trace_env().filter(|v| v != "1") {
+            use std::io::Write;
+            // One write per line (O_APPEND): concurrent runtimes do not mix.
+            let _ = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()));
         } else {
             eprintln!("{line}");
         }

@@ -7,6 +7,7 @@
 //! create has not finished (it runs, or was killed) is "creating".
 
 pub mod cgroup_cmds;
+pub mod check;
 pub mod create;
 pub mod delete;
 pub mod exec;
