@@ -267,6 +267,13 @@ impl Cgroup {
         Ok(())
     }
 
+    /// prepare + add_task: for a process that exists already (restore:
+    /// CRIU's restored tasks are placed by CRIU in the cgroup of this pid).
+    pub fn create(&self, pid: Pid, resources: Option<&LinuxResources>) -> Result<()> {
+        self.prepare(resources)?;
+        self.add_task(pid)
+    }
+
     /// Applies new resources to a live container (`remora update`). Device
     /// rules change only when `resources.devices` is given.
     pub fn update(&self, resources: &LinuxResources) -> Result<()> {

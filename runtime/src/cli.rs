@@ -30,7 +30,7 @@ pub struct Cli {
     /// Rootless mode: true, false or auto
     #[arg(long, value_name = "VALUE", num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
-    /// Ignored (runc compatibility)
+    /// The criu binary for checkpoint and restore (default: criu in PATH)
     #[arg(long)]
     pub criu: Option<String>,
     /// Print the version
@@ -251,16 +251,10 @@ pub enum Command {
     Update(UpdateArgs),
     /// Print what this build and host support (JSON)
     Features,
-    /// Checkpoint a container (not supported)
-    Checkpoint {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
-    /// Restore a container (not supported)
-    Restore {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    /// Checkpoint a running container with CRIU
+    Checkpoint(crate::cli_criu::CheckpointArgs),
+    /// Restore a container from a checkpoint with CRIU
+    Restore(crate::cli_criu::RestoreArgs),
     /// List containers
     List {
         #[arg(short = 'f', long, default_value = "table")]

@@ -56,6 +56,8 @@ pub enum Error {
     Cgroup(#[from] remora_cgroups::CgroupError),
     #[error(transparent)]
     Seccomp(#[from] remora_seccomp::SeccompError),
+    #[error(transparent)]
+    Criu(#[from] crate::criu::CriuError),
     /// Mounts a container without its own mount namespace made in the
     /// caller's that delete could not remove.
     #[error("removing the container's mounts from the host's mount namespace: {0}")]

@@ -163,6 +163,7 @@ fn run(cli: Cli) -> Result<i32> {
         systemd_cgroup: cli.systemd_cgroup,
         rootless: remora::rootless::cgroups_rootless(cli.rootless.as_deref())?,
     };
+    let criu = cli.criu.clone();
     let Some(command) = cli.command else {
         Cli::parse_from(["remora", "--help"]);
         return Ok(0);
@@ -254,8 +255,12 @@ fn run(cli: Cli) -> Result<i32> {
             lifecycle::cgroup_cmds::update(&g, &u.id, &r, rdt)?
         }
         Command::Features => println!("{}", remora::features::features()),
-        Command::Checkpoint { .. } | Command::Restore { .. } => {
-            bail!("checkpoint/restore is not supported by remora")
+        Command::Checkpoint(a) => lifecycle::checkpoint::checkpoint(&g, &a, criu.as_deref())?,
+        Command::Restore(a) => {
+            if !a.detach && !a.no_subreaper {
+                let _ = nix::sys::prctl::set_child_subreaper(true);
+            }
+            return Ok(lifecycle::restore::restore(&g, &a, criu.as_deref())?);
         }
         Command::List { format, quiet } => {
             print!("{}", lifecycle::list::list(&g, &format, quiet)?)

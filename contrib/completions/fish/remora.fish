@@ -28,7 +28,7 @@ complete -c remora -n "__fish_remora_needs_command" -l root -d 'State directory 
 complete -c remora -n "__fish_remora_needs_command" -l log -d 'Log file (default stderr)' -r -F
 complete -c remora -n "__fish_remora_needs_command" -l log-format -d 'Log format: text or json' -r
 complete -c remora -n "__fish_remora_needs_command" -l rootless -d 'Rootless mode: true, false or auto' -r
-complete -c remora -n "__fish_remora_needs_command" -l criu -d 'Ignored (runc compatibility)' -r
+complete -c remora -n "__fish_remora_needs_command" -l criu -d 'The criu binary for checkpoint and restore (default: criu in PATH)' -r
 complete -c remora -n "__fish_remora_needs_command" -l debug -d 'Debug logging'
 complete -c remora -n "__fish_remora_needs_command" -l systemd-cgroup -d 'Use systemd for cgroups (cgroupsPath is slice:prefix:name)'
 complete -c remora -n "__fish_remora_needs_command" -s v -l version -d 'Print the version'
@@ -48,8 +48,8 @@ complete -c remora -n "__fish_remora_needs_command" -f -a "ps" -d 'List a contai
 complete -c remora -n "__fish_remora_needs_command" -f -a "events" -d 'Stream a container\'s resource usage (JSON lines)'
 complete -c remora -n "__fish_remora_needs_command" -f -a "update" -d 'Change a running container\'s resources'
 complete -c remora -n "__fish_remora_needs_command" -f -a "features" -d 'Print what this build and host support (JSON)'
-complete -c remora -n "__fish_remora_needs_command" -f -a "checkpoint" -d 'Checkpoint a container (not supported)'
-complete -c remora -n "__fish_remora_needs_command" -f -a "restore" -d 'Restore a container (not supported)'
+complete -c remora -n "__fish_remora_needs_command" -f -a "checkpoint" -d 'Checkpoint a running container with CRIU'
+complete -c remora -n "__fish_remora_needs_command" -f -a "restore" -d 'Restore a container from a checkpoint with CRIU'
 complete -c remora -n "__fish_remora_needs_command" -f -a "list" -d 'List containers'
 complete -c remora -n "__fish_remora_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c remora -n "__fish_remora_using_subcommand create" -s b -l bundle -d 'Bundle directory (default: the current directory)' -r -F
@@ -126,7 +126,40 @@ complete -c remora -n "__fish_remora_using_subcommand update" -l l3-cache-schema
 complete -c remora -n "__fish_remora_using_subcommand update" -l mem-bw-schema -d 'The string of Intel RDT/MBA memory bandwidth schema (needs resctrl)' -r
 complete -c remora -n "__fish_remora_using_subcommand update" -s h -l help -d 'Print help'
 complete -c remora -n "__fish_remora_using_subcommand features" -s h -l help -d 'Print help'
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l image-path -d 'Path for the criu image files (default ./checkpoint)' -r -F
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l work-path -d 'Path for criu\'s work files and logs (default: the image path)' -r -F
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l manage-cgroups-mode -d 'Cgroups mode: soft (default), full, strict or ignore' -r
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l empty-ns -d 'Create a namespace, but don\'t restore its properties (network)' -r
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l parent-path -d 'Path of the previous images (pre-dump), relative to the image path' -r -F
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l status-fd -d 'criu writes \\0 to this fd once lazy-pages is ready' -r
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l page-server -d 'ADDRESS:PORT of the page server' -r
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l tcp-established -d 'Allow open TCP connections'
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l ext-unix-sk -d 'Allow external unix sockets'
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l shell-job -d 'Allow shell jobs'
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l file-locks -d 'Handle file locks'
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l auto-dedup -d 'Enable auto deduplication of memory images'
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l lazy-pages -d 'Use userfaultfd to lazily restore memory pages'
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l leave-running -d 'Leave the process running after checkpointing'
+complete -c remora -n "__fish_remora_using_subcommand checkpoint" -l pre-dump -d 'Dump the container\'s memory only, leave it running'
 complete -c remora -n "__fish_remora_using_subcommand checkpoint" -s h -l help -d 'Print help'
+complete -c remora -n "__fish_remora_using_subcommand restore" -l image-path -d 'Path for the criu image files (default ./checkpoint)' -r -F
+complete -c remora -n "__fish_remora_using_subcommand restore" -l work-path -d 'Path for criu\'s work files and logs (default: the image path)' -r -F
+complete -c remora -n "__fish_remora_using_subcommand restore" -l manage-cgroups-mode -d 'Cgroups mode: soft (default), full, strict or ignore' -r
+complete -c remora -n "__fish_remora_using_subcommand restore" -l empty-ns -d 'Create a namespace, but don\'t restore its properties (network)' -r
+complete -c remora -n "__fish_remora_using_subcommand restore" -l console-socket -d 'AF_UNIX socket to send the pty master to' -r -F
+complete -c remora -n "__fish_remora_using_subcommand restore" -s b -l bundle -d 'Bundle directory (default: the current directory)' -r -F
+complete -c remora -n "__fish_remora_using_subcommand restore" -l pid-file -d 'Write the restored init\'s PID to this file' -r -F
+complete -c remora -n "__fish_remora_using_subcommand restore" -l lsm-profile -d 'LSM profile for the restored process, TYPE:NAME' -r
+complete -c remora -n "__fish_remora_using_subcommand restore" -l lsm-mount-context -d 'LSM mount context for the restored mounts' -r
+complete -c remora -n "__fish_remora_using_subcommand restore" -l tcp-established -d 'Allow open TCP connections'
+complete -c remora -n "__fish_remora_using_subcommand restore" -l ext-unix-sk -d 'Allow external unix sockets'
+complete -c remora -n "__fish_remora_using_subcommand restore" -l shell-job -d 'Allow shell jobs'
+complete -c remora -n "__fish_remora_using_subcommand restore" -l file-locks -d 'Handle file locks'
+complete -c remora -n "__fish_remora_using_subcommand restore" -l auto-dedup -d 'Enable auto deduplication of memory images'
+complete -c remora -n "__fish_remora_using_subcommand restore" -l lazy-pages -d 'Use userfaultfd to lazily restore memory pages'
+complete -c remora -n "__fish_remora_using_subcommand restore" -s d -l detach -d 'Detach from the container\'s process'
+complete -c remora -n "__fish_remora_using_subcommand restore" -l no-subreaper -d 'Do not become a subreaper'
+complete -c remora -n "__fish_remora_using_subcommand restore" -l no-pivot -d 'Accepted (CRIU sets up the root itself)'
 complete -c remora -n "__fish_remora_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c remora -n "__fish_remora_using_subcommand list" -s f -l format -r
 complete -c remora -n "__fish_remora_using_subcommand list" -s q -l quiet
@@ -146,7 +179,7 @@ complete -c remora -n "__fish_remora_using_subcommand help; and not __fish_seen_
 complete -c remora -n "__fish_remora_using_subcommand help; and not __fish_seen_subcommand_from create start state kill delete run spec check exec pause resume ps events update features checkpoint restore list help" -f -a "events" -d 'Stream a container\'s resource usage (JSON lines)'
 complete -c remora -n "__fish_remora_using_subcommand help; and not __fish_seen_subcommand_from create start state kill delete run spec check exec pause resume ps events update features checkpoint restore list help" -f -a "update" -d 'Change a running container\'s resources'
 complete -c remora -n "__fish_remora_using_subcommand help; and not __fish_seen_subcommand_from create start state kill delete run spec check exec pause resume ps events update features checkpoint restore list help" -f -a "features" -d 'Print what this build and host support (JSON)'
-complete -c remora -n "__fish_remora_using_subcommand help; and not __fish_seen_subcommand_from create start state kill delete run spec check exec pause resume ps events update features checkpoint restore list help" -f -a "checkpoint" -d 'Checkpoint a container (not supported)'
-complete -c remora -n "__fish_remora_using_subcommand help; and not __fish_seen_subcommand_from create start state kill delete run spec check exec pause resume ps events update features checkpoint restore list help" -f -a "restore" -d 'Restore a container (not supported)'
+complete -c remora -n "__fish_remora_using_subcommand help; and not __fish_seen_subcommand_from create start state kill delete run spec check exec pause resume ps events update features checkpoint restore list help" -f -a "checkpoint" -d 'Checkpoint a running container with CRIU'
+complete -c remora -n "__fish_remora_using_subcommand help; and not __fish_seen_subcommand_from create start state kill delete run spec check exec pause resume ps events update features checkpoint restore list help" -f -a "restore" -d 'Restore a container from a checkpoint with CRIU'
 complete -c remora -n "__fish_remora_using_subcommand help; and not __fish_seen_subcommand_from create start state kill delete run spec check exec pause resume ps events update features checkpoint restore list help" -f -a "list" -d 'List containers'
 complete -c remora -n "__fish_remora_using_subcommand help; and not __fish_seen_subcommand_from create start state kill delete run spec check exec pause resume ps events update features checkpoint restore list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

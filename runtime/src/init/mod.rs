@@ -126,6 +126,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     rootfs::pivot(&root, a.no_pivot, own_mount_ns).map_err(|e| e.to_string())?;
     trace.phase("pivot_root");
     let new_root = Root::new(open_dir("/")?);
+    rootfs::devnull::reopen_stdio().map_err(|e| format!("reopening /dev/null stdio: {e}"))?;
     new_session()?;
     set_up_terminal(a, &new_root, true)?;
     rootfs::make_mounts_readonly(&readonly_later).map_err(|e| e.to_string())?;

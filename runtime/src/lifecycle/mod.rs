@@ -8,12 +8,14 @@
 
 pub mod cgroup_cmds;
 pub mod check;
+pub mod checkpoint;
 pub mod create;
 pub mod delete;
 pub mod exec;
 pub(crate) mod host_mounts;
 pub mod kill;
 pub mod list;
+pub mod restore;
 pub mod run;
 pub mod start;
 pub mod update_args;

@@ -19,6 +19,7 @@
 pub(crate) mod cgroupfs;
 pub(crate) mod copyup;
 pub(crate) mod devices;
+pub(crate) mod devnull;
 pub(crate) mod idmap;
 pub(crate) mod mountinfo;
 pub(crate) mod mounts;

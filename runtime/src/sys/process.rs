@@ -173,3 +173,12 @@ pub fn default_sigpipe() {
     // a signal context; signal(2) cannot fail for SIGPIPE.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }
+
+/// A close-on-exec duplicate of fd number `fd` (one the caller was given,
+/// e.g. --status-fd), owned.
+pub fn dup_cloexec(fd: i32) -> io::Result<OwnedFd> {
+    use nix::fcntl::{fcntl, FcntlArg};
+    let new = fcntl(fd, FcntlArg::F_DUPFD_CLOEXEC(3))?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new fd that nothing else owns.
+    unsafe { owned(new.into()) }
+}
