@@ -31,6 +31,52 @@ fn namespaces_differ_from_the_hosts() {
     assert_eq!(lines[6], "pid=1");
 }
 
+/// runc brings up lo in a new network namespace (its "loopback"
+/// network): with the namespace made ahead of the clone (no user
+/// namespace), by the staged path (a joined namespace), and in a user
+/// namespace (made by the clone, owned by it).
+#[test]
+fn a_new_network_namespace_has_loopback_up() {
+    let env = TestEnv::new("lo");
+    type Setup = fn(&mut remora_integration_tests::Bundle);
+    let cases: [(&str, Setup); 3] = [
+        ("made ahead", |_| {}),
+        ("staged", |b| {
+            b.config["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(
+                    json!({"type": "ipc", "path": format!("/proc/{}/ns/ipc", std::process::id())}),
+                );
+            b.config["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| n["type"] != "ipc" || n.get("path").is_some());
+        }),
+        ("user namespace", |b| {
+            b.in_user_namespace(100000);
+        }),
+    ];
+    for (i, (what, setup)) in cases.iter().enumerate() {
+        let mut b = env.bundle(&format!("b{i}"));
+        setup(&mut b);
+        let out = b.output_of(
+            &env,
+            "readlink /proc/self/ns/net; cat /sys/class/net/lo/flags; nc -w1 127.0.0.1 1 </dev/null 2>&1 | grep -o refused",
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_ne!(lines[0], ns_of("self", "net"), "{what}: the host's netns");
+        let flags = u32::from_str_radix(lines[1].trim_start_matches("0x"), 16).unwrap();
+        assert_eq!(flags & 1, 1, "{what}: lo is down (flags {})", lines[1]);
+        // Down, 127.0.0.1 is unreachable; up, the port refuses.
+        assert_eq!(
+            lines.get(2),
+            Some(&"refused"),
+            "{what}: 127.0.0.1 unreachable"
+        );
+    }
+}
+
 #[test]
 fn hostname_and_domainname() {
     let env = TestEnv::new("uts");

@@ -66,6 +66,7 @@ impl NetworkAhead {
 
 fn make() -> io::Result<OwnedFd> {
     sys::unshare(libc::CLONE_NEWNET)?;
+    sys::loopback_up()?;
     let file = File::options()
         .read(true)
         .custom_flags(libc::O_CLOEXEC)

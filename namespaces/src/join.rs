@@ -88,6 +88,12 @@ impl AsFd for JoinedNamespace {
     }
 }
 
+/// Brings up the loopback device of the calling thread's network
+/// namespace, as runc does for a new one (its "loopback" network).
+pub fn loopback_up() -> std::io::Result<()> {
+    sys::loopback_up()
+}
+
 /// unshare(2) with the given CLONE_NEW* flags.
 pub fn unshare(flags: i32) -> std::io::Result<()> {
     sys::unshare(flags)

@@ -91,6 +91,7 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     namespaces::enter_new(a)?;
     namespaces::fork_into_pid_namespace(a)?;
     namespaces::enter_cgroup_namespace(a)?;
+    namespaces::bring_up_loopback(a)?;
     a.host_pid = host_pid();
     set_hostname(a.spec)?;
     let proc = ProcFs::open()?;

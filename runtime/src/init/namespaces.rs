@@ -1,6 +1,6 @@
 //! Init steps that put the process into its namespaces.
 
-use remora_namespaces::{join::unshare, NamespaceKind};
+use remora_namespaces::{join::loopback_up, join::unshare, NamespaceKind};
 
 use super::{InitArgs, Step};
 use crate::channel::Message;
@@ -116,6 +116,16 @@ pub fn fork_into_pid_namespace(a: &InitArgs<'_>) -> Step {
 pub fn enter_cgroup_namespace(a: &InitArgs<'_>) -> Step {
     if a.plan.is_new(NamespaceKind::Cgroup) {
         unshare(libc::CLONE_NEWCGROUP).map_err(|e| format!("unshare cgroup namespace: {e}"))?;
+    }
+    Ok(())
+}
+
+/// A new network namespace gets its loopback device up, as runc's does
+/// (one made ahead of the clone already has it: NetworkAhead).
+pub fn bring_up_loopback(a: &InitArgs<'_>) -> Step {
+    let made_ahead = a.joined.iter().any(|n| n.kind == NamespaceKind::Network);
+    if a.plan.is_new(NamespaceKind::Network) && !made_ahead {
+        loopback_up().map_err(|e| format!("bringing up lo in the new network namespace: {e}"))?;
     }
     Ok(())
 }
