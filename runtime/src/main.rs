@@ -176,8 +176,7 @@ fn run(cli: Cli) -> Result<i32> {
         } => {
             if !detach && !no_subreaper {
                 // Reap what the container leaves to us, as runc does.
-                // SAFETY: integer-only prctl.
-                unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+                let _ = nix::sys::prctl::set_child_subreaper(true);
             }
             let mut o = create_options(&create);
             o.foreground = !detach;
@@ -249,8 +248,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Checkpoint(a) => lifecycle::checkpoint::checkpoint(&g, &a, criu.as_deref())?,
         Command::Restore(a) => {
             if !a.detach && !a.no_subreaper {
-                // SAFETY: integer-only prctl.
-                unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+                let _ = nix::sys::prctl::set_child_subreaper(true);
             }
             return Ok(lifecycle::restore::restore(&g, &a, criu.as_deref())?);
         }

@@ -338,7 +338,7 @@ mod tests {
         init.send(&Message::CreateRuntimeHooks).unwrap();
         init.send(&Message::Ready).unwrap();
         init.send(&Message::InitPid(42)).unwrap();
-        let mut watch = InitWatch::new(std::process::id() as i32, None);
+        let mut watch = InitWatch::new(nix::unistd::getpid().as_raw(), None);
         let mut log = Log(Vec::new());
         let r = converse(&parent, &mut watch, None, "init", &mut log).unwrap();
         assert_eq!(r.pid, 42);
@@ -350,7 +350,7 @@ mod tests {
     fn unexpected_request_is_told_to_the_init() {
         let (parent, init) = Channel::pair().unwrap();
         init.send(&Message::IdMapRequest).unwrap();
-        let mut watch = InitWatch::new(std::process::id() as i32, None);
+        let mut watch = InitWatch::new(nix::unistd::getpid().as_raw(), None);
         let e = converse(&parent, &mut watch, Some(1), "init", &mut Log(Vec::new()))
             .err()
             .unwrap();

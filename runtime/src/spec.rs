@@ -30,8 +30,10 @@ pub fn default_spec(rootless: bool) -> Value {
             "/proc/sysrq-trigger"],
     });
     if rootless {
-        // SAFETY: getuid/getgid cannot fail.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let (uid, gid) = (
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        );
         devpts = json!([
             "nosuid",
             "noexec",

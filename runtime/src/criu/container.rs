@@ -322,7 +322,7 @@ pub fn load_descriptors(image: &Path) -> Result<Vec<(String, i32)>> {
         .into_iter()
         .enumerate()
         .filter(|(_, s)| s.contains("pipe:"))
-        .map(|(i, s)| (s, i as i32))
+        .filter_map(|(i, s)| Some((s, i32::try_from(i).ok()?)))
         .collect())
 }
 

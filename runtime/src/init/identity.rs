@@ -96,8 +96,7 @@ pub fn set_identity_and_capabilities(spec: &Spec) -> Step {
         capabilities::set_sets(c)?;
     }
     let mask = user.umask().unwrap_or(0o022);
-    // SAFETY: umask only changes this process's file mode mask.
-    unsafe { libc::umask(mask as libc::mode_t) };
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     Ok(())
 }
 

@@ -128,7 +128,7 @@ fn steps(a: &mut InitArgs<'_>, fifo: &OwnedFd) -> Step<Infallible> {
         // itself may become read-only, never the mount that holds it.
         rootfs::bind_rootfs(a.rootfs)?
     } else {
-        Root::new(open_dir(&a.rootfs.to_string_lossy())?)
+        Root::new(open_dir(a.rootfs)?)
     };
     trace.phase("rootfs");
     let readonly_later = mount_config_mounts(a, &root, &cgroup_paths, &bind_sources)?;
@@ -330,8 +330,8 @@ fn set_up_terminal(a: &InitArgs<'_>, root: &Root, bind_console: bool) -> Step {
         .and_then(|p| p.console_size())
         .map(|b| {
             (
-                b.height().min(u16::MAX as u64) as u16,
-                b.width().min(u16::MAX as u64) as u16,
+                u16::try_from(b.height()).unwrap_or(u16::MAX),
+                u16::try_from(b.width()).unwrap_or(u16::MAX),
             )
         });
     let master = crate::terminal::setup_pty(root, bind_console, size)?;
@@ -428,12 +428,13 @@ impl PathOpen for std::fs::OpenOptions {
     }
 }
 
-fn open_dir(path: &str) -> Step<OwnedFd> {
+fn open_dir(path: impl AsRef<Path>) -> Step<OwnedFd> {
+    let path = path.as_ref();
     let f = std::fs::File::options()
         .read(true)
         .custom_flags_path()
         .open(path)
-        .ctx(|| format!("opening {path}"))?;
+        .ctx(|| format!("opening {}", path.display()))?;
     Ok(f.into())
 }
 
@@ -599,7 +600,7 @@ fn load_seccomp(a: &InitArgs<'_>) -> Step {
 fn mark_fds_cloexec(preserve: u32) -> Step {
     crate::sys::process::cloexec_from(3 + preserve).ctx(|| "close_range".into())?;
     for fd in 3..3 + preserve {
-        crate::sys::process::clear_cloexec(fd as i32).ctx(|| format!("--preserve-fds: fd {fd}"))?;
+        crate::sys::process::clear_cloexec(fd).ctx(|| format!("--preserve-fds: fd {fd}"))?;
     }
     Ok(())
 }

@@ -87,12 +87,15 @@ pub fn fork_into_pid_namespace(a: &InitArgs<'_>) -> Step {
     if !needed {
         return Ok(());
     }
-    match clone3(&CloneOptions {
-        parent: true,
-        ..Default::default()
-    })
-    .ctx(|| "forking into the pid namespace".into())?
-    {
+    // SAFETY: single-threaded here: remora's threads (sys/netlink.rs's
+    // scoped ones, NetworkAhead's) are joined before any clone3.
+    let forked = unsafe {
+        clone3(&CloneOptions {
+            parent: true,
+            ..Default::default()
+        })
+    };
+    match forked.ctx(|| "forking into the pid namespace".into())? {
         Forked::Child => Ok(()),
         Forked::Parent { pid, .. } => {
             let code = match a.channel.send(&Message::InitPid(pid)) {

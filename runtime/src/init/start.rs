@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use oci_spec::runtime::Spec;
@@ -76,7 +77,8 @@ pub fn exec(spec: &Spec, program: &Path) -> Step<Infallible> {
     let cstr = |s: &str| {
         CString::new(s).map_err(|_| InitError::Step(format!("process: NUL byte in {s:?}")))
     };
-    let path = cstr(&program.to_string_lossy())?;
+    let path = CString::new(program.as_os_str().as_bytes())
+        .map_err(|_| InitError::Step(format!("process: NUL byte in {program:?}")))?;
     let args: Vec<CString> = p
         .args()
         .iter()
@@ -91,8 +93,7 @@ pub fn exec(spec: &Spec, program: &Path) -> Step<Infallible> {
     let env: Vec<CString> = env.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?;
     // The Rust runtime ignores SIGPIPE; an ignored disposition survives
     // execve, and the container's program must start with the default.
-    // SAFETY: setting a default disposition installs no handler.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    crate::sys::process::default_sigpipe();
     let err = nix::unistd::execve(&path, &args, &env).unwrap_err();
     Err(InitError::Exec {
         program: program.into(),

@@ -71,7 +71,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         placement: &placement,
         idmapped: &idmapped,
     };
-    let (child, child_pidfd, parent_end) = clone_init(o, &cfg, &c, made, channel)?;
+    let (child, child_pidfd, parent_end) = clone_init(o, &cfg, &mut c, made, channel)?;
     record_child(&mut c, o, &cfg, child)?;
     trace.phase("clone");
     protocol::send(&parent_end, &Message::Continue)?;
@@ -313,7 +313,7 @@ struct Made<'a> {
 fn clone_init(
     o: &CreateOptions,
     cfg: &Config,
-    c: &Creating,
+    c: &mut Creating,
     made: Made<'_>,
     (parent_end, init_end): (Channel, Channel),
 ) -> Result<(i32, Option<OwnedFd>, Channel)> {
@@ -324,18 +324,24 @@ fn clone_init(
     if cfg.net_made {
         flags &= !libc::CLONE_NEWNET;
     }
-    let forked = clone3(&CloneOptions {
-        flags,
-        want_pidfd: true,
-        parent: false,
-        cgroup: made.placement.clone_into(),
-    })
+    // SAFETY: single-threaded here: remora's threads (sys/netlink.rs's
+    // scoped ones, NetworkAhead's) are joined before any clone3.
+    let forked = unsafe {
+        clone3(&CloneOptions {
+            flags,
+            want_pidfd: true,
+            parent: false,
+            cgroup: made.placement.clone_into(),
+        })
+    }
     .ctx(|| format!("clone3 into new namespaces (flags {flags:#x})"))?;
     match forked {
         Forked::Parent { pid, pidfd } => Ok((pid, pidfd, parent_end)),
         Forked::Child => {
             drop(parent_end);
-            c.dir().forget_lock_in_child();
+            if let Some(d) = c.undo.dir.take() {
+                d.forget_lock_in_child();
+            }
             run_init(o, cfg, made, init_end)
         }
     }

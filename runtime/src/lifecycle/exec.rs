@@ -305,10 +305,14 @@ fn clone_into_cgroup(o: &ExecOptions, t: &Target) -> Result<(Forked, Placement)>
     }
     let mut placement = Placement::open(&dirs)?;
     let clone = |p: &Placement| {
-        clone3(&CloneOptions {
-            cgroup: p.clone_into(),
-            ..Default::default()
-        })
+        // SAFETY: single-threaded here: remora's threads (sys/netlink.rs's
+        // scoped ones, NetworkAhead's) are joined before any clone3.
+        unsafe {
+            clone3(&CloneOptions {
+                cgroup: p.clone_into(),
+                ..Default::default()
+            })
+        }
     };
     let mut forked = clone(&placement);
     let busy = matches!(&forked, Err(e) if e.raw_os_error() == Some(libc::EBUSY));

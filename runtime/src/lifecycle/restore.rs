@@ -325,7 +325,7 @@ struct Undo {
 impl Undo {
     fn unmount_root(&mut self) {
         if let Some(p) = self.criu_root.take() {
-            if let Err(e) = crate::sys::mount::umount2(&p.display().to_string(), libc::MNT_DETACH) {
+            if let Err(e) = crate::sys::mount::umount2(&p, libc::MNT_DETACH) {
                 crate::logging::warn(&format!("unmounting {}: {e}", p.display()));
             }
             let _ = std::fs::remove_dir(&p);

@@ -107,7 +107,8 @@ pub fn release_init(dir: &ContainerDir, st: &crate::state::State) -> Result<()> 
             PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
             PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
         ];
-        let tick = PollTimeout::from(super::watch::TICK.as_millis() as u16);
+        let tick =
+            PollTimeout::from(u16::try_from(super::watch::TICK.as_millis()).unwrap_or(u16::MAX));
         match poll(&mut fds, tick) {
             Ok(0) => {
                 watch.check()?;

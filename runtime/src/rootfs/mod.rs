@@ -16,17 +16,17 @@
 //! root (so that only that bind becomes read-only), propagation is never
 //! changed, and delete removes what was mounted (lifecycle::host_mounts).
 
-pub mod cgroupfs;
-pub mod copyup;
-pub mod devices;
-pub mod devnull;
-pub mod idmap;
-pub mod mountinfo;
-pub mod mounts;
-pub mod no_pivot;
+pub(crate) mod cgroupfs;
+pub(crate) mod copyup;
+pub(crate) mod devices;
+pub(crate) mod devnull;
+pub(crate) mod idmap;
+pub(crate) mod mountinfo;
+pub(crate) mod mounts;
+pub(crate) mod no_pivot;
 pub mod options;
-pub mod paths;
-pub mod resolve;
+pub(crate) mod paths;
+pub(crate) mod resolve;
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -125,7 +125,7 @@ pub fn bind_rootfs(rootfs: &Path) -> Result<Root, RootfsError> {
         what: what.into(),
         source,
     };
-    let path = rootfs.to_str().unwrap_or_default();
+    let path = rootfs;
     let tree = open_tree_path(path, true).map_err(|e| err("cloning", e))?;
     let dir = openat2(cwd_fd(), path, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
         .map_err(|e| err("opening", e))?;
@@ -171,7 +171,7 @@ pub fn create_devices(root: &Root, spec: &Spec, userns: bool) -> Result<(), Root
         .mounts()
         .iter()
         .flatten()
-        .any(|m| resolve::clean(m.destination()) == "dev" && mounts::is_bind(m));
+        .any(|m| resolve::clean(m.destination()) == Path::new("dev") && mounts::is_bind(m));
     let mut all = if dev_bound {
         Vec::new()
     } else {
