@@ -7,8 +7,8 @@
 //!
 //! Why here: the re-execution is the protection's whole cost, and most of
 //! a first image's time is libc's start-up (on a VM, the CPUID
-//! instructions of its CPU feature probe trap to the hypervisor: ~0.25 ms
-//! of a static binary's ~0.3 ms here), paid again by the second image.
+//! instructions of its CPU feature probe trap to the hypervisor), paid
+//! again by the second image.
 //! From the entry point the first image runs five system calls and no
 //! libc at all.
 //!
