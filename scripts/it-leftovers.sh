@@ -6,8 +6,8 @@
 left=0
 if grep -q 'remora-it-' /proc/self/mountinfo; then echo "mounts left:"; grep 'remora-it-' /proc/self/mountinfo; left=1; fi
 if ls -d /tmp/remora-it-* 2>/dev/null; then echo "test dirs left"; left=1; fi
-for d in /sys/fs/cgroup/*/remora/it-* /sys/fs/cgroup/*/remora/it-*/* /sys/fs/cgroup/remora/it-* \
-	/sys/fs/cgroup/*/remora-cgt/* /sys/fs/cgroup/remora-cgt/*; do
+for d in /sys/fs/cgroup/*/remora/it-* /sys/fs/cgroup/*/remora/it-*/*/ /sys/fs/cgroup/remora/it-* \
+	/sys/fs/cgroup/*/remora-cgt/*/ /sys/fs/cgroup/remora-cgt/*/ /sys/fs/cgroup/system.slice/remora-cgt-*.scope; do
 	[ -e "$d" ] && { echo "cgroup left: $d"; left=1; }
 done
 # The default cgroupsPath's parent goes with the last container in it, and

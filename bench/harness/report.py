@@ -163,8 +163,8 @@ def targets(views, out):
 
     check("run: remora/crun wall, cgroup2 view", ratio(wall(c, "run", "remora"), wall(c, "run", "crun")), 0.7)
     check("run: remora/runc wall, host view", ratio(wall(h, "run", "remora"), wall(h, "run", "runc")), 0.3)
-    # With --baseline: what the change since that build costs (issue #11:
-    # the binary's protection may cost at most 5% of a `run`).
+    # With --baseline: what the changes since that build cost (the
+    # binary's protection may cost at most 5% of a `run`).
     for v, name in ((c, "cgroup2"), (h, "host")):
         if v and "remora-base" in v["runtimes"]:
             check(f"run: remora/remora-base wall, {name} view",
@@ -213,7 +213,7 @@ def render(meta, views, notes):
     for k, v in meta["versions"].items():
         out.append(f"- {k}: {v}")
     out.append("")
-    out.append("## Targets (issue #7; with --baseline, issue #11)")
+    out.append("## Targets (remora-base: the build given with --baseline)")
     out.append("")
     targets(views, out)
     out.append("")

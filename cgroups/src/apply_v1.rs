@@ -6,7 +6,7 @@ use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources};
 
 use crate::dirs::Dirs;
 use crate::error::{CgroupError, Result};
-use crate::fsutil::{read_u64, write};
+use crate::fsutil::{read_u64, write, write_pids_max};
 use crate::validate::page_size_name;
 
 fn need<'a>(dirs: &'a Dirs, ctrl: &str, field: &str) -> Result<&'a Path> {
@@ -31,12 +31,7 @@ pub(crate) fn apply(dirs: &Dirs, r: &LinuxResources) -> Result<()> {
     if let Some(p) = r.pids() {
         if p.limit() != 0 {
             let d = need(dirs, "pids", "linux.resources.pids.limit")?;
-            let v = if p.limit() < 0 {
-                "max".to_string()
-            } else {
-                p.limit().to_string()
-            };
-            write(d, "pids.max", &v, "linux.resources.pids.limit")?;
+            write_pids_max(d, p.limit())?;
         }
     }
     if let Some(b) = r.block_io() {
@@ -139,7 +134,7 @@ fn memory_settings(d: &Path, m: &LinuxMemory) -> Result<()> {
             // the limit grows, lower the limit first when it shrinks.
             let cur = read_u64(d, "memory.limit_in_bytes")?;
             let grows = match limit {
-                Some(l) if l >= 0 => l as u64 > cur,
+                Some(l) if l >= 0 => l.unsigned_abs() > cur,
                 Some(_) => true,
                 None => false,
             };

@@ -6,7 +6,7 @@ use std::path::Path;
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxRdma, LinuxResources};
 
 use crate::error::{CgroupError, Result};
-use crate::fsutil::{read, write};
+use crate::fsutil::{read, write, write_pids_max};
 use crate::validate::page_size_name;
 
 /// Applies every resource setting except devices (see devices_bpf).
@@ -19,12 +19,7 @@ pub(crate) fn apply(d: &Path, r: &LinuxResources) -> Result<()> {
     }
     if let Some(p) = r.pids() {
         if p.limit() != 0 {
-            let v = if p.limit() < 0 {
-                "max".to_string()
-            } else {
-                p.limit().to_string()
-            };
-            write(d, "pids.max", &v, "linux.resources.pids.limit")?;
+            write_pids_max(d, p.limit())?;
         }
     }
     if let Some(b) = r.block_io() {

@@ -34,17 +34,14 @@ impl Attr {
     }
 }
 
+/// The size of [`Attr`] (a small fixed buffer), as bpf(2) takes it.
+#[allow(clippy::cast_possible_truncation)] // a 120-byte struct
+const ATTR_SIZE: libc::c_uint = std::mem::size_of::<Attr>() as libc::c_uint;
+
 fn bpf(cmd: libc::c_long, attr: &mut Attr) -> std::io::Result<libc::c_long> {
     // SAFETY: `attr` is a live, zero-initialised buffer of the size passed;
     // every pointer stored in it by the callers outlives this call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            cmd,
-            attr.0.as_mut_ptr(),
-            std::mem::size_of::<Attr>() as libc::c_uint,
-        )
-    };
+    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.0.as_mut_ptr(), ATTR_SIZE) };
     if r < 0 {
         Err(std::io::Error::last_os_error())
     } else {
@@ -52,9 +49,23 @@ fn bpf(cmd: libc::c_long, attr: &mut Attr) -> std::io::Result<libc::c_long> {
     }
 }
 
-fn owned(fd: libc::c_long) -> OwnedFd {
-    // SAFETY: the kernel just returned this fd to us; nothing else owns it.
-    unsafe { OwnedFd::from_raw_fd(fd as i32) }
+/// # Safety
+///
+/// `fd` must be a fd the kernel just returned to us, owned by nothing else.
+unsafe fn owned(fd: libc::c_long) -> OwnedFd {
+    let fd = i32::try_from(fd).expect("bpf(2) returns an fd");
+    // SAFETY: the caller guarantees the fd is new and unowned.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// A borrowed fd (never negative) as bpf_attr's u32 field.
+fn fd_field(fd: BorrowedFd) -> u32 {
+    fd.as_raw_fd().unsigned_abs()
+}
+
+/// A length as bpf_attr's u32 field.
+fn len_field(n: usize) -> u32 {
+    u32::try_from(n).expect("a BPF buffer is far below 4 GiB")
 }
 
 /// Loads a BPF_PROG_TYPE_CGROUP_DEVICE program (raw instructions).
@@ -63,21 +74,23 @@ pub(crate) fn load_device_prog(insns: &[u64]) -> std::io::Result<OwnedFd> {
     let mut log = vec![0u8; 8192];
     let mut a = Attr::new();
     a.u32(0, BPF_PROG_TYPE_CGROUP_DEVICE)
-        .u32(4, insns.len() as u32)
+        .u32(4, len_field(insns.len()))
         .u64(8, insns.as_ptr() as u64)
         .u64(16, license.as_ptr() as u64);
     let r = bpf(BPF_PROG_LOAD, &mut a);
     match r {
-        Ok(fd) => Ok(owned(fd)),
+        // SAFETY: BPF_PROG_LOAD returned a new fd.
+        Ok(fd) => Ok(unsafe { owned(fd) }),
         Err(e)
             if e.raw_os_error() == Some(libc::EINVAL) || e.raw_os_error() == Some(libc::EACCES) =>
         {
             // Retry with the verifier log to explain the failure.
             a.u32(24, 1)
-                .u32(28, log.len() as u32)
+                .u32(28, len_field(log.len()))
                 .u64(32, log.as_mut_ptr() as u64);
             match bpf(BPF_PROG_LOAD, &mut a) {
-                Ok(fd) => Ok(owned(fd)),
+                // SAFETY: BPF_PROG_LOAD returned a new fd.
+                Ok(fd) => Ok(unsafe { owned(fd) }),
                 Err(e2) => {
                     let end = log.iter().position(|b| *b == 0).unwrap_or(log.len());
                     Err(std::io::Error::new(
@@ -94,8 +107,8 @@ pub(crate) fn load_device_prog(insns: &[u64]) -> std::io::Result<OwnedFd> {
 /// Attaches `prog` to the cgroup (multi-attach: all programs must allow).
 pub(crate) fn attach(cgroup: BorrowedFd, prog: BorrowedFd) -> std::io::Result<()> {
     let mut a = Attr::new();
-    a.u32(0, cgroup.as_raw_fd() as u32)
-        .u32(4, prog.as_raw_fd() as u32)
+    a.u32(0, fd_field(cgroup))
+        .u32(4, fd_field(prog))
         .u32(8, BPF_CGROUP_DEVICE)
         .u32(12, BPF_F_ALLOW_MULTI);
     bpf(BPF_PROG_ATTACH, &mut a).map(|_| ())
@@ -104,8 +117,8 @@ pub(crate) fn attach(cgroup: BorrowedFd, prog: BorrowedFd) -> std::io::Result<()
 /// Detaches one program from the cgroup.
 pub(crate) fn detach(cgroup: BorrowedFd, prog: BorrowedFd) -> std::io::Result<()> {
     let mut a = Attr::new();
-    a.u32(0, cgroup.as_raw_fd() as u32)
-        .u32(4, prog.as_raw_fd() as u32)
+    a.u32(0, fd_field(cgroup))
+        .u32(4, fd_field(prog))
         .u32(8, BPF_CGROUP_DEVICE);
     bpf(BPF_PROG_DETACH, &mut a).map(|_| ())
 }
@@ -114,10 +127,10 @@ pub(crate) fn detach(cgroup: BorrowedFd, prog: BorrowedFd) -> std::io::Result<()
 pub(crate) fn query(cgroup: BorrowedFd) -> std::io::Result<Vec<u32>> {
     let mut ids = vec![0u32; 64];
     let mut a = Attr::new();
-    a.u32(0, cgroup.as_raw_fd() as u32)
+    a.u32(0, fd_field(cgroup))
         .u32(4, BPF_CGROUP_DEVICE)
         .u64(16, ids.as_mut_ptr() as u64)
-        .u32(24, ids.len() as u32);
+        .u32(24, len_field(ids.len()));
     bpf(BPF_PROG_QUERY, &mut a)?;
     let n = a.get_u32(24) as usize;
     ids.truncate(n.min(64));
@@ -128,5 +141,6 @@ pub(crate) fn query(cgroup: BorrowedFd) -> std::io::Result<Vec<u32>> {
 pub(crate) fn prog_fd_by_id(id: u32) -> std::io::Result<OwnedFd> {
     let mut a = Attr::new();
     a.u32(0, id);
-    bpf(BPF_PROG_GET_FD_BY_ID, &mut a).map(owned)
+    // SAFETY: BPF_PROG_GET_FD_BY_ID returns a new fd.
+    bpf(BPF_PROG_GET_FD_BY_ID, &mut a).map(|fd| unsafe { owned(fd) })
 }

@@ -267,7 +267,8 @@ impl Cgroup {
         Ok(())
     }
 
-    /// prepare + add_task.
+    /// prepare + add_task: for a process that exists already (restore:
+    /// CRIU's restored tasks are placed by CRIU in the cgroup of this pid).
     pub fn create(&self, pid: Pid, resources: Option<&LinuxResources>) -> Result<()> {
         self.prepare(resources)?;
         self.add_task(pid)

@@ -33,7 +33,12 @@ impl Rule {
             Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => 'c',
             _ => 'a',
         };
-        let num = |v: Option<i64>| v.filter(|v| *v >= 0).map(|v| v as u32);
+        // No device number reaches u32::MAX (majors have 12 bits, minors
+        // 20): a larger one saturates and matches no device, never all.
+        let num = |v: Option<i64>| {
+            v.filter(|v| *v >= 0)
+                .map(|v| u32::try_from(v).unwrap_or(u32::MAX))
+        };
         let access = d.access().clone().unwrap_or_else(|| "rwm".into());
         Rule::new(d.allow(), typ, num(d.major()), num(d.minor()), &access)
     }

@@ -70,17 +70,17 @@ pub(crate) fn program(rules: &[Rule]) -> Vec<u64> {
         }
         if r.typ != 'a' {
             if let Some(m) = r.major {
-                checks.push(vec![(JMP32_JNE_K, 4, 0, m as i32)]);
+                checks.push(vec![(JMP32_JNE_K, 4, 0, imm32(m))]);
             }
             if let Some(m) = r.minor {
-                checks.push(vec![(JMP32_JNE_K, 5, 0, m as i32)]);
+                checks.push(vec![(JMP32_JNE_K, 5, 0, imm32(m))]);
             }
         }
         let flat: Vec<(u8, u8, u8, i32)> = checks.into_iter().flatten().collect();
         let len = flat.len() + 2;
         for (i, (code, dst, src, imm)) in flat.into_iter().enumerate() {
             let off = if code == JMP32_JNE_K {
-                (len - i - 1) as i16
+                i16::try_from(len - i - 1).expect("a device program is short")
             } else {
                 0
             };
@@ -119,6 +119,12 @@ pub(crate) fn apply(dir: &Path, rules: &[Rule]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A u32 operand as the instruction's (signed) immediate, bit for bit:
+/// the JMP32 compare sees the same 32 bits.
+fn imm32(v: u32) -> i32 {
+    i32::from_ne_bytes(v.to_ne_bytes())
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub enum CgroupError {
     #[error("{field}: not supported by this host: {reason}")]
     Unsupported { field: String, reason: String },
     /// Writing a setting failed.
-    #[error("{field}: writing {value:?} to {path}: {source}")]
+    #[error("{field}: writing {value:?} to {path}")]
     Write {
         field: String,
         path: PathBuf,
@@ -26,7 +26,7 @@ pub enum CgroupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cgroup {path}: {source}")]
+    #[error("cgroup {path}")]
     Io {
         path: PathBuf,
         #[source]

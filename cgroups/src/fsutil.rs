@@ -37,6 +37,17 @@ pub(crate) fn write(dir: &Path, file: &str, value: &str, field: &str) -> Result<
 }
 
 /// Reads a control file, trimmed.
+/// linux.resources.pids.limit to `pids.max` (v1 and v2 alike): a
+/// negative limit is "max".
+pub(crate) fn write_pids_max(dir: &Path, limit: i64) -> Result<()> {
+    let v = if limit < 0 {
+        "max".to_string()
+    } else {
+        limit.to_string()
+    };
+    write(dir, "pids.max", &v, "linux.resources.pids.limit")
+}
+
 pub(crate) fn read(dir: &Path, file: &str) -> Result<String> {
     let path = dir.join(file);
     fs::read_to_string(&path)

@@ -2,12 +2,13 @@
 //!
 //! Lifecycle as the runtime uses it:
 //! - `create`: `Cgroup::new(..)` (pure: computes and checks the paths,
-//!   touches nothing), then `cg.prepare(resources)` before the init is
+//!   touches nothing), then `cg.make(resources)` before the init is
 //!   cloned: it returns the `Placement` the init enters its cgroup through
 //!   (clone3(CLONE_INTO_CGROUP) for cgroup2, a self-join of each v1
 //!   hierarchy by the child); with the systemd driver `cg.add_task(pid)`
-//!   right after the clone starts the scope. On any later failure of
-//!   create, `cg.destroy()`.
+//!   right after the clone starts the scope; `cg.apply_initial(resources)`
+//!   while the init sets itself up. On any later failure of create,
+//!   `cg.destroy()`. (`cg.prepare` is `make` + `apply_initial` at once.)
 //! - The runtime stores `cg.to_saved()` in the container's state.json and
 //!   rebuilds the handle with `Cgroup::from_saved` for later commands.
 //!

@@ -58,7 +58,7 @@ pub(crate) fn check(d: &Path, m: &LinuxMemory, files: &UsageFiles) -> Result<()>
 }
 
 fn refuse_below(field: &str, what: &str, limit: i64, usage: u64) -> Result<()> {
-    if (limit as u64) <= usage {
+    if u64::try_from(limit).is_ok_and(|l| l <= usage) {
         return Err(CgroupError::invalid(
             field,
             limit,

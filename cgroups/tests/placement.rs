@@ -198,7 +198,7 @@ fn clone_into(
     };
     if let Some(fd) = placement.clone_into() {
         ca.flags = CLONE_INTO_CGROUP;
-        ca.cgroup = fd.as_raw_fd() as u64;
+        ca.cgroup = u64::from(fd.as_raw_fd().unsigned_abs());
     }
     // SAFETY: clone3 without CLONE_VM forks; the child only writes to the
     // placement's open files and calls execv and _exit with pointers
@@ -222,7 +222,7 @@ fn clone_into(
             libc::_exit(127);
         }
     }
-    nix::unistd::Pid::from_raw(r as i32)
+    nix::unistd::Pid::from_raw(i32::try_from(r).unwrap())
 }
 
 #[test]

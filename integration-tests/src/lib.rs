@@ -134,11 +134,8 @@ pub fn log_msg(line: &str) -> Option<String> {
 impl TestEnv {
     pub fn new(name: &str) -> Self {
         // SAFETY: geteuid cannot fail.
-        assert_eq!(
-            unsafe { libc::geteuid() },
-            0,
-            "the integration tests run as root"
-        );
+        let euid = unsafe { libc::geteuid() };
+        assert_eq!(euid, 0, "the integration tests run as root");
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
         let name = format!("it-{name}-{}-{n}", std::process::id());
         let base = std::env::temp_dir().join(format!("remora-{name}"));
@@ -295,6 +292,13 @@ impl Drop for TestEnv {
     }
 }
 
+/// Reports a test that checked nothing on this host, in the one form the
+/// CI steps count as a skip (never as a pass): `SKIP <test>: <why>`. The
+/// test returns right after.
+pub fn skip(test: &str, why: &str) {
+    println!("SKIP {test}: {why}");
+}
+
 /// PIDs of processes whose root or cwd is under `dir`.
 pub fn processes_in(dir: &Path) -> Vec<i32> {
     let mut out = Vec::new();
@@ -315,15 +319,23 @@ pub fn processes_in(dir: &Path) -> Vec<i32> {
     out
 }
 
-/// Cgroup directories anywhere under /sys/fs/cgroup/*/remora whose name
-/// starts with `prefix` (the default cgroupsPath is /remora/<id>).
+/// The parents of the tests' cgroups under every hierarchy: /remora (the
+/// default cgroupsPath is /remora/<id>) and /remora-cgt (cgroups.rs).
+/// scripts/it-leftovers.sh sweeps the same.
+pub const CGROUP_PARENTS: [&str; 2] = ["remora", "remora-cgt"];
+
+/// Cgroup directories under /sys/fs/cgroup/[*/]{remora,remora-cgt} whose
+/// name starts with `prefix`.
 pub fn cgroup_dirs_named(prefix: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(ctrls) = fs::read_dir("/sys/fs/cgroup") else {
         return out;
     };
-    let mut candidates: Vec<PathBuf> = vec![PathBuf::from("/sys/fs/cgroup/remora")];
-    candidates.extend(ctrls.flatten().map(|c| c.path().join("remora")));
+    let mut hierarchies = vec![PathBuf::from("/sys/fs/cgroup")];
+    hierarchies.extend(ctrls.flatten().map(|c| c.path()));
+    let candidates = hierarchies
+        .iter()
+        .flat_map(|h| CGROUP_PARENTS.iter().map(move |p| h.join(p)));
     for dir in candidates {
         if let Ok(rd) = fs::read_dir(&dir) {
             for e in rd.flatten() {

@@ -11,11 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use remora_integration_tests::remora_bin;
+use remora_integration_tests::{skip, wait_for, TestEnv};
 
-fn busybox() -> &'static str {
-    "/bin/busybox"
-}
+/// The parent of every cgroupsPath here (a leftover sweep looks under it).
+const CGT: &str = "/remora-cgt";
 
 /// The cgroup v2 mount carrying the controllers, if the host is pure v2.
 fn pure_v2() -> bool {
@@ -44,86 +43,56 @@ fn host_dir(ctrl: &str, path: &str) -> PathBuf {
     panic!("no {ctrl} hierarchy")
 }
 
-/// A busybox bundle and a private state root; removed on drop (after
-/// `delete --force` of its container).
+/// A busybox bundle in its own [`TestEnv`] (private state root, leftover
+/// checks), with cgroupsPath /remora-cgt/<id>. Dropping it drops the
+/// TestEnv, which force-deletes the container and asserts that nothing of
+/// it is left (process, mount, state, cgroup under /remora-cgt); then the
+/// shared parent goes with the last test that used it.
 struct Bundle {
+    env: Option<TestEnv>,
     dir: PathBuf,
-    root: PathBuf,
     id: String,
     cgroup: String,
 }
 
 impl Bundle {
     fn new(name: &str, args: &[&str], resources: Value) -> Bundle {
-        assert!(nix_is_root(), "run as root");
-        let id = format!("cgt-{name}-{}", std::process::id());
-        let base = std::env::temp_dir().join(format!("remora-{id}"));
-        let _ = fs::remove_dir_all(&base);
-        let dir = base.join("bundle");
-        let bin = dir.join("rootfs/bin");
-        fs::create_dir_all(&bin).unwrap();
-        fs::copy(busybox(), bin.join("busybox")).unwrap();
-        let list = Command::new(busybox()).arg("--list").output().unwrap();
-        for applet in String::from_utf8_lossy(&list.stdout).lines() {
-            if applet != "busybox" {
-                let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
-            }
-        }
-        for d in ["proc", "sys", "dev", "tmp", "etc"] {
-            fs::create_dir_all(dir.join("rootfs").join(d)).unwrap();
-        }
-        let out = Command::new(remora_bin())
-            .args(["spec", "-b"])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "remora spec: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let cfg_path = dir.join("config.json");
-        let mut cfg: Value = serde_json::from_slice(&fs::read(&cfg_path).unwrap()).unwrap();
-        let cgroup = format!("/remora-cgt/{id}");
-        cfg["process"]["terminal"] = json!(false);
-        cfg["process"]["args"] = json!(args);
-        cfg["linux"]["cgroupsPath"] = json!(cgroup);
-        cfg["linux"]["resources"] = resources;
-        fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
-        let root = base.join("state");
-        fs::create_dir_all(&root).unwrap();
+        let env = TestEnv::new(&format!("cgt-{name}"));
+        let mut b = env.bundle("bundle");
+        let id = env.id("c");
+        let cgroup = format!("{CGT}/{id}");
+        b.config["process"]["args"] = json!(args);
+        b.config["linux"]["cgroupsPath"] = json!(cgroup);
+        b.config["linux"]["resources"] = resources;
+        b.save();
         Bundle {
-            dir,
-            root,
+            dir: b.dir,
             id,
             cgroup,
+            env: Some(env),
         }
     }
 
+    fn env(&self) -> &TestEnv {
+        self.env.as_ref().expect("dropped only at the end")
+    }
+
     fn remora(&self, args: &[&str]) -> Output {
-        let mut c = Command::new(remora_bin());
-        c.arg("--root").arg(&self.root).args(args);
-        c.stdout(Stdio::piped()).stderr(Stdio::piped());
-        run_bounded(c, args)
+        run_bounded(self.env().command(args), args)
     }
 
     /// `remora create`; the container's stdout/stderr go to `out.txt`.
     fn create(&self) -> Output {
         let log = fs::File::create(self.out_path()).unwrap();
-        let mut c = Command::new(remora_bin());
-        c.arg("--root")
-            .arg(&self.root)
-            .args(["create", "-b"])
-            .arg(&self.dir)
-            .arg(&self.id);
+        let dir = self.dir.to_str().unwrap();
+        let mut c = self.env().command(&["create", "-b", dir, &self.id]);
         c.stdout(log.try_clone().unwrap()).stderr(log);
         run_bounded(c, &["create"])
     }
 
     fn out_path(&self) -> PathBuf {
-        self.dir.parent().unwrap().join("out.txt")
+        self.env().base.join("out.txt")
     }
-
     fn output(&self) -> String {
         fs::read_to_string(self.out_path()).unwrap_or_default()
     }
@@ -149,7 +118,7 @@ impl Bundle {
     fn start(&self) -> i32 {
         let o = self.create();
         assert!(o.status.success(), "create failed: {}", self.output());
-        let pid = self.state()["pid"].as_i64().unwrap() as i32;
+        let pid = i32::try_from(self.state()["pid"].as_i64().unwrap()).unwrap();
         let o = self.remora(&["start", &self.id]);
         assert!(
             o.status.success(),
@@ -174,10 +143,10 @@ impl Bundle {
 
 impl Drop for Bundle {
     fn drop(&mut self) {
-        let _ = self.remora(&["delete", "--force", &self.id]);
-        let _ = fs::remove_dir_all(self.dir.parent().unwrap());
+        // Deletes the container, then asserts nothing of it is left.
+        drop(self.env.take());
         // The shared parent goes with the last test that used it.
-        for d in all_dirs("/remora-cgt") {
+        for d in all_dirs(CGT) {
             let _ = fs::remove_dir(d);
         }
     }
@@ -212,11 +181,6 @@ fn run_bounded(mut c: Command, what: &[&str]) -> Output {
         std::thread::sleep(Duration::from_millis(5));
     }
     child.wait_with_output().unwrap()
-}
-
-fn nix_is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 #[test]
@@ -303,7 +267,10 @@ fn exec_joins_the_inits_cgroup_when_the_containers_has_sub_cgroups() {
         .into_iter()
         .find(|d| d.join("cgroup.subtree_control").exists())
     else {
-        eprintln!("no cgroup2 hierarchy on this host: nothing to check");
+        skip(
+            "exec_joins_the_inits_cgroup_when_the_containers_has_sub_cgroups",
+            "no cgroup2 hierarchy on this host (pure v1)",
+        );
         return;
     };
     let ctrls = fs::read_to_string(dir.join("cgroup.controllers")).unwrap();
@@ -422,7 +389,9 @@ fn a_pod_parent_with_an_empty_cpuset_takes_the_container() {
         &["sh", "-c", "grep Cpus_allowed_list /proc/self/status"],
         json!({}),
     );
-    let pod = format!("/remora-cgt-pod-{}", std::process::id());
+    // Under the shared parent, named after the test (the leftover checks
+    // look there).
+    let pod = format!("{CGT}/{}-pod", b.env().name);
     let pod_dir = host_dir("cpuset", &pod);
     fs::create_dir_all(&pod_dir).unwrap();
     if !pure_v2() {
@@ -510,7 +479,7 @@ fn an_occupied_cgroup_is_warned_about_and_left_as_it_was() {
     let b = Bundle::new("occupied", &["true"], json!({}));
     let dir = host_dir("pids", &b.cgroup);
     fs::create_dir_all(&dir).unwrap();
-    let mut squatter = Command::new(busybox())
+    let mut squatter = Command::new("/bin/busybox")
         .args(["sleep", "1000"])
         .spawn()
         .unwrap();
@@ -667,14 +636,6 @@ fn hugetlb_limit_on_this_host() {
     assert_eq!(v.trim(), "2097152");
 }
 
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn procs(b: &Bundle) -> Vec<i64> {
     let dir = host_dir("pids", &b.cgroup);
     let mut v: Vec<i64> = fs::read_to_string(dir.join("cgroup.procs"))
@@ -815,11 +776,9 @@ fn events_report_an_oom_kill() {
         json!({"memory": {"limit": 33554432}}),
     );
     b.start();
-    let mut ev = Command::new(remora_bin())
-        .arg("--root")
-        .arg(&b.root)
-        .args(["events", "--interval", "100ms", &b.id])
-        .stdin(Stdio::null())
+    let mut ev = b
+        .env()
+        .command(&["events", "--interval", "100ms", &b.id])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -853,13 +812,8 @@ fn update_from_stdin_and_from_flags() {
     } else {
         "memory.limit_in_bytes"
     };
-    let mut c = Command::new(remora_bin());
-    c.arg("--root")
-        .arg(&b.root)
-        .args(["update", "--resources", "-", &b.id]);
-    c.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut c = b.env().command(&["update", "--resources", "-", &b.id]);
+    c.stdin(Stdio::piped());
     let mut child = c.spawn().unwrap();
     use std::io::Write;
     child
@@ -941,7 +895,7 @@ fn update_cpu_burst_idle_and_rdt_flags() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(b.read("cpu", "cpu.idle"), "0");
     if std::path::Path::new("/sys/fs/resctrl/schemata").exists() {
-        println!("SKIP (part): this host has resctrl; the no-resctrl errors are not checked");
+        println!("SKIP (part) update_cpu_burst_idle_and_rdt_flags: this host has resctrl; the no-resctrl errors are not checked");
         return;
     }
     for (flag, value) in [
@@ -985,13 +939,8 @@ fn update_memory_check_before_update() {
     assert!(usage >= 4 << 20, "usage {usage}");
     let below = (usage / 2) & !4095;
     let update = |json: String| {
-        let mut c = Command::new(remora_bin());
-        c.arg("--root")
-            .arg(&b.root)
-            .args(["update", "--resources", "-", &b.id]);
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut c = b.env().command(&["update", "--resources", "-", &b.id]);
+        c.stdin(Stdio::piped());
         let mut child = c.spawn().unwrap();
         use std::io::Write;
         child
@@ -1031,9 +980,10 @@ fn systemd_cgroup_driver() {
     cfg["linux"]["cgroupsPath"] = json!(format!("system.slice:remora-cgt:{}", b.id));
     fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
     let log = fs::File::create(b.out_path()).unwrap();
-    let mut c = Command::new(remora_bin());
-    c.arg("--root").arg(&b.root).arg("--systemd-cgroup");
-    c.args(["create", "-b"]).arg(&b.dir).arg(&b.id);
+    let dir = b.dir.to_str().unwrap();
+    let mut c = b
+        .env()
+        .command(&["--systemd-cgroup", "create", "-b", dir, &b.id]);
     c.stdout(log.try_clone().unwrap()).stderr(log);
     let o = run_bounded(c, &["--systemd-cgroup", "create"]);
     let scope = Path::new("/sys/fs/cgroup/system.slice").join(format!("remora-cgt-{}.scope", b.id));

@@ -68,17 +68,18 @@ macro_rules! scenarios {
         mod remora {
             $(#[test]
             fn $name() {
-                if super::skip() { return; }
+                if super::skip(concat!("remora::", stringify!($name))) { return; }
                 super::$name(&super::Rt::remora());
             })*
         }
         mod runc {
             $(#[test]
             fn $name() {
-                if super::skip() { return; }
+                let test = concat!("runc::", stringify!($name));
+                if super::skip(test) { return; }
                 match super::Rt::runc() {
                     Some(rt) => super::$name(&rt),
-                    None => println!("skipped: RUNC_BIN does not name a runc to compare with"),
+                    None => remora_integration_tests::skip(test, "RUNC_BIN does not name a runc to compare with"),
                 }
             })*
         }
@@ -100,7 +101,9 @@ scenarios!(
     lazy_pages_through_a_page_server,
 );
 
-fn skip() -> bool {
+/// Whether `test` cannot run here (`criu check` fails); says so as a SKIP
+/// line (counted as a skip, not a pass).
+fn skip(test: &str) -> bool {
     if criu_works() {
         return false;
     }
@@ -109,7 +112,10 @@ fn skip() -> bool {
         std::env::var_os("REMORA_CRIU_REQUIRED").is_none(),
         "REMORA_CRIU_REQUIRED is set but `criu check` fails"
     );
-    println!("skipped: `criu check` fails on this host (runs in scripts/cgroupv2-vm/run-criu.sh)");
+    remora_integration_tests::skip(
+        test,
+        "`criu check` fails on this host (runs in scripts/cgroupv2-vm/run-criu.sh)",
+    );
     true
 }
 
@@ -881,7 +887,10 @@ fn host_dev_null_stdio_become_the_containers() {
 #[test]
 fn criu_check_failure_is_named() {
     if criu_works() {
-        println!("skipped: `criu check` passes on this host; the scenarios ran instead");
+        remora_integration_tests::skip(
+            "criu_check_failure_is_named",
+            "`criu check` passes on this host; the scenarios ran instead",
+        );
         return;
     }
     let env = TestEnv::new("cr-check");
@@ -935,7 +944,10 @@ fn a_missing_criu_is_named() {
 #[test]
 fn bad_input_is_refused() {
     if Command::new("criu").arg("--version").output().is_err() {
-        println!("skipped: no criu installed (scripts/ci.d/50-criu.sh installs it)");
+        remora_integration_tests::skip(
+            "bad_input_is_refused",
+            "no criu installed (scripts/ci.d/50-criu.sh installs it)",
+        );
         return;
     }
     let env = TestEnv::new("cr-bad");

@@ -1,4 +1,4 @@
-//! The differential harness (issue 13): every case runs the same bundle or
+//! The differential harness: every case runs the same bundle or
 //! command under runc (Debian's 1.1.5, /usr/sbin/runc, its own --root) and
 //! under remora, records what a user and an engine observe (exit codes,
 //! whether stderr says "error", structured stdout, what the container sees,

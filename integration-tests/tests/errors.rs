@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use remora_integration_tests::TestEnv;
+use remora_integration_tests::{skip, TestEnv};
 use serde_json::json;
 
 fn assert_no_state(env: &TestEnv) {
@@ -469,8 +469,9 @@ fn a_frozen_cgroup_is_refused_before_the_init_is_placed() {
         assert_eq!(left, vec![dir.clone()], "cgroups made: {left:?}");
     }
     if tried == 0 {
-        eprintln!(
-            "SKIP a_frozen_cgroup_is_refused_before_the_init_is_placed: no freezer on this host"
+        skip(
+            "a_frozen_cgroup_is_refused_before_the_init_is_placed",
+            "no freezer on this host",
         );
     }
     assert_no_state(&env);
@@ -577,7 +578,10 @@ fn a_cgroup_frozen_while_create_waits_fails_create() {
         assert!(left.is_empty(), "cgroups left: {left:?}");
     }
     if tried == 0 {
-        eprintln!("SKIP a_cgroup_frozen_while_create_waits_fails_create: no freezer on this host");
+        skip(
+            "a_cgroup_frozen_while_create_waits_fails_create",
+            "no freezer on this host",
+        );
     }
     assert_no_state(&env);
 }

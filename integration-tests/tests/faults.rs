@@ -1,4 +1,4 @@
-//! Fault injection (issue 14): remora SIGKILLed at every phase its trace
+//! Fault injection: remora SIGKILLed at every phase its trace
 //! knows (create, the container init's steps, start, exec and the exec'd
 //! process's steps, run, delete), in five namespace set-ups, and after
 //! random delays; each time `delete --force` must leave nothing of the
@@ -50,7 +50,7 @@ const INIT: &[&str] = &[
 const START: &[&str] = &["release+exec", "poststart"];
 const EXEC: &[&str] = &["config", "clone", "init", "execve"];
 /// The exec'd process's own steps (its trace is also named "exec").
-const EXEC_CHILD: &[&str] = &["cgroup+go", "namespaces", "process"];
+const EXEC_CHILD: &[&str] = &["cgroup", "namespaces", "process"];
 const DELETE: &[&str] = &["kill", "cgroup", "state", "poststop"];
 const DESTROY: &[&str] = &["cgroup", "state", "poststop"];
 
@@ -199,7 +199,7 @@ fn all_pids() -> Vec<i32> {
 /// Waits until a descendant of `top` (or `top` itself) parks at the fault
 /// point; None if `top` exits first (the phase was never reached).
 fn wait_parked(top: &mut Child) -> Option<i32> {
-    let top_pid = top.id() as i32;
+    let top_pid = i32::try_from(top.id()).unwrap();
     // A bound against a hang, not a timing assertion.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -393,7 +393,9 @@ fn kill_point(cfg: &Config, cmd: Cmd, kill: &Kill, n: usize, t: &mut Tally) {
         Kill::At(fault, victim) => {
             let mut top = spawn(env, &args, Some(fault), &tag);
             match wait_parked(&mut top) {
-                Some(parked) if *victim == Victim::Parked && parked != top.id() as i32 => {
+                Some(parked)
+                    if *victim == Victim::Parked && i32::try_from(top.id()) != Ok(parked) =>
+                {
                     // The command goes on without it and ends by itself
                     // (failing, or for an exec'd process maybe not).
                     sigkill(parked);
@@ -479,11 +481,10 @@ impl Rng {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| {
-                std::time::SystemTime::now()
+                let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos() as u64
-                    | 1
+                    .unwrap();
+                u64::try_from(now.as_nanos()).unwrap() | 1
             });
         (Rng(seed), seed)
     }
@@ -563,7 +564,7 @@ fn sigkill_at_every_phase_and_at_random_leaves_nothing_and_no_id_wedged() {
             let median = median_time(cfg, cmd, &mut n);
             for _ in 0..count {
                 n += 1;
-                let us = rng.below(median.as_micros() as u64 * 6 / 5);
+                let us = rng.below(u64::try_from(median.as_micros()).unwrap() * 6 / 5);
                 kill_point(cfg, cmd, &Kill::After(Duration::from_micros(us)), n, &mut t);
             }
         }
@@ -753,7 +754,7 @@ fn corrupt_truncated_or_empty_state_is_reported_and_force_delete_cleans_up() {
         let id = env.id(&name.replace(' ', "-"));
         b.create(&env, &id).ok();
         env.remora(&["start", &id]).ok();
-        let pid = state(&env, &id)["pid"].as_i64().unwrap() as i32;
+        let pid = i32::try_from(state(&env, &id)["pid"].as_i64().unwrap()).unwrap();
         let path = env.root.join(&id).join("state.json");
         fs::write(&path, corrupt(&fs::read(&path).unwrap())).unwrap();
         let l = env.remora(&["list"]);

@@ -260,7 +260,7 @@ fn foreground_run_forwards_signals() {
     let ready = b.rootfs().join("tmp/ready");
     wait_for(|| ready.exists(), "container ready");
     // SAFETY: plain kill(2) of our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGUSR2) };
+    unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGUSR2) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(42));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "got-usr2\n");
@@ -391,7 +391,7 @@ fn list_shows_containers() {
     assert_eq!(env.remora(&["list", "-q"]).ok(), format!("{id}\n"));
 }
 
-/// The phase trace (issue #7): with REMORA_TRACE=1 a `run` says on stderr
+/// The phase trace: with REMORA_TRACE=1 a `run` says on stderr
 /// how long each phase of create took, the init's own steps included, and
 /// with --debug the same line goes to the log at debug level.
 #[test]

@@ -81,7 +81,7 @@ fn key_security(serial: i32) -> std::io::Result<String> {
     if n < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    buf.truncate((n as usize).min(buf.len()));
+    buf.truncate(usize::try_from(n).unwrap().min(buf.len()));
     Ok(String::from_utf8_lossy(&buf)
         .trim_end_matches('\0')
         .to_string())
@@ -107,7 +107,7 @@ fn xattr(path: &Path, name: &str) -> std::io::Result<String> {
     if n < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    buf.truncate(n as usize);
+    buf.truncate(n.unsigned_abs());
     Ok(String::from_utf8_lossy(&buf)
         .trim_end_matches('\0')
         .to_string())
@@ -128,7 +128,7 @@ fn start_sleeper(env: &TestEnv, b: &mut Bundle, id: &str) -> i32 {
     b.sh("exec sleep 1000");
     b.create(env, id).ok();
     env.remora(&["start", id]).ok();
-    state(env, id)["pid"].as_i64().unwrap() as i32
+    i32::try_from(state(env, id)["pid"].as_i64().unwrap()).unwrap()
 }
 
 fn exec(env: &TestEnv, flags: &[&str], id: &str, script: &str) -> Run {

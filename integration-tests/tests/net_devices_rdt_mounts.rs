@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use remora_integration_tests::TestEnv;
+use remora_integration_tests::{skip, TestEnv};
 
 /// A veth pair made for one test, deleted on drop (deleting one end
 /// deletes both, wherever the other end is).
@@ -168,7 +168,10 @@ fn net_device_into_a_joined_namespace_back_after_the_container_stopped() {
 #[test]
 fn intel_rdt_refused_without_resctrl() {
     if std::path::Path::new("/sys/fs/resctrl/schemata").exists() {
-        println!("SKIP: this host has resctrl; the refusal is for hosts without it");
+        skip(
+            "intel_rdt_refused_without_resctrl",
+            "this host has resctrl; the refusal is for hosts without it",
+        );
         return;
     }
     let env = TestEnv::new("rdt");

@@ -8,7 +8,7 @@
 use std::fs;
 use std::process::{Command, Stdio};
 
-use remora_integration_tests::{Bundle, Run, TestEnv};
+use remora_integration_tests::{skip, Bundle, Run, TestEnv};
 use serde_json::{json, Value};
 
 /// Fields of /proc/PID/stat text, numbered as proc(5) does (1 = pid).
@@ -59,9 +59,10 @@ fn online_cpus() -> String {
         .to_string()
 }
 
-fn two_cpus() -> bool {
+/// Whether CPUs 0 and 1 are online; reports `test` as skipped if not.
+fn two_cpus(test: &str) -> bool {
     if online_cpus() == "0" {
-        println!("SKIPPED: needs CPUs 0 and 1 online; this host has CPU 0 only");
+        skip(test, "needs CPUs 0 and 1 online; this host has CPU 0 only");
         return false;
     }
     true
@@ -189,7 +190,7 @@ fn io_priority_is_applied_to_the_process_and_exec() {
 /// of CPU 1 it gets CPU 1; an exec under `taskset -c 0` too.
 #[test]
 fn inherited_cpu_affinity_is_reset_to_the_cpuset() {
-    if !two_cpus() {
+    if !two_cpus("inherited_cpu_affinity_is_reset_to_the_cpuset") {
         return;
     }
     let env = TestEnv::new("affreset");
@@ -227,7 +228,7 @@ fn inherited_cpu_affinity_is_reset_to_the_cpuset() {
 /// applies to `exec` with a command, never to the container's init.
 #[test]
 fn exec_cpu_affinity_initial_and_final() {
-    if !two_cpus() {
+    if !two_cpus("exec_cpu_affinity_initial_and_final") {
         return;
     }
     let env = TestEnv::new("execaff");
@@ -274,7 +275,10 @@ fn exec_cpu_affinity_initial_and_final() {
 #[test]
 fn personality_domain_and_flags() {
     if std::env::consts::ARCH != "x86_64" {
-        println!("SKIPPED: LINUX32's i686 is an x86_64 check");
+        skip(
+            "personality_domain_and_flags",
+            "LINUX32's i686 is an x86_64 check",
+        );
         return;
     }
     let env = TestEnv::new("persona");
@@ -328,7 +332,10 @@ fn policy_in_numa_maps(line: &str) -> String {
 #[test]
 fn memory_policy_modes_and_flags() {
     if !std::path::Path::new("/proc/self/numa_maps").exists() {
-        println!("SKIPPED: the kernel has no NUMA support (no /proc/self/numa_maps)");
+        skip(
+            "memory_policy_modes_and_flags",
+            "the kernel has no NUMA support (no /proc/self/numa_maps)",
+        );
         return;
     }
     let env = TestEnv::new("mempol");

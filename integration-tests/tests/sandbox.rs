@@ -483,7 +483,7 @@ fn session_keyring_is_the_containers_own_unless_no_new_keyring() {
     );
 }
 
-/// Issue 13: a /dev tmpfs with "ro" is made read-only only once it is
+/// A /dev tmpfs with "ro" is made read-only only once it is
 /// filled (device nodes, /dev/pts and the other mounts in it, symlinks),
 /// as runc does; the container then sees it read-only.
 #[test]

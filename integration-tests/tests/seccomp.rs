@@ -10,7 +10,7 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use remora_integration_tests::TestEnv;
+use remora_integration_tests::{skip, TestEnv};
 use serde_json::{json, Value};
 
 const PODMAN_PROFILE: &str = "/usr/share/containers/seccomp.json";
@@ -31,6 +31,10 @@ fn errno_of(r: libc::c_long) -> String {
 #[ignore]
 fn probe() {
     if std::env::var_os("REMORA_SECCOMP_PROBE").is_none() {
+        skip(
+            "probe",
+            "a helper, run inside the containers of this file's tests",
+        );
         return;
     }
     // SAFETY: plain syscalls with integer arguments; a clone child exits at once.
@@ -51,7 +55,7 @@ fn probe() {
             libc::_exit(0);
         }
         if r > 0 {
-            libc::waitpid(r as i32, std::ptr::null_mut(), 0);
+            libc::waitpid(i32::try_from(r).unwrap(), std::ptr::null_mut(), 0);
         }
         println!("clone_newns={}", errno_of(r));
         let mut args = [0u64; 11];

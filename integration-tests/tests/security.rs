@@ -46,7 +46,8 @@ fn symlinked_proc_sys_dev_are_refused() {
     );
 }
 
-/// Item 3: a mount destination through a symlink that points out of the
+/// docs/security.md, "Mount targets and created directories through
+/// symlinks": a mount destination through a symlink that points out of the
 /// rootfs is resolved inside it; the host is never touched.
 #[test]
 fn mount_through_symlink_stays_in_rootfs() {
@@ -87,7 +88,7 @@ fn mount_through_symlink_stays_in_rootfs() {
         .is_dir());
 }
 
-/// Item 6 (CVE-2025-31133): /dev/null replaced so that masking would bind
+/// docs/security.md, "/dev/null swapped" (CVE-2025-31133): /dev/null replaced so that masking would bind
 /// a host file: refused, the host file untouched.
 #[test]
 fn dev_null_must_be_the_null_device() {
@@ -117,7 +118,7 @@ fn dev_null_must_be_the_null_device() {
     );
 }
 
-/// Item 5 (CVE-2019-16884): mounts over procfs files are refused.
+/// docs/security.md, "Mounts over /proc" (CVE-2019-16884): mounts over procfs files are refused.
 #[test]
 fn mounts_over_proc_are_refused() {
     let env = TestEnv::new("procmount");
@@ -212,7 +213,7 @@ fn fds_of_ls(out: &str) -> Vec<(u32, String)> {
         .collect()
 }
 
-/// Item 2 (CVE-2024-21626): the runtime's fds never reach the container;
+/// docs/security.md, "Leaked host fds and cwd" (CVE-2024-21626): the runtime's fds never reach the container;
 /// --preserve-fds passes exactly the ones asked for.
 #[test]
 fn host_fds_do_not_leak_into_the_container() {
@@ -244,7 +245,7 @@ fn host_fds_do_not_leak_into_the_container() {
     assert!(fds[3].1.ends_with("secret"), "{out}");
 }
 
-/// Item 2, the cwd half: a cwd through /proc/self/fd/N of a runtime fd
+/// docs/security.md, "Leaked host fds and cwd", the cwd half: a cwd through /proc/self/fd/N of a runtime fd
 /// (a host directory) must never become the container's cwd.
 #[test]
 fn cwd_through_a_leaked_fd_is_refused() {
@@ -258,7 +259,7 @@ fn cwd_through_a_leaked_fd_is_refused() {
     }
 }
 
-/// Item 11: state.json is written atomically (no temp file left) and a
+/// docs/security.md, "PID reuse and state races": state.json is written atomically (no temp file left) and a
 /// second create of the same ID cannot clobber it.
 #[test]
 fn state_is_atomic_and_serialised() {
@@ -354,7 +355,8 @@ fn no_namespace_bundle(env: &TestEnv, name: &str) -> remora_integration_tests::B
     b
 }
 
-/// Issue 11 item 4: a container without a mount namespace of its own and
+/// docs/security.md, "A config without a mount namespace never changes a
+/// host mount": a container without a mount namespace of its own and
 /// a read-only root never changes a host mount: the mount holding its
 /// rootfs (the bundle's filesystem, or an engine's rootfs mount) stays
 /// read-write while it runs, only the container sees its root read-only,
@@ -417,7 +419,8 @@ fn without_a_mount_namespace_host_mounts_stay_as_they_were() {
     assert_eq!(after, before, "a failed create left mounts");
 }
 
-/// Issue 11 item 4: masks mounted in the caller's mount namespace would
+/// docs/security.md, "A config without a mount namespace never changes a
+/// host mount": masks mounted in the caller's mount namespace would
 /// be the host's: refused as runc refuses them.
 #[test]
 fn masked_paths_need_a_mount_namespace() {
@@ -432,7 +435,8 @@ fn masked_paths_need_a_mount_namespace() {
     }
 }
 
-/// Issue 11 item 5 (runc's "device cgroup deny"): a node given in
+/// docs/security.md, "The device cgroup is the config's" (runc's "device
+/// cgroup deny"): a node given in
 /// linux.devices gets no cgroup rule of its own: with the default
 /// deny-all, /dev/kmsg exists in the container but opening it fails with
 /// EPERM for reading and writing, and the host's kernel log does not get
@@ -497,7 +501,8 @@ fn device_cgroup_denies_a_device_node_the_config_does_not_allow() {
     );
 }
 
-/// Issue 11 item 6 (runc's no_pivot test): with --no-pivot, a process of
+/// docs/security.md, "--no-pivot leaves no host procfs reachable" (runc's
+/// no_pivot test): with --no-pivot, a process of
 /// the container makes a user namespace (unshare -r, for which it needs
 /// CAP_SETFCAP) and mounts a fresh procfs: the kernel allows that only if
 /// a fully visible procfs is in its mount namespace, and the host's /proc

@@ -19,7 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use remora_integration_tests::{remora_bin, state, Bundle, TestEnv};
+use remora_integration_tests::{remora_bin, skip, state, Bundle, TestEnv};
 use serde_json::json;
 
 fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
@@ -85,7 +85,7 @@ fn recv_fd(sock: RawFd) -> Option<(OwnedFd, Vec<u8>)> {
             return None;
         }
         let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::c_int);
-        Some((OwnedFd::from_raw_fd(fd), buf[..n as usize].to_vec()))
+        Some((OwnedFd::from_raw_fd(fd), buf[..n.unsigned_abs()].to_vec()))
     }
 }
 
@@ -117,7 +117,9 @@ fn read_until(fd: &OwnedFd, seen: &mut String, needle: &str) {
             revents: 0,
         };
         // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut p, 1, left.as_millis() as i32) };
+        let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, ms) };
         if r <= 0 {
             continue;
         }
@@ -125,14 +127,14 @@ fn read_until(fd: &OwnedFd, seen: &mut String, needle: &str) {
         // SAFETY: reading into a local buffer of the given size.
         let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         assert!(n > 0, "pty closed before {needle:?}; got {seen:?}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n as usize]));
+        seen.push_str(&String::from_utf8_lossy(&buf[..n.unsigned_abs()]));
     }
 }
 
 fn write_all(fd: &OwnedFd, data: &str) {
     // SAFETY: writing from a live buffer.
     let n = unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
-    assert_eq!(n, data.len() as isize);
+    assert_eq!(usize::try_from(n).ok(), Some(data.len()));
 }
 
 fn is_pty_master(fd: &OwnedFd) -> bool {
@@ -411,7 +413,7 @@ fn foreground_run_with_a_terminal_proxies_the_pty_and_window_size() {
     read_until(&master, &mut seen, "ready");
     set_winsize(master.as_raw_fd(), 50, 132);
     // SAFETY: kill(2) of our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGWINCH) };
+    unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGWINCH) };
     read_until(&master, &mut seen, "50 132");
     fs::write(b.rootfs().join("tmp/stop"), "").unwrap();
     assert_eq!(wait_exit(&mut child), Some(5), "{seen}");
@@ -673,6 +675,10 @@ fn notify_socket_ready_is_relayed() {
 #[ignore]
 fn notify_helper() {
     if std::env::var_os("REMORA_TEST_NOTIFY_HELPER").is_none() {
+        skip(
+            "notify_helper",
+            "a helper, run inside the container of notify_socket_ready_is_relayed",
+        );
         return;
     }
     let path = std::env::var("NOTIFY_SOCKET").expect("NOTIFY_SOCKET inside the container");
@@ -785,7 +791,7 @@ fn bad_console_sockets_fail_cleanly() {
     env.remora(&["delete", "--force", &id]).ok();
 }
 
-/// Security item 7 (CVE-2025-52565 family): a rootfs whose /dev/console
+/// docs/security.md, "/dev/console race" (CVE-2025-52565 family): a rootfs whose /dev/console
 /// is a symlink (no tmpfs over /dev) must never get the pty bound onto the
 /// symlink's target. Refusing the rootfs is fine; binding at /dev/console
 /// itself is fine. runc 1.1.5 FAILS this (it predates the fix: the pty

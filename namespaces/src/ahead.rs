@@ -1,9 +1,8 @@
 //! A new network namespace made ahead of the clone, on a thread.
 //!
 //! Making a network namespace is the dearest part of a container's clone
-//! (the kernel runs every network subsystem's per-namespace set-up: about
-//! 0.45 ms on the machine of docs/benchmarks.md, more than the other new
-//! namespaces together). When the container's user namespace is the
+//! (the kernel runs every network subsystem's per-namespace set-up: more
+//! than the other new namespaces together). When the container's user namespace is the
 //! caller's, the namespace made by a thread of the caller is the same
 //! object the clone would make (owned by the same user namespace), so a
 //! thread makes it while the caller reads the config and makes the state

@@ -8,7 +8,7 @@ use oci_spec::runtime::LinuxIdMapping;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdMapError {
-    #[error("linux.{field}: writing {path:?}: {source}")]
+    #[error("linux.{field}: writing {path:?}")]
     Write {
         field: &'static str,
         path: PathBuf,

@@ -10,7 +10,7 @@ use crate::sys;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JoinError {
-    #[error("linux.namespaces: {kind} path {path:?}: {source}")]
+    #[error("linux.namespaces: {kind} path {path:?}")]
     Open {
         kind: &'static str,
         path: PathBuf,
@@ -19,7 +19,7 @@ pub enum JoinError {
     },
     #[error("linux.namespaces: {kind} path {path:?} is not a {kind} namespace")]
     WrongType { kind: &'static str, path: PathBuf },
-    #[error("linux.namespaces: joining {kind} namespace {path:?}: {source}")]
+    #[error("linux.namespaces: joining {kind} namespace {path:?}")]
     Setns {
         kind: &'static str,
         path: PathBuf,

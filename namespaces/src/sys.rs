@@ -50,7 +50,7 @@ pub fn loopback_up() -> io::Result<()> {
     // SAFETY: ifreq is plain data; all zeroes is a valid value.
     let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in ifr.ifr_name.iter_mut().zip(b"lo") {
-        *dst = *src as libc::c_char;
+        *dst = libc::c_char::from_ne_bytes([*src]);
     }
     // SAFETY: SIOCGIFFLAGS fills the flags of the valid ifreq we pass.
     if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) } < 0 {
@@ -58,7 +58,9 @@ pub fn loopback_up() -> io::Result<()> {
     }
     // SAFETY: the union's flags member was just set by the kernel.
     let flags = unsafe { ifr.ifr_ifru.ifru_flags };
-    ifr.ifr_ifru.ifru_flags = flags | libc::IFF_UP as libc::c_short;
+    // IFF_UP is 0x1: it fits the short the kernel keeps the flags in.
+    let up = libc::c_short::try_from(libc::IFF_UP).expect("IFF_UP is 1");
+    ifr.ifr_ifru.ifru_flags = flags | up;
     // SAFETY: SIOCSIFFLAGS reads the valid ifreq we pass.
     if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) } < 0 {
         return Err(io::Error::last_os_error());

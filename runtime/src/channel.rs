@@ -1,39 +1,13 @@
-//! The typed conversation between `remora` (the parent) and the container
-//! init: one JSON message per SOCK_SEQPACKET datagram.
+//! The transport of the conversation between `remora` (the parent) and
+//! the container init: one JSON message per SOCK_SEQPACKET datagram, an
+//! fd attached to some. The messages and their order: [`crate::protocol`].
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use serde::{Deserialize, Serialize};
+use nix::sys::socket::MsgFlags;
 
-/// Parent → init and init → parent messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Message {
-    /// Parent: the init is in its cgroup; go on.
-    Continue,
-    /// Init: I am in my new user namespace; write my id maps.
-    IdMapRequest,
-    /// Parent: the id maps are written.
-    IdMapsWritten,
-    /// Intermediate process: the init (forked into the new pid/time
-    /// namespace) has this host PID.
-    InitPid(i32),
-    /// Init: namespaces exist; run the prestart/createRuntime hooks.
-    CreateRuntimeHooks,
-    /// Parent: hooks done.
-    HooksDone,
-    /// Init: the pty master of process.terminal (the fd is attached).
-    ConsoleMaster,
-    /// Init: the seccomp NOTIFY listener (the fd is attached).
-    SeccompListener,
-    /// Init (with the phase trace on, just before `Ready`): how long each
-    /// of its steps took, (name, µs).
-    InitPhases(crate::trace::Phases),
-    /// Init: everything is set up; waiting for `start`.
-    Ready,
-    /// Either side: this failed; the message says what.
-    Error(String),
-}
+pub use crate::protocol::Message;
 
 /// One end of the channel.
 pub struct Channel {
@@ -43,39 +17,19 @@ pub struct Channel {
 impl Channel {
     /// A connected pair (parent end, init end), close-on-exec.
     pub fn pair() -> io::Result<(Channel, Channel)> {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` is a valid out-array of two ints.
-        let r = unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-                0,
-                fds.as_mut_ptr(),
-            )
-        };
-        if r < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        use std::os::fd::FromRawFd;
-        // SAFETY: both fds were just created and are owned only here.
-        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+        let (a, b) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )?;
         Ok((Channel { fd: a }, Channel { fd: b }))
     }
 
     pub fn send(&self, msg: &Message) -> io::Result<()> {
         let data = serde_json::to_vec(msg).expect("message serialises");
-        // SAFETY: sends `data.len()` bytes from a live buffer.
-        let r = unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                data.as_ptr().cast(),
-                data.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        };
-        if r < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        nix::sys::socket::send(self.fd.as_raw_fd(), &data, MsgFlags::MSG_NOSIGNAL)?;
         Ok(())
     }
 
@@ -83,20 +37,15 @@ impl Channel {
     pub fn recv(&self) -> io::Result<Option<Message>> {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            // SAFETY: receives into a live buffer of the given length.
-            let r =
-                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if r < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
+            let r = match nix::sys::socket::recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+                Ok(r) => r,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            };
             if r == 0 {
                 return Ok(None);
             }
-            return serde_json::from_slice(&buf[..r as usize])
+            return serde_json::from_slice(&buf[..r])
                 .map(Some)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
         }
@@ -113,62 +62,9 @@ impl Channel {
             Err(e) => Err(e.into()),
         }
     }
-
-    /// Waits for `want`; an Error message or EOF becomes an error.
-    pub fn expect(&self, want: &Message) -> Result<(), String> {
-        match self.recv() {
-            Ok(Some(m)) if &m == want => Ok(()),
-            // The runtime failed and said so itself: a sync error, which
-            // the init does not echo.
-            Ok(Some(Message::Error(e))) => Err(format!("sync: the runtime failed: {e}")),
-            Ok(Some(other)) => Err(format!("sync: expected {want:?}, got {other:?}")),
-            Ok(None) => Err(format!("sync: channel closed while waiting for {want:?}")),
-            Err(e) => Err(format!("sync: {e}")),
-        }
-    }
 }
 
-/// Sends `data` with one fd attached (SCM_RIGHTS) on a unix socket.
-pub fn send_with_fd(sock: BorrowedFd<'_>, data: &[u8], fd: BorrowedFd<'_>) -> io::Result<()> {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
-    let fds = [fd.as_raw_fd()];
-    let iov = [std::io::IoSlice::new(data)];
-    sendmsg::<()>(
-        sock.as_raw_fd(),
-        &iov,
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::MSG_NOSIGNAL,
-        None,
-    )
-    .map(drop)
-    .map_err(io::Error::from)
-}
-
-/// Receives one message and the fd attached to it.
-pub fn recv_with_fd(sock: BorrowedFd<'_>) -> io::Result<(Vec<u8>, Option<OwnedFd>)> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-    use std::os::fd::FromRawFd;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut cmsg = nix::cmsg_space!([i32; 1]);
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let msg = recvmsg::<()>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .map_err(io::Error::from)?;
-    let mut fd = None;
-    for c in msg.cmsgs().map_err(io::Error::from)? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            // SAFETY: the kernel gave us these fds; we own them now.
-            fd = fds.first().map(|f| unsafe { OwnedFd::from_raw_fd(*f) });
-        }
-    }
-    let n = msg.bytes;
-    buf.truncate(n);
-    Ok((buf, fd))
-}
+pub use crate::sys::socket::{recv_with_fd, send_with_fd};
 
 impl Channel {
     /// Sends a message with an fd attached.
@@ -199,10 +95,7 @@ mod tests {
         a.send(&Message::InitPid(42)).unwrap();
         a.send(&Message::Error("boom".into())).unwrap();
         assert_eq!(b.recv().unwrap(), Some(Message::InitPid(42)));
-        assert_eq!(
-            b.expect(&Message::Ready),
-            Err("sync: the runtime failed: boom".into())
-        );
+        assert_eq!(b.recv().unwrap(), Some(Message::Error("boom".into())));
         drop(a);
         assert_eq!(b.recv().unwrap(), None);
     }

@@ -62,8 +62,10 @@ pub fn run(hook: &Hook, state_json: &str, cwd: &Path) -> Result<(), String> {
     }
     let status = match hook.timeout() {
         Some(t) if t > 0 => {
-            let deadline = Instant::now() + Duration::from_secs(t as u64);
-            let pidfd = crate::sys::process::pidfd_open(child.id() as i32).ok();
+            let deadline = Instant::now() + Duration::from_secs(t.unsigned_abs());
+            let pidfd = i32::try_from(child.id())
+                .ok()
+                .and_then(|pid| crate::sys::process::pidfd_open(pid).ok());
             loop {
                 if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
                     break s;

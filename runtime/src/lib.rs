@@ -7,35 +7,37 @@
 //! - [`init`]: the container init, from clone to execve.
 //! - [`rootfs`]: the root filesystem, mounts, devices, pivot_root.
 //! - [`process`]: identity, capabilities, rlimits, program lookup.
-//! - [`hooks`], [`config`], [`channel`], [`sys`] (syscall wrappers).
+//! - [`protocol`]: the parent/init conversation; [`channel`] its transport.
+//! - [`hooks`], [`config`], [`sys`] (syscall wrappers).
 
 pub mod bounded;
-pub mod cgroup_owner;
-pub mod channel;
+pub(crate) mod cgroup_owner;
+pub(crate) mod channel;
 pub mod cli;
 pub mod cli_criu;
 pub mod config;
 pub mod criu;
 pub mod error;
 pub mod features;
-pub mod hooks;
-pub mod init;
+pub(crate) mod hooks;
+pub(crate) mod init;
 pub mod lifecycle;
 pub mod logging;
-pub mod net_devices;
-pub mod notify;
-pub mod process;
-pub mod resctrl;
+pub(crate) mod net_devices;
+pub(crate) mod notify;
+pub(crate) mod process;
+pub(crate) mod protocol;
+pub(crate) mod resctrl;
 pub mod rootfs;
 pub mod rootless;
-pub mod runc_compat;
-pub mod signal;
+pub(crate) mod runc_compat;
+pub(crate) mod signal;
 pub mod spec;
-pub mod state;
+pub(crate) mod state;
 pub mod sys;
-pub mod terminal;
-pub mod timefmt;
-pub mod trace;
+pub(crate) mod terminal;
+pub(crate) mod timefmt;
+pub(crate) mod trace;
 
 /// The runtime-spec version remora implements.
 pub const OCI_VERSION: &str = "1.3.0";

@@ -79,20 +79,10 @@ fn main() {
     }
 }
 
-/// An error and its causes, each cause once: the library errors name
-/// their cause in their own message already.
+/// An error and its causes, each said once (error.rs: a cause is a
+/// `source`, never repeated in the text).
 fn message(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let t = c.to_string();
-        if !text.contains(&t) {
-            text.push_str(": ");
-            text.push_str(&t);
-        }
-        cause = c.source();
-    }
-    text
+    remora::error::chain(e)
 }
 
 /// --log and --log-format read straight from the arguments, for errors
@@ -186,8 +176,7 @@ fn run(cli: Cli) -> Result<i32> {
         } => {
             if !detach && !no_subreaper {
                 // Reap what the container leaves to us, as runc does.
-                // SAFETY: integer-only prctl.
-                unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+                let _ = nix::sys::prctl::set_child_subreaper(true);
             }
             let mut o = create_options(&create);
             o.foreground = !detach;
@@ -259,8 +248,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Checkpoint(a) => lifecycle::checkpoint::checkpoint(&g, &a, criu.as_deref())?,
         Command::Restore(a) => {
             if !a.detach && !a.no_subreaper {
-                // SAFETY: integer-only prctl.
-                unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+                let _ = nix::sys::prctl::set_child_subreaper(true);
             }
             return Ok(lifecycle::restore::restore(&g, &a, criu.as_deref())?);
         }

@@ -30,8 +30,10 @@ pub fn default_spec(rootless: bool) -> Value {
             "/proc/sysrq-trigger"],
     });
     if rootless {
-        // SAFETY: getuid/getgid cannot fail.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let (uid, gid) = (
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        );
         devpts = json!([
             "nosuid",
             "noexec",
@@ -83,7 +85,7 @@ pub fn default_spec(rootless: bool) -> Value {
 pub fn write_spec(bundle: &Path, rootless: bool) -> Result<()> {
     let path = bundle.join("config.json");
     if path.exists() {
-        return Err(Error::config("File config.json exists. Remove it first"));
+        return Err(Error::argument("File config.json exists. Remove it first"));
     }
     let text = serde_json::to_string_pretty(&default_spec(rootless)).expect("json");
     std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))

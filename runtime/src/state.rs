@@ -206,11 +206,12 @@ impl ContainerDir {
         })
     }
 
-    /// Closes this process's copy of the lock without unlocking it for
-    /// the parent: for the forked init, which must not hold the lock while
-    /// it waits for start.
-    pub fn forget_lock_in_child(&self) {
-        crate::sys::fs::close_fd_copy(self._lock.as_fd());
+    /// Closes this process's copy of the lock file without unlocking it
+    /// for the parent (a flock belongs to the open file, which the
+    /// parent's copy keeps open): for the forked init, which must not hold
+    /// the lock while it waits for start.
+    pub fn forget_lock_in_child(self) {
+        drop(self);
     }
 
     pub fn fifo(&self) -> PathBuf {

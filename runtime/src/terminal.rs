@@ -4,39 +4,14 @@
 //! controlling terminal and stdio, and hands the master to `remora`, which
 //! sends it to --console-socket.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use crate::rootfs::Root;
 use crate::sys::fs::fstat;
 use crate::sys::mount::{move_mount, open_tree_clone};
-
-const TIOCGPTPEER: libc::c_ulong = 0x5441;
-const TIOCSPTLCK: libc::c_ulong = 0x4004_5431;
-
-fn ioctl_int(
-    fd: BorrowedFd<'_>,
-    req: libc::c_ulong,
-    arg: libc::c_int,
-) -> std::io::Result<libc::c_int> {
-    // SAFETY: these tty ioctls take an int argument by value.
-    let r = unsafe { libc::ioctl(fd.as_raw_fd(), req as _, arg) };
-    if r < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
-fn ioctl_ptr(fd: BorrowedFd<'_>, req: libc::c_ulong, arg: &mut libc::c_int) -> std::io::Result<()> {
-    // SAFETY: the ioctl reads/writes one int through the pointer.
-    if unsafe { libc::ioctl(fd.as_raw_fd(), req as _, arg as *mut libc::c_int) } < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
+use crate::sys::tty::{open_peer, set_controlling, set_winsize, unlock_pt};
 
 /// In the init, after pivot_root: returns the master for the parent.
 pub fn setup_pty(
@@ -51,30 +26,14 @@ pub fn setup_pty(
     if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != libc::makedev(5, 2) {
         return Err("process.terminal: /dev/pts/ptmx is not the pty multiplexer (5:2)".into());
     }
-    let mut unlock: libc::c_int = 0;
-    ioctl_ptr(ptmx.as_fd(), TIOCSPTLCK, &mut unlock).map_err(|e| format!("unlockpt: {e}"))?;
-    let peer = ioctl_int(
+    unlock_pt(ptmx.as_fd()).map_err(|e| format!("unlockpt: {e}"))?;
+    let peer = open_peer(
         ptmx.as_fd(),
-        TIOCGPTPEER,
         libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
     )
     .map_err(|e| format!("TIOCGPTPEER: {e}"))?;
-    // SAFETY: a new fd from the kernel, owned here.
-    let peer = unsafe { OwnedFd::from_raw_fd(peer) };
     if let Some((rows, cols)) = size {
-        let ws = libc::winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCSWINSZ reads one winsize from a live struct.
-        if unsafe { libc::ioctl(ptmx.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
-            return Err(format!(
-                "process.consoleSize: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
+        set_winsize(ptmx.as_fd(), rows, cols).map_err(|e| format!("process.consoleSize: {e}"))?;
     }
     if bind_console {
         // A symlink there would carry the bind elsewhere (CVE-2025-52565).
@@ -97,12 +56,9 @@ pub fn setup_pty(
 /// session (a new one: the init's `new_session` step).
 fn make_controlling_stdio(peer: OwnedFd) -> Result<(), String> {
     for target in 0..=2 {
-        // SAFETY: dup2 onto stdio of fds we own.
-        if unsafe { libc::dup2(peer.as_raw_fd(), target) } < 0 {
-            return Err(format!("dup2 pty: {}", std::io::Error::last_os_error()));
-        }
+        nix::unistd::dup2(peer.as_raw_fd(), target).map_err(|e| format!("dup2 pty: {e}"))?;
     }
-    ioctl_int(peer.as_fd(), libc::TIOCSCTTY, 0).map_err(|e| format!("TIOCSCTTY: {e}"))?;
+    set_controlling(peer.as_fd()).map_err(|e| format!("TIOCSCTTY: {e}"))?;
     Ok(())
 }
 

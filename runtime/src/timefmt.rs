@@ -11,15 +11,16 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let y = yoe + era * 400;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    // doy is in 0..=365 and mp in 0..=11 (doe is non-negative).
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).expect("day 1..=31");
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).expect("month 1..=12");
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// `2006-01-02T15:04:05.999999999Z` (nanoseconds, as runc's `created`).
 pub fn rfc3339_nano(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
+    let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     let (y, m, day) = civil_from_days(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
     format!(

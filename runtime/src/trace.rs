@@ -81,7 +81,7 @@ impl Trace {
     pub fn phases(&self) -> Phases {
         self.phases
             .iter()
-            .map(|(p, us)| (p.to_string(), *us as u64))
+            .map(|(p, us)| (p.to_string(), u64::try_from(*us).unwrap_or(u64::MAX)))
             .collect()
     }
 

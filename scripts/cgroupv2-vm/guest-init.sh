@@ -47,8 +47,9 @@ cd /
 for t in /tests/*; do
 	name=$(basename "$t")
 	echo "REMORA-VM: BEGIN $name"
-	# shellcheck disable=SC2086 # flags for libtest (e.g. --nocapture)
-	"$t" --test-threads=1 --color never ${REMORA_VM_TEST_ARGS:-} 2>&1
+	# --show-output: the SKIP lines of passing tests reach the report.
+	# shellcheck disable=SC2086 # flags for libtest
+	"$t" --test-threads=1 --color never ${REMORA_VM_TEST_ARGS:---show-output} 2>&1
 	echo "REMORA-VM: END $name rc=$?"
 done
 echo "REMORA-VM: DONE"

@@ -1,5 +1,24 @@
-# Shared by run.sh, run-systemd.sh and run-lsm.sh (sourced; expects ROOT
-# and CACHE).
+# Shared by run.sh, run-systemd.sh and run-lsm.sh (sourced first): strict
+# mode with the failing line reported, the repository's root as the cwd
+# (ROOT), the cache (CACHE: the kernel, the Debian root, the initramfs).
+set -Eeuo pipefail
+trap 'echo "${0##*/}: failed at line $LINENO: $BASH_COMMAND"' ERR
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+CACHE=${CGV2_CACHE:-$ROOT/.work/cgroupv2-vm}
+mkdir -p "$CACHE"
+export DEBIAN_FRONTEND=noninteractive
+
+# need_remora: sets remora to the binary the container-level tests run
+# ($REMORA_BIN, else the debug build); fails when it is not there, so a
+# missing build never drops those tests silently.
+need_remora() {
+	remora=${REMORA_BIN:-$(scripts/remora-bin.sh debug)}
+	[ -x "$remora" ] || {
+		echo "no remora binary at $remora: cargo build -p remora (or set REMORA_BIN)"
+		exit 1
+	}
+}
 
 ensure_pkgs() {
 	if ! dpkg -s "$@" >/dev/null 2>&1; then
@@ -111,9 +130,11 @@ boot() {
 }
 
 # report LOG-TXT: the per-test table from libtest's lines; non-zero when a
-# test failed, a binary exited non-zero, or the guest did not finish.
+# test failed, a binary exited non-zero, or the guest did not finish. A
+# test that printed "SKIP <test>: <why>" (the guests run libtest with
+# --show-output) is listed and counted as skipped, not passed.
 report() {
-	local log=$1 bin=? pass=0 fail=0 line t bad_rc
+	local log=$1 bin=? pass=0 fail=0 skips nskip line t bad_rc
 	grep -E '^REMORA-VM: (kernel|controllers|systemd)' "$log" || true
 	echo "| binary | test | result |"
 	echo "|---|---|---|"
@@ -130,7 +151,12 @@ report() {
 		tail -40 "$log"
 		return 1
 	fi
-	echo "VM: $pass passed, $fail failed"
+	skips=$(grep -E '^SKIP ' "$log" | sort -u || true)
+	# Whole tests skipped: "SKIP <test name>: why" (a check inside a test
+	# that is skipped is listed, not counted).
+	nskip=$(echo -n "$skips" | grep -cE '^SKIP [A-Za-z0-9_:]+:' || true)
+	[ -z "$skips" ] || { echo "SKIP lines:"; echo "$skips" | sed 's/^/  /'; }
+	echo "VM: $((pass - nskip)) passed, $nskip skipped, $fail failed"
 	if [ "$fail" -ne 0 ] || [ -n "$bad_rc" ] || [ "$pass" -eq 0 ]; then
 		echo "$bad_rc"
 		grep -B2 -A25 -E "^---- .* stdout ----" "$log" | head -150

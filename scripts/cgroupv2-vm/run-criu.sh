@@ -11,21 +11,13 @@
 #   sudo scripts/cgroupv2-vm/run-criu.sh          # builds the test first
 #   CRIU_VM_RUNC=1 run-criu.sh                     # runc 1.1.5 too (twice as long)
 #   CRIU_VM_FILTER=counter run-criu.sh             # the tests whose name has it
-set -Eeuo pipefail
-trap 'echo "run-criu.sh: failed at line $LINENO: $BASH_COMMAND"' ERR
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-CACHE=${CGV2_CACHE:-$ROOT/.work/cgroupv2-vm}
-mkdir -p "$CACHE"
-export DEBIAN_FRONTEND=noninteractive
-. scripts/cgroupv2-vm/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 ensure_pkgs qemu-system-x86 busybox-static cpio criu iptables iproute2
 [ -z "${CRIU_VM_RUNC:-}" ] || ensure_pkgs runc
 fetch_kernel
 
-remora=${REMORA_BIN:-$(scripts/remora-bin.sh debug)}
-[ -x "$remora" ] || { echo "no remora binary: cargo build -p remora"; exit 1; }
+need_remora
 tests=$(executables -p remora-integration-tests --test checkpoint)
 [ -n "$tests" ] || { echo "no test binary"; exit 1; }
 
@@ -85,5 +77,5 @@ pack "$stage" "$initrd"
 
 log=$CACHE/console-criu.log
 boot "$initrd" "$log" "${CGV2_TIMEOUT:-400}" "rdinit=/init cgroup_no_v1=all"
-grep -E 'REMORA-VM: (criu|runc|insmod)|^skipped|^checkpoint on' "$log.txt" | sed 's/.*REMORA-VM:/REMORA-VM:/' | sort | uniq -c || true
+grep -E 'REMORA-VM: (criu|runc|insmod)|^checkpoint on' "$log.txt" | sed 's/.*REMORA-VM:/REMORA-VM:/' | sort | uniq -c || true
 report "$log.txt"

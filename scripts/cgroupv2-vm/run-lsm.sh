@@ -10,20 +10,12 @@
 #
 #   sudo scripts/cgroupv2-vm/run-lsm.sh            # both LSMs
 #   LSM_VMS=apparmor scripts/cgroupv2-vm/run-lsm.sh
-set -Eeuo pipefail
-trap 'echo "run-lsm.sh: failed at line $LINENO: $BASH_COMMAND"' ERR
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-CACHE=${CGV2_CACHE:-$ROOT/.work/cgroupv2-vm}
-mkdir -p "$CACHE"
-export DEBIAN_FRONTEND=noninteractive
-. scripts/cgroupv2-vm/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 ensure_pkgs qemu-system-x86 busybox-static cpio checkpolicy
 fetch_kernel
 
-remora=${REMORA_BIN:-$(scripts/remora-bin.sh debug)}
-[ -x "$remora" ] || { echo "no remora binary: cargo build -p remora"; exit 1; }
+need_remora
 tests=$(executables -p remora-integration-tests --test lsm --test features)
 [ -n "$tests" ] || { echo "no test binaries"; exit 1; }
 

@@ -8,14 +8,7 @@
 # with REMORA_TEST_SYSTEMD_USER=1500, prints the results and powers off.
 #
 #   sudo scripts/cgroupv2-vm/run-systemd-user.sh
-set -euo pipefail
-trap 'echo "run-systemd-user.sh: failed at line $LINENO: $BASH_COMMAND"' ERR
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-CACHE=${CGV2_CACHE:-$ROOT/.work/cgroupv2-vm}
-mkdir -p "$CACHE"
-export DEBIAN_FRONTEND=noninteractive
-. scripts/cgroupv2-vm/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 ensure_pkgs qemu-system-x86 busybox-static cpio debootstrap
 fetch_kernel
@@ -36,8 +29,7 @@ if [ ! -s "$base" ] || [ "$debroot" -nt "$base" ]; then
 	(cd "$debroot" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$base"
 fi
 
-remora=${REMORA_BIN:-$(scripts/remora-bin.sh debug)}
-[ -x "$remora" ] || { echo "no remora binary: cargo build -p remora"; exit 1; }
+need_remora
 tests=${CGV2_TESTS:-$(executables -p remora-integration-tests --test cgroup_delegation)}
 uid=1500
 stage=$CACHE/systemd-user-overlay

@@ -7,14 +7,7 @@
 # console and powers off. Exits non-zero on failure.
 #
 #   sudo scripts/cgroupv2-vm/run-systemd.sh
-set -euo pipefail
-trap 'echo "run-systemd.sh: failed at line $LINENO: $BASH_COMMAND"' ERR
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-CACHE=${CGV2_CACHE:-$ROOT/.work/cgroupv2-vm}
-mkdir -p "$CACHE"
-export DEBIAN_FRONTEND=noninteractive
-. scripts/cgroupv2-vm/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 ensure_pkgs qemu-system-x86 busybox-static cpio debootstrap
 fetch_kernel
@@ -38,13 +31,10 @@ fi
 # The overlay: test binaries, busybox for the tests' shell, the test unit.
 # The systemd tests only from the crate (the rest run in run.sh's VM from
 # the root cgroup; here the runner sits in a non-delegated service leaf),
-# and the container-level tests with remora when it is built.
-remora=${REMORA_BIN:-$(scripts/remora-bin.sh debug)}
+# and the container-level tests with remora (which must be built).
+need_remora
 if [ -z "${CGV2_TESTS:-}" ]; then
-	CGV2_TESTS=$(executables -p remora-cgroups --test systemd)
-	if [ -x "$remora" ]; then
-		CGV2_TESTS="$CGV2_TESTS $(executables -p remora-integration-tests --test cgroups)"
-	fi
+	CGV2_TESTS="$(executables -p remora-cgroups --test systemd) $(executables -p remora-integration-tests --test cgroups)"
 fi
 tests=$CGV2_TESTS
 stage=$CACHE/systemd-overlay
@@ -55,12 +45,8 @@ cp /bin/busybox "$stage/usr/bin/busybox"
 for t in $tests; do
 	cp "$t" "$stage/remora/tests/$(basename "$t")"
 done
-if [ -x "$remora" ]; then
-	cp "$remora" "$stage/usr/bin/remora"
-	echo "export REMORA_BIN=/usr/bin/remora" >"$stage/remora/env"
-else
-	: >"$stage/remora/env"
-fi
+cp "$remora" "$stage/usr/bin/remora"
+echo "export REMORA_BIN=/usr/bin/remora" >"$stage/remora/env"
 # PID 1 first moves the root to a tmpfs (containers need pivot_root, which
 # the initramfs root refuses), then becomes systemd.
 cat >"$stage/remora/init" <<'INIT'
@@ -83,7 +69,7 @@ for t in /remora/tests/*; do
 	name=$(basename "$t")
 	echo "REMORA-VM: BEGIN $name"
 	# Only the systemd tests: the others already ran in run.sh's VM.
-	"$t" systemd --test-threads=1 --color never 2>&1
+	"$t" systemd --test-threads=1 --color never --show-output 2>&1
 	echo "REMORA-VM: END $name rc=$?"
 done
 echo "REMORA-VM: DONE"

@@ -8,27 +8,20 @@
 #   CGV2_TESTS="path/to/bin ..." run.sh        # run these test binaries
 #   CGV2_LAYOUT=v1 run.sh                      # pure cgroup v1 instead
 #
-# By default: remora-cgroups' tests, and when target/debug/remora exists,
-# the container-level tests (integration-tests/tests/cgroups.rs) with that
-# binary as /bin/remora in the guest. KVM when it works, else TCG.
-set -Eeuo pipefail
-trap 'echo "run.sh: failed at line $LINENO: $BASH_COMMAND"' ERR
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-CACHE=${CGV2_CACHE:-$ROOT/.work/cgroupv2-vm}
-mkdir -p "$CACHE"
-export DEBIAN_FRONTEND=noninteractive
-. scripts/cgroupv2-vm/lib.sh
+# By default: remora-cgroups' tests and the container-level tests
+# (integration-tests/tests/cgroups.rs) with the debug remora (or
+# $REMORA_BIN) as /bin/remora in the guest; without that binary it fails.
+# KVM when it works, else TCG.
+. "$(dirname "$0")/lib.sh"
 
 ensure_pkgs qemu-system-x86 busybox-static cpio
 fetch_kernel
 
-remora=${REMORA_BIN:-$(scripts/remora-bin.sh debug)}
 if [ -z "${CGV2_TESTS:-}" ]; then
-	CGV2_TESTS=$(executables -p remora-cgroups)
-	if [ -x "$remora" ]; then
-		CGV2_TESTS="$CGV2_TESTS $(executables -p remora-integration-tests --test cgroups)"
-	fi
+	need_remora
+	CGV2_TESTS="$(executables -p remora-cgroups) $(executables -p remora-integration-tests --test cgroups)"
+else
+	remora=${REMORA_BIN:-$(scripts/remora-bin.sh debug)}
 fi
 [ -n "$CGV2_TESTS" ] || { echo "no test binaries"; exit 1; }
 

@@ -3,7 +3,8 @@
 # checked from inside and from the host (lifecycle, sandbox, errors,
 # security attacks); then a sweep that nothing of remora's is left on the
 # host: no state under the tests' roots, no container process, no mount,
-# no cgroup.
+# no cgroup. Each file's failures are reported with it; a test that skips
+# (SKIP line) is counted as skipped, never as passed (scripts/ci-lib.sh).
 set -u
 cd "$(dirname "$0")/../.."
 # net_devices_rdt_mounts.rs makes veth pairs with ip(8).
@@ -24,16 +25,9 @@ for p in man:man-db zsh:zsh fish:fish strace:strace; do
 		{ echo "apt-get install ${p#*:} failed"; exit 1; }
 done
 cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
+. scripts/ci-lib.sh
 rc=0
 echo "--- docgen/tests/sync.rs (man pages and completions in sync with the CLI)"
-out=$(timeout 600 cargo test -p remora-docgen --test sync -- --nocapture 2>&1) || rc=1
-echo "$out" | grep -E '^(test |test result)|panicked|^error|skipped'
-for t in lifecycle sandbox errors security exe_protection process process_fields userns net_devices_rdt_mounts check; do
-	echo "--- integration-tests/tests/$t.rs"
-	out=$(timeout 600 cargo test -p remora-integration-tests --test "$t" 2>&1) || rc=1
-	echo "$out" | grep -E '^(test |test result)|panicked|^error' 
-	[ $rc -eq 0 ] || echo "$out" | grep -A20 -- '---- ' | head -80
-done
-echo "--- leftovers"
-scripts/it-leftovers.sh || rc=1
-exit $rc
+run_tests "docgen sync.rs" 600 -p remora-docgen --test sync || rc=1
+run_it_files lifecycle sandbox errors security exe_protection process process_fields userns net_devices_rdt_mounts check || rc=1
+finish $rc

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Fault injection (issue 14): integration-tests/tests/faults.rs against the
+# Fault injection: integration-tests/tests/faults.rs against the
 # built remora (the debug build, or $REMORA_BIN). remora is SIGKILLed at
 # every traced phase of create / the init / start / exec / run / delete
 # (REMORA_FAULT_STOP, runtime/src/trace.rs) in five namespace set-ups and

@@ -21,20 +21,16 @@ if [ ${#need[@]} -gt 0 ]; then
 		{ echo "apt-get install ${need[*]} failed"; exit 1; }
 fi
 cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
+. scripts/ci-lib.sh
 rc=0
 echo "--- integration-tests/tests/rootless.rs"
-out=$(timeout 600 cargo test -p remora-integration-tests --test rootless -- --nocapture 2>&1) || rc=1
-echo "$out" | grep -E '^(test |test result)|panicked|^error|^TABLE|^SKIP'
-[ $rc -eq 0 ] || echo "$out" | grep -A20 -- '---- ' | head -80
+CI_SHOW='^TABLE' run_tests rootless.rs 600 -p remora-integration-tests --test rootless || rc=1
 echo "--- integration-tests/tests/cgroup_delegation.rs (this host)"
-out=$(timeout 600 cargo test -p remora-integration-tests --test cgroup_delegation -- --nocapture 2>&1) || rc=1
-echo "$out" | grep -E '^(test |test result)|panicked|^error|^SKIP'
+run_tests "cgroup_delegation.rs (host)" 600 -p remora-integration-tests --test cgroup_delegation || rc=1
 echo "--- integration-tests/tests/cgroup_delegation.rs (pure cgroup v2, qemu): scripts/cgroupv2-vm/run.sh"
 exe=$(cargo test -p remora-integration-tests --test cgroup_delegation --no-run --message-format=json 2>/dev/null |
 	grep '"test":true' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
 CGV2_TESTS="$exe" scripts/cgroupv2-vm/run.sh || rc=1
 echo "--- rootless --systemd-cgroup through the user's manager (qemu, systemd): scripts/cgroupv2-vm/run-systemd-user.sh"
 CGV2_TESTS="$exe" scripts/cgroupv2-vm/run-systemd-user.sh || rc=1
-echo "--- leftovers"
-scripts/it-leftovers.sh || rc=1
-exit $rc
+finish $rc

@@ -1,10 +1,10 @@
 #!/bin/bash
-# The differential harness (issue 13): integration-tests/tests/differential.rs
+# The differential harness: integration-tests/tests/differential.rs
 # runs every case under runc (Debian's 1.1.5, installed here) and under the
 # built remora, and fails on any difference in what a user or an engine
 # observes that docs/design.md does not list as deliberate; then a sweep that
 # nothing is left on the host. Cases marked #[ignore] are known remora bugs
-# (issue 13) and are listed in the output as ignored.
+# and are listed in the output as ignored.
 set -u
 cd "$(dirname "$0")/../.."
 pkgs=(busybox-static runc procps)

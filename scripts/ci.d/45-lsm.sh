@@ -1,5 +1,5 @@
 #!/bin/bash
-# AppArmor and SELinux (issue #11 item 3): integration-tests/tests/lsm.rs
+# AppArmor and SELinux: integration-tests/tests/lsm.rs
 # on this host (neither LSM here: a profile or label is refused, naming
 # the field), then in the qemu VM with Debian's kernel booted with
 # AppArmor and with SELinux (scripts/cgroupv2-vm/run-lsm.sh), where the

@@ -25,7 +25,7 @@ host_tests() {
 	local out st
 	out=$(timeout 300 cargo test -p remora-integration-tests --test checkpoint -- --show-output 2>&1)
 	st=$?
-	echo "$out" | grep -E '^(test |test result)|panicked|^error|^skipped|^checkpoint on' | sort | uniq -c
+	echo "$out" | grep -E '^(test |test result)|panicked|^error|^SKIP|^checkpoint on' | sort | uniq -c
 	[ $st -eq 0 ] || echo "$out" | grep -A20 -- '---- ' | head -80
 	return $st
 }

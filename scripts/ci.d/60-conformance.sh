@@ -1,5 +1,5 @@
 #!/bin/bash
-# OCI runtime-tools conformance suite against remora (issue #6): builds
+# OCI runtime-tools conformance suite against remora: builds
 # remora (release) and the suite (from Debian's packages), runs all 58
 # validation programs isolated with a per-test timeout, and checks the
 # results against oci-validation/expected-failures.txt: the step fails when

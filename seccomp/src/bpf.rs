@@ -74,7 +74,7 @@ impl Builder {
         if target == self.here() {
             return target;
         }
-        let skip = (self.here() - target) as u32;
+        let skip = u32::try_from(self.here() - target).expect("a BPF program is short");
         self.push(insn(JMP_JA, 0, 0, skip))
     }
 
@@ -96,7 +96,9 @@ impl Builder {
             }
         }
         let n = self.here();
-        self.push(insn(code, (n - t) as u8, (n - f) as u8, k))
+        // Both within 255 after the trampolines above.
+        let off = |to: Label| u8::try_from(n - to).expect("trampolined within reach");
+        self.push(insn(code, off(t), off(f), k))
     }
 
     pub fn finish(self) -> Vec<sock_filter> {

@@ -103,7 +103,12 @@ fn tree(b: &mut Builder, default: u32, s: &Section) -> Label {
     let mut expect = 0u64; // next number not yet covered
     for (&nr, d) in &s.syscalls {
         if u64::from(nr) > expect {
-            push(&mut leaves, expect as u32, Leaf::Ret(default));
+            // expect < nr, a u32.
+            push(
+                &mut leaves,
+                expect.try_into().expect("below a u32"),
+                Leaf::Ret(default),
+            );
         }
         let leaf = match d {
             Decision::Action(a) => Leaf::Ret(*a),
@@ -112,8 +117,8 @@ fn tree(b: &mut Builder, default: u32, s: &Section) -> Label {
         push(&mut leaves, nr, leaf);
         expect = u64::from(nr) + 1;
     }
-    if expect <= u64::from(u32::MAX) {
-        push(&mut leaves, expect as u32, Leaf::Ret(default));
+    if let Ok(expect) = u32::try_from(expect) {
+        push(&mut leaves, expect, Leaf::Ret(default));
     }
     search(b, default, &leaves)
 }
@@ -146,12 +151,17 @@ fn rules(b: &mut Builder, default: u32, wide: bool, rules: &[(u32, Vec<Cond>)]) 
     next
 }
 
+/// A 64-bit argument value as its (low, high) 32-bit words.
+fn words(v: u64) -> (u32, u32) {
+    ((v & 0xffff_ffff) as u32, (v >> 32) as u32)
+}
+
 /// 64-bit arguments are compared high word first; 32-bit architectures
 /// (x86, x32 and arm for libseccomp) compare only the low word.
 fn cond(b: &mut Builder, c: &Cond, wide: bool, t: Label, f: Label) -> Label {
     let (lo_off, hi_off) = (bpf::off_arg_lo(c.index), bpf::off_arg_hi(c.index));
-    let (vl, vh) = (c.value as u32, (c.value >> 32) as u32);
-    let (dl, dh) = (c.datum as u32, (c.datum >> 32) as u32);
+    let (vl, vh) = words(c.value);
+    let (dl, dh) = words(c.datum);
     match c.op {
         Op::Eq | Op::Ne => {
             let (t, f) = if c.op == Op::Eq { (t, f) } else { (f, t) };

@@ -150,7 +150,8 @@ pub(crate) fn last_syscall(plan: &Plan, arch: Arch) -> u32 {
     plan.all_names
         .iter()
         .map(|&i| tables::at(arch, i).resolve)
+        .filter_map(|nr| u32::try_from(nr).ok())
         .filter(|&nr| nr > 0)
         .max()
-        .unwrap_or(0) as u32
+        .unwrap_or(0)
 }

@@ -15,13 +15,13 @@ pub enum SeccompError {
         "linux.seccomp: the compiled filter has {0} instructions, more than the kernel's 4096"
     )]
     TooLarge(usize),
-    #[error("loading seccomp filter (seccomp(2) flags {flags:#x}): {source}")]
+    #[error("loading seccomp filter (seccomp(2) flags {flags:#x})")]
     Load {
         flags: u32,
         #[source]
         source: std::io::Error,
     },
-    #[error("linux.seccomp.listenerPath {path}: failed to connect with seccomp agent: {source}")]
+    #[error("linux.seccomp.listenerPath {path}: failed to connect with seccomp agent")]
     Listener {
         path: std::path::PathBuf,
         #[source]

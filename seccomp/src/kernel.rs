@@ -10,8 +10,10 @@ const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
 /// Installs `prog` with seccomp(2) flags `flags` (prctl(2) when there are
 /// none, as runc does); returns the listener fd for NEW_LISTENER.
 pub(crate) fn set_filter(prog: &[sock_filter], flags: u32) -> io::Result<Option<OwnedFd>> {
+    let len = libc::c_ushort::try_from(prog.len())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     let fprog = sock_fprog {
-        len: prog.len() as libc::c_ushort,
+        len,
         filter: prog.as_ptr() as *mut sock_filter,
     };
     if flags == 0 {
@@ -46,8 +48,9 @@ pub(crate) fn set_filter(prog: &[sock_filter], flags: u32) -> io::Result<Option<
         return Err(io::Error::last_os_error());
     }
     if flags & crate::action::FLAG_NEW_LISTENER != 0 {
+        let fd = i32::try_from(rc).expect("seccomp(2) returns an fd");
         // SAFETY: the kernel just returned this fd to us and nobody else owns it.
-        Ok(Some(unsafe { OwnedFd::from_raw_fd(rc as i32) }))
+        Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
     } else {
         Ok(None)
     }

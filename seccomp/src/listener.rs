@@ -38,10 +38,14 @@ pub fn process_state_json(
     .expect("a json value serialises")
 }
 
+/// The size of one fd in an SCM_RIGHTS message.
+const INT_LEN: u32 = 4;
+const _: () = assert!(std::mem::size_of::<libc::c_int>() == INT_LEN as usize);
+
 fn send_with_fd(sock: &UnixStream, data: &[u8], fd: BorrowedFd<'_>) -> io::Result<()> {
     let raw = fd.as_raw_fd();
     // SAFETY: CMSG_SPACE is a pure computation on a constant.
-    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
+    let space = unsafe { libc::CMSG_SPACE(INT_LEN) } as usize;
     let mut cbuf = vec![0u64; space.div_ceil(8)];
     let mut iov = libc::iovec {
         iov_base: data.as_ptr() as *mut libc::c_void,
@@ -59,7 +63,7 @@ fn send_with_fd(sock: &UnixStream, data: &[u8], fd: BorrowedFd<'_>) -> io::Resul
         let cmsg = libc::CMSG_FIRSTHDR(&msg);
         (*cmsg).cmsg_level = libc::SOL_SOCKET;
         (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as _;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(INT_LEN) as _;
         std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut libc::c_int, raw);
     }
     // SAFETY: every pointer in msg refers to live locals above.
@@ -67,7 +71,7 @@ fn send_with_fd(sock: &UnixStream, data: &[u8], fd: BorrowedFd<'_>) -> io::Resul
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    if (n as usize) < data.len() {
+    if n.unsigned_abs() < data.len() {
         return Err(io::Error::new(
             io::ErrorKind::WriteZero,
             "short write of the process state",
@@ -114,7 +118,7 @@ pub fn recv_listener(sock: &UnixStream) -> io::Result<(OwnedFd, Vec<u8>)> {
             libc::CMSG_DATA(cmsg) as *const libc::c_int
         ))
     };
-    buf.truncate(n as usize);
+    buf.truncate(n.unsigned_abs());
     Ok((fd, buf))
 }
 

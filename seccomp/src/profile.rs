@@ -101,7 +101,7 @@ pub(crate) fn plan(profile: &LinuxSeccomp) -> Result<Plan> {
             seen[index] += 1;
             let op = Op::from(arg.op());
             conds.push(Cond {
-                index: index as u8,
+                index: u8::try_from(index).expect("checked 0-5"),
                 op,
                 value: arg.value(),
                 // libseccomp compares with (datum & mask): a datum bit

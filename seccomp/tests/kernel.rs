@@ -50,8 +50,8 @@ fn docker_default() -> LinuxSeccomp {
 /// Checks under Docker's default profile; each failed check has its own
 /// exit code so that the parent can say which.
 fn docker_checks() -> i32 {
-    // SAFETY (all blocks below): raw syscalls with integer arguments or
-    // null pointers the kernel does not dereference on the paths taken.
+    // SAFETY: raw syscalls with integer arguments or null pointers the
+    // kernel does not dereference on the paths taken.
     unsafe {
         // 1: unshare(CLONE_NEWNS) is refused with EPERM.
         let rc = libc::syscall(libc::SYS_unshare, libc::CLONE_NEWNS);
@@ -82,7 +82,8 @@ fn docker_checks() -> i32 {
             return 3;
         }
         let mut st = 0;
-        if libc::waitpid(rc as i32, &mut st, 0) != rc as i32 || libc::WEXITSTATUS(st) != 7 {
+        let pid = i32::try_from(rc).unwrap_or(-1);
+        if libc::waitpid(pid, &mut st, 0) != pid || libc::WEXITSTATUS(st) != 7 {
             return 4;
         }
         // 5: clone3 gets ENOSYS, so libc falls back to clone.
@@ -91,7 +92,9 @@ fn docker_checks() -> i32 {
             return 5;
         }
         // 6: an allowed syscall works.
-        if libc::syscall(libc::SYS_getpid) as i32 != libc::getpid() || libc::getpid() <= 0 {
+        if libc::syscall(libc::SYS_getpid) != libc::c_long::from(libc::getpid())
+            || libc::getpid() <= 0
+        {
             return 6;
         }
         // 7: a syscall the profile does not know (past its last one) gets ENOSYS.
@@ -162,7 +165,7 @@ fn notify_roundtrip() {
         libc::SYS_getppid,
         "the notification is for getppid"
     );
-    assert_eq!(n.pid as i32, pid);
+    assert_eq!(i32::try_from(n.pid).unwrap(), pid);
     remora_seccomp::respond(fd.as_fd(), n.id, 4242, 0).expect("NOTIF_SEND");
     let mut status = 0;
     // SAFETY: waiting for our own child.
@@ -179,11 +182,8 @@ fn notify_roundtrip() {
 #[test]
 fn filters_behave_in_the_kernel() {
     // SAFETY: getuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::getuid() },
-        0,
-        "the in-kernel tests need root"
-    );
+    let uid = unsafe { libc::getuid() };
+    assert_eq!(uid, 0, "the in-kernel tests need root");
     let filter = remora_seccomp::compile(&docker_default()).unwrap();
     let code = in_child(|| {
         if filter.load().is_err() {

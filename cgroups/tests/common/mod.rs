@@ -46,7 +46,7 @@ impl Held {
     }
 
     pub fn pid(&self) -> Pid {
-        Pid::from_raw(self.child.id() as i32)
+        Pid::from_raw(i32::try_from(self.child.id()).unwrap())
     }
 
     pub fn release(&mut self) {

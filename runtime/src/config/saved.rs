@@ -42,24 +42,22 @@ struct ExecConfigOut<'a> {
     annotations: &'a HashMap<String, String>,
 }
 
-/// A compiled seccomp filter: each BPF instruction as one number
-/// (code << 48 | jt << 40 | jf << 32 | k).
+/// A compiled seccomp filter: each BPF instruction as (code, jt, jf, k).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SavedFilter {
-    program: Vec<u64>,
+    program: Vec<(u16, u8, u8, u32)>,
     flags: u32,
     wants_listener: bool,
 }
 
 impl SavedFilter {
     fn of(f: &remora_seccomp::Filter) -> SavedFilter {
-        let program = f
-            .program
-            .iter()
-            .map(|i| (i.code as u64) << 48 | (i.jt as u64) << 40 | (i.jf as u64) << 32 | i.k as u64)
-            .collect();
         SavedFilter {
-            program,
+            program: f
+                .program
+                .iter()
+                .map(|i| (i.code, i.jt, i.jf, i.k))
+                .collect(),
             flags: f.flags,
             wants_listener: f.wants_listener,
         }
@@ -69,12 +67,7 @@ impl SavedFilter {
         let program = self
             .program
             .iter()
-            .map(|&n| libc::sock_filter {
-                code: (n >> 48) as u16,
-                jt: (n >> 40) as u8,
-                jf: (n >> 32) as u8,
-                k: n as u32,
-            })
+            .map(|&(code, jt, jf, k)| libc::sock_filter { code, jt, jf, k })
             .collect();
         remora_seccomp::Filter {
             program,

@@ -143,10 +143,7 @@ pub fn dump_externals(spec: &Spec) -> Result<Vec<String>> {
         .into_iter()
         .map(|(kind, path)| {
             let ino = std::fs::metadata(&path)
-                .map_err(|e| Error::Path {
-                    path: path.clone(),
-                    source: e,
-                })?
+                .map_err(|e| Error::io(path.display().to_string(), e))?
                 .ino();
             Ok(format!("{}[{ino}]:{}", ns_name(kind), ns_key(kind)))
         })
@@ -325,7 +322,7 @@ pub fn load_descriptors(image: &Path) -> Result<Vec<(String, i32)>> {
         .into_iter()
         .enumerate()
         .filter(|(_, s)| s.contains("pipe:"))
-        .map(|(i, s)| (s, i as i32))
+        .filter_map(|(i, s)| Some((s, i32::try_from(i).ok()?)))
         .collect())
 }
 

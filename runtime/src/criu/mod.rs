@@ -32,15 +32,15 @@ pub enum CriuError {
     NotFound { path: String },
     #[error("--criu {0}: no such executable")]
     BadPath(PathBuf),
-    #[error("starting {}: {source}", bin.display())]
+    #[error("starting {}", bin.display())]
     Spawn {
         bin: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("talking to criu: {0}")]
+    #[error("talking to criu")]
     Io(#[from] std::io::Error),
-    #[error("criu: malformed answer: {0}")]
+    #[error("criu: malformed answer")]
     Decode(#[from] prost::DecodeError),
     /// CRIU answered the request with success = false.
     #[error("criu failed: type {} errno {errno}{}{}", req_type::name(*kind), msg.as_deref().map(|m| format!(" ({m})")).unwrap_or_default(), log.as_deref().map(|l| format!("\nlog file: {}", l.display())).unwrap_or_default())]
@@ -123,6 +123,8 @@ impl Criu {
             .iter()
             .map(|f| f.as_raw_fd())
             .chain([theirs.as_raw_fd()])
+            // A borrowed fd's number is never negative.
+            .map(i32::unsigned_abs)
         {
             crate::sys::process::clear_cloexec(fd)?;
         }
@@ -163,7 +165,9 @@ impl Criu {
             ..Default::default()
         })?;
         let v = r.version.unwrap_or_default();
-        let n = (v.major_number * 10000 + v.minor_number * 100 + v.sublevel.unwrap_or(0)) as u32;
+        let n =
+            u32::try_from(v.major_number * 10000 + v.minor_number * 100 + v.sublevel.unwrap_or(0))
+                .unwrap_or(0);
         let text = format!(
             "{}.{}{}",
             v.major_number,
@@ -245,7 +249,7 @@ pub struct Session {
 
 impl Session {
     pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+        i32::try_from(self.child.id()).expect("a pid fits pid_t")
     }
 
     /// Sends `req` and serves CRIU's notifications with `on_notify` (an

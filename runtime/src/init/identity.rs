@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use crate::config::Config;
 
-use super::{InitArgs, Step};
+use super::{InitArgs, InitError, Step, StepContext};
 use crate::process::capabilities;
 use crate::rootfs::Root;
 use crate::sys::fs::{fchdir, fchown, fstat};
@@ -24,13 +24,9 @@ pub fn seccomp_before_identity(a: &InitArgs<'_>) -> bool {
 /// directory, CVE-2024-21626) can never be entered.
 pub fn open_cwd(config: &Config) -> Step<OwnedFd> {
     let cwd = config.process.cwd();
-    let root = Root::new(
-        std::fs::File::open("/")
-            .map_err(|e| format!("opening /: {e}"))?
-            .into(),
-    );
+    let root = Root::new(std::fs::File::open("/").ctx(|| "opening /".into())?.into());
     root.open(cwd, libc::O_PATH | libc::O_DIRECTORY)
-        .map_err(|e| format!("process.cwd {cwd:?}: {e}"))
+        .ctx(|| format!("process.cwd {cwd:?}"))
 }
 
 /// fchdir into the opened cwd and check that it is inside the container:
@@ -43,16 +39,15 @@ pub fn chdir_cwd(config: &Config, cwd_fd: &OwnedFd, retry: bool) -> Step<bool> {
         if !retry && e.raw_os_error() == Some(libc::EACCES) {
             return Ok(false);
         }
-        return Err(format!("process.cwd {cwd:?}: {e}"));
+        return Err(e).ctx(|| format!("process.cwd {cwd:?}"));
     }
     match std::env::current_dir() {
         Ok(p) if p.is_absolute() && !p.to_string_lossy().starts_with("(unreachable)") => Ok(true),
-        Ok(p) => Err(format!(
+        Ok(p) => Err(InitError::Step(format!(
             "process.cwd {cwd:?}: current directory {p:?} is outside the container"
-        )),
-        Err(e) => Err(format!(
-            "process.cwd {cwd:?}: current directory is outside the container: {e}"
-        )),
+        ))),
+        Err(e) => Err(e)
+            .ctx(|| format!("process.cwd {cwd:?}: current directory is outside the container")),
     }
 }
 
@@ -60,7 +55,7 @@ pub fn set_identity_and_capabilities(config: &Config) -> Step {
     let process = &config.process;
     let user = process.user();
     let caps = process.capabilities().as_ref();
-    prctl(libc::PR_SET_KEEPCAPS, 1).map_err(|e| format!("PR_SET_KEEPCAPS: {e}"))?;
+    prctl(libc::PR_SET_KEEPCAPS, 1).ctx(|| "PR_SET_KEEPCAPS".into())?;
     if let Some(c) = caps {
         capabilities::drop_bounding(c)?;
     }
@@ -69,22 +64,23 @@ pub fn set_identity_and_capabilities(config: &Config) -> Step {
     // without CAP_SETGID; then only an empty/unchanged list is possible.
     if let Err(e) = setgroups(&gids) {
         if !gids.is_empty() || e.raw_os_error() != Some(libc::EPERM) {
-            return Err(format!(
-                "process.user.additionalGids {}: {e}",
-                crate::bounded::list(&gids)
-            ));
+            return Err(e).ctx(|| {
+                format!(
+                    "process.user.additionalGids {}",
+                    crate::bounded::list(&gids)
+                )
+            });
         }
     }
     give_stdio_to(user.uid())?;
     setresid(user.uid(), user.gid())
-        .map_err(|e| format!("process.user uid {} gid {}: {e}", user.uid(), user.gid()))?;
-    prctl(libc::PR_SET_KEEPCAPS, 0).map_err(|e| format!("PR_SET_KEEPCAPS: {e}"))?;
+        .ctx(|| format!("process.user uid {} gid {}", user.uid(), user.gid()))?;
+    prctl(libc::PR_SET_KEEPCAPS, 0).ctx(|| "PR_SET_KEEPCAPS".into())?;
     if let Some(c) = caps {
         capabilities::set_sets(c)?;
     }
     let mask = user.umask().unwrap_or(0o022);
-    // SAFETY: umask only changes this process's file mode mask.
-    unsafe { libc::umask(mask as libc::mode_t) };
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     Ok(())
 }
 
@@ -109,7 +105,7 @@ fn give_stdio_to(uid: u32) -> Step {
                     e.raw_os_error(),
                     Some(libc::EINVAL | libc::EPERM | libc::EROFS)
                 ) => {}
-            Err(e) => return Err(format!("process.user uid {uid}: owning stdio: {e}")),
+            Err(e) => return Err(e).ctx(|| format!("process.user uid {uid}: owning stdio")),
         }
     }
     Ok(())
@@ -117,7 +113,7 @@ fn give_stdio_to(uid: u32) -> Step {
 
 pub fn set_no_new_privileges(config: &Config) -> Step {
     if config.process.no_new_privileges().unwrap_or(false) {
-        prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(|e| format!("process.noNewPrivileges: {e}"))?;
+        prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ctx(|| "process.noNewPrivileges".into())?;
     }
     Ok(())
 }

@@ -2,12 +2,18 @@
 //! execve, as a straight list of steps in the order they happen.
 //!
 //! It runs in a forked copy of the (single-threaded) `remora` process: no
-//! re-exec. Failures before `Ready` go to the parent as
-//! `Message::Error`; the parent cleans up.
+//! re-exec. Its messages to the parent and their order: crate::protocol.
+//! Its steps fail with an [`InitError`], made text once in [`run`]: sent
+//! to the parent as `Message::Error` before `Ready` (the parent cleans
+//! up), to `remora start` on the exec fifo after.
 
+mod error;
 mod identity;
 mod namespaces;
 mod start;
+
+pub use error::InitError;
+use error::{Step, StepContext};
 
 use std::convert::Infallible;
 use std::os::fd::{AsFd, OwnedFd};
@@ -16,8 +22,9 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan};
 
-use crate::channel::{Channel, Message};
+use crate::channel::Channel;
 use crate::process::procfs::ProcFs;
+use crate::protocol::{self, Message};
 use crate::rootfs::{self, MountContext, Root};
 use crate::sys::clone::exit_now;
 
@@ -32,9 +39,8 @@ pub struct InitArgs<'a> {
     /// The clone already made every new namespace.
     pub single_clone: bool,
     pub channel: Channel,
-    /// The exec fifo (opened O_PATH by the parent, so that no identity
-    /// or namespace of the init's matters) for a create; None for exec.
-    pub fifo: Option<&'a OwnedFd>,
+    /// A container's init (create) or a process joining it (exec).
+    pub mode: Mode<'a>,
     pub no_pivot: bool,
     /// --no-new-keyring: keep the caller's session keyring.
     pub no_new_keyring: bool,
@@ -51,24 +57,35 @@ pub struct InitArgs<'a> {
     pub idmapped: &'a [Option<OwnedFd>],
 }
 
-/// Runs the init (or, without a fifo, an exec'd process); never returns.
+/// What the cloned process is for.
+#[derive(Clone, Copy)]
+pub enum Mode<'a> {
+    /// create: the container's init; it waits for `remora start` on the
+    /// exec fifo (opened O_PATH by the parent, so that no identity or
+    /// namespace of the init's matters).
+    Create { fifo: &'a OwnedFd },
+    /// exec: a process joining the running container.
+    Exec,
+}
+
+/// Runs the init (or an exec'd process); never returns.
 pub fn run(mut a: InitArgs<'_>) -> ! {
-    let result = if a.fifo.is_some() {
-        steps(&mut a)
-    } else {
-        exec_steps(&mut a)
+    let result = match a.mode {
+        Mode::Create { fifo } => steps(&mut a, fifo),
+        Mode::Exec => exec_steps(&mut a),
     };
     match result {
         Ok(never) => match never {},
-        Err(msg) => {
+        Err(e) => {
             // Said once, to whoever listens: the parent on the channel
             // (create before Ready, exec until its execve; `start` reads
             // the exec fifo instead). Only when nobody is there does the
             // init say it on its own stderr.
             // A failed sync is the parent having gone (it gave up, said
             // why, and closed the channel): nothing more to say.
-            let msg = crate::bounded::message(&msg);
-            if a.channel.send(&Message::Error(msg.clone())).is_err() && !msg.starts_with("sync:") {
+            let msg = crate::bounded::message(&crate::error::chain(&e));
+            let parent_gone = matches!(e, InitError::Protocol(_));
+            if a.channel.send(&Message::Error(msg.clone())).is_err() && !parent_gone {
                 eprintln!("remora init: {msg}");
             }
             exit_now(1)
@@ -76,9 +93,7 @@ pub fn run(mut a: InitArgs<'_>) -> ! {
     }
 }
 
-type Step<T = ()> = Result<T, String>;
-
-fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
+fn steps(a: &mut InitArgs<'_>, fifo: &OwnedFd) -> Step<Infallible> {
     let mut trace = crate::trace::Trace::start("init");
     join_cgroups(a)?;
     reset_cpu_affinity(a)?;
@@ -97,7 +112,6 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let proc = ProcFs::open()?;
     set_lsm_key_label(a, &proc)?;
     join_session_keyring(a)?;
-    let fifo = a.fifo.expect("create has a fifo");
     trace.phase("namespaces");
     request_create_runtime_hooks(a)?;
     trace.phase("createRuntime");
@@ -107,33 +121,32 @@ fn steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     // chroots then).
     let own_mount_ns = a.plan.has(NamespaceKind::Mount);
     let root = if own_mount_ns {
-        rootfs::prepare_propagation(prop).map_err(|e| e.to_string())?;
-        rootfs::bind_rootfs(a.rootfs).map_err(|e| e.to_string())?
+        rootfs::prepare_propagation(prop)?;
+        rootfs::bind_rootfs(a.rootfs)?
     } else if a.config.readonly_root {
         // In the caller's mount namespace: only a bind of the rootfs onto
         // itself may become read-only, never the mount that holds it.
-        rootfs::bind_rootfs(a.rootfs).map_err(|e| e.to_string())?
+        rootfs::bind_rootfs(a.rootfs)?
     } else {
-        Root::new(open_dir(&a.rootfs.to_string_lossy())?)
+        Root::new(open_dir(a.rootfs)?)
     };
     trace.phase("rootfs");
     let readonly_later = mount_config_mounts(a, &root, &cgroup_paths, &bind_sources)?;
     trace.phase("mounts");
-    rootfs::create_devices(&root, a.config, in_user_namespace(a)).map_err(|e| e.to_string())?;
+    rootfs::create_devices(&root, a.config, in_user_namespace(a))?;
     create_cwd(a, &root)?;
     trace.phase("devices");
     run_create_container_hooks(a)?;
     trace.phase("createContainer");
-    rootfs::pivot(&root, a.no_pivot, own_mount_ns).map_err(|e| e.to_string())?;
+    rootfs::pivot(&root, a.no_pivot, own_mount_ns)?;
     trace.phase("pivot_root");
     let new_root = Root::new(open_dir("/")?);
-    rootfs::devnull::reopen_stdio().map_err(|e| format!("reopening /dev/null stdio: {e}"))?;
+    rootfs::devnull::reopen_stdio().ctx(|| "reopening /dev/null stdio".into())?;
     new_session()?;
     set_up_terminal(a, &new_root, true)?;
-    rootfs::make_mounts_readonly(&readonly_later).map_err(|e| e.to_string())?;
-    rootfs::mask_and_readonly(&new_root, &a.config.linux).map_err(|e| e.to_string())?;
-    rootfs::finish(a.config.readonly_root, prop.filter(|_| own_mount_ns))
-        .map_err(|e| e.to_string())?;
+    rootfs::make_mounts_readonly(&readonly_later)?;
+    rootfs::mask_and_readonly(&new_root, &a.config.linux)?;
+    rootfs::finish(a.config.readonly_root, prop.filter(|_| own_mount_ns))?;
     trace.phase("paths");
     apply_sysctls(a.config, &proc)?;
     set_oom_score_adj(a.config, &proc)?;
@@ -175,8 +188,7 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     join_cgroups(a)?;
     reset_cpu_affinity(a)?;
     not_dumpable()?;
-    wait_for_continue(a)?;
-    trace.phase("cgroup+go");
+    trace.phase("cgroup");
     // Written through the host's procfs, before joining: inherited.
     let proc = ProcFs::open()?;
     set_oom_score_adj(a.config, &proc)?;
@@ -212,7 +224,7 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
 /// forks, so that everything it starts is in them.
 fn join_cgroups(a: &InitArgs<'_>) -> Step {
     match a.cgroup {
-        Some(p) => p.join_self().map_err(|e| e.to_string()),
+        Some(p) => Ok(p.join_self()?),
         None => Ok(()),
     }
 }
@@ -220,42 +232,50 @@ fn join_cgroups(a: &InitArgs<'_>) -> Step {
 /// exec: process.execCPUAffinity.initial, the affinity the process has
 /// before it joins the container's cgroups (process::affinity).
 fn set_initial_cpu_affinity(config: &Config) -> Step {
-    crate::process::affinity::apply_initial(Some(&config.process))
+    Ok(crate::process::affinity::apply_initial(Some(
+        &config.process,
+    ))?)
 }
 
 /// Right after the cgroups are joined: the affinity inherited from
 /// remora is reset to the container's cpuset (runc >= 1.2.7).
 fn reset_cpu_affinity(a: &InitArgs<'_>) -> Step {
-    crate::process::affinity::reset_to_cpuset(Some(&a.config.process), a.fifo.is_none())
+    let exec = matches!(a.mode, Mode::Exec);
+    Ok(crate::process::affinity::reset_to_cpuset(
+        Some(&a.config.process),
+        exec,
+    )?)
 }
 
 /// exec: process.execCPUAffinity.final, the affinity it execs with
 /// (before seccomp, which may block sched_setaffinity).
 fn set_final_cpu_affinity(config: &Config) -> Step {
-    crate::process::affinity::apply_final(Some(&config.process))
+    Ok(crate::process::affinity::apply_final(Some(
+        &config.process,
+    ))?)
 }
 
 /// process.scheduler (sched_setattr), while the process still has
 /// CAP_SYS_NICE for the real-time policies and negative nice values.
 fn set_scheduler(config: &Config) -> Step {
-    match config.process.scheduler() {
-        Some(s) => crate::process::sched::apply(s),
+    match Some(&config.process).and_then(|p| p.scheduler().as_ref()) {
+        Some(s) => Ok(crate::process::sched::apply(s)?),
         None => Ok(()),
     }
 }
 
 /// process.ioPriority (ioprio_set).
 fn set_io_priority(config: &Config) -> Step {
-    match config.process.io_priority() {
-        Some(p) => crate::process::ioprio::apply(p),
+    match Some(&config.process).and_then(|p| p.io_priority().as_ref()) {
+        Some(p) => Ok(crate::process::ioprio::apply(p)?),
         None => Ok(()),
     }
 }
 
 /// linux.memoryPolicy (set_mempolicy), for the init and exec'd processes.
 fn set_memory_policy(config: &Config) -> Step {
-    match config.linux.memory_policy() {
-        Some(p) => crate::process::mempolicy::apply(p),
+    match Some(&config.linux).and_then(|l| l.memory_policy().as_ref()) {
+        Some(p) => Ok(crate::process::mempolicy::apply(p)?),
         None => Ok(()),
     }
 }
@@ -263,8 +283,8 @@ fn set_memory_policy(config: &Config) -> Step {
 /// linux.personality (personality), for the init and exec'd processes;
 /// before seccomp, which may block personality(2).
 fn set_personality(config: &Config) -> Step {
-    match config.linux.personality() {
-        Some(p) => crate::process::personality::apply(p),
+    match Some(&config.linux).and_then(|l| l.personality().as_ref()) {
+        Some(p) => Ok(crate::process::personality::apply(p)?),
         None => Ok(()),
     }
 }
@@ -274,32 +294,38 @@ fn set_personality(config: &Config) -> Step {
 /// one or open its /proc/PID/{mem,environ,fd} before it becomes the
 /// container's program. (Its exe is protected anyway: sys::protected_exe.)
 fn not_dumpable() -> Step {
-    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
-        .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))
+    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "PR_SET_DUMPABLE".into())
 }
 
 /// The process leads a session of its own, terminal or not (as runc):
 /// it never stays in its caller's session and process group.
 fn new_session() -> Step {
-    crate::sys::process::setsid().map_err(|e| format!("setsid: {e}"))
+    crate::sys::process::setsid().ctx(|| "setsid".into())
 }
 
 /// process.terminal: a pty from the container's devpts as stdio and
 /// controlling terminal; its master goes to the parent.
 fn set_up_terminal(a: &InitArgs<'_>, root: &Root, bind_console: bool) -> Step {
-    if !a.config.process.terminal().unwrap_or(false) {
+    if !Some(&a.config.process)
+        .and_then(|p| p.terminal())
+        .unwrap_or(false)
+    {
         return Ok(());
     }
-    let size = a.config.process.console_size().map(|b| {
-        (
-            b.height().min(u16::MAX as u64) as u16,
-            b.width().min(u16::MAX as u64) as u16,
-        )
-    });
+    let size = Some(&a.config.process)
+        .and_then(|p| p.console_size())
+        .map(|b| {
+            (
+                u16::try_from(b.height()).unwrap_or(u16::MAX),
+                u16::try_from(b.width()).unwrap_or(u16::MAX),
+            )
+        });
     let master = crate::terminal::setup_pty(root, bind_console, size)?;
-    a.channel
-        .send_fd(&Message::ConsoleMaster, master.as_fd())
-        .map_err(|e| format!("sync: sending the pty master: {e}"))
+    Ok(protocol::send_fd(
+        &a.channel,
+        &Message::ConsoleMaster,
+        master.as_fd(),
+    )?)
 }
 
 /// cwd, close-on-exec fds, seccomp (early when it needs CAP_SYS_ADMIN),
@@ -324,14 +350,14 @@ fn become_the_process(a: &InitArgs<'_>) -> Step<(OwnedFd, bool)> {
 }
 
 fn wait_for_continue(a: &InitArgs<'_>) -> Step {
-    a.channel.expect(&Message::Continue)
+    Ok(protocol::expect(&a.channel, &Message::Continue)?)
 }
 
 /// The container's cgroup paths (for the cgroup mount), read before a
 /// cgroup namespace hides them: (controllers, path) per line.
 fn read_own_cgroups() -> Step<Vec<(String, String)>> {
-    let data = std::fs::read_to_string("/proc/self/cgroup")
-        .map_err(|e| format!("reading /proc/self/cgroup: {e}"))?;
+    let data =
+        std::fs::read_to_string("/proc/self/cgroup").ctx(|| "reading /proc/self/cgroup".into())?;
     Ok(data
         .lines()
         .filter_map(|l| {
@@ -362,18 +388,18 @@ fn join_session_keyring(a: &InitArgs<'_>) -> Step {
     match crate::sys::process::join_session_keyring(&format!("_ses.{}", a.id)) {
         Ok(()) => Ok(()),
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EDQUOT)) => Ok(()),
-        Err(e) => Err(format!("joining a new session keyring: {e}")),
+        Err(e) => Err(e).ctx(|| "joining a new session keyring".into()),
     }
 }
 
 fn set_hostname(config: &Config) -> Step {
     if let Some(h) = config.hostname.as_deref() {
         crate::sys::process::set_hostname(h, false)
-            .map_err(|e| format!("hostname {}: {e}", crate::bounded::quoted(h)))?;
+            .ctx(|| format!("hostname {}", crate::bounded::quoted(h)))?;
     }
     if let Some(d) = config.domainname.as_deref() {
         crate::sys::process::set_hostname(d, true)
-            .map_err(|e| format!("domainname {}: {e}", crate::bounded::quoted(d)))?;
+            .ctx(|| format!("domainname {}", crate::bounded::quoted(d)))?;
     }
     Ok(())
 }
@@ -388,35 +414,36 @@ impl PathOpen for std::fs::OpenOptions {
     }
 }
 
-fn open_dir(path: &str) -> Step<OwnedFd> {
+fn open_dir(path: impl AsRef<Path>) -> Step<OwnedFd> {
+    let path = path.as_ref();
     let f = std::fs::File::options()
         .read(true)
         .custom_flags_path()
         .open(path)
-        .map_err(|e| format!("opening {path}: {e}"))?;
+        .ctx(|| format!("opening {}", path.display()))?;
     Ok(f.into())
+}
+
+fn has_hooks(config: &Config, pick: fn(&oci_spec::runtime::Hooks) -> bool) -> bool {
+    Some(&config.hooks).is_some_and(pick)
 }
 
 /// prestart and createRuntime hooks run in the runtime's namespaces: the
 /// parent runs them while the init waits.
 fn request_create_runtime_hooks(a: &InitArgs<'_>) -> Step {
-    let c = a.config;
-    let hooks =
-        c.has_hooks(|h| h.prestart().as_ref()) || c.has_hooks(|h| h.create_runtime().as_ref());
+    let any = |h: &oci_spec::runtime::Hooks| {
+        h.prestart().as_ref().is_some_and(|v| !v.is_empty())
+            || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
+    };
     // linux.netDevices are moved by the parent at the same point, once the
     // network namespace exists.
-    let net_devices = c
-        .linux
-        .net_devices()
-        .as_ref()
-        .is_some_and(|d| !d.is_empty());
-    if !hooks && !net_devices {
+    let net_devices = Some(&a.config.linux)
+        .is_some_and(|l| l.net_devices().as_ref().is_some_and(|d| !d.is_empty()));
+    if !has_hooks(a.config, any) && !net_devices {
         return Ok(());
     }
-    a.channel
-        .send(&Message::CreateRuntimeHooks)
-        .map_err(|e| format!("sync: {e}"))?;
-    a.channel.expect(&Message::HooksDone)
+    protocol::send(&a.channel, &Message::CreateRuntimeHooks)?;
+    Ok(protocol::expect(&a.channel, &Message::HooksDone)?)
 }
 
 /// A new user namespace: bind sources are opened now, while the init
@@ -445,7 +472,7 @@ fn mount_config_mounts(
         mount_label: crate::process::lsm::mount_label(&a.config.linux),
         bind_sources,
     };
-    rootfs::mount_all(&ctx, &a.config.mounts).map_err(|e| e.to_string())
+    Ok(rootfs::mount_all(&ctx, &a.config.mounts)?)
 }
 
 /// A user namespace of the container's (new or joined), or the caller's
@@ -457,39 +484,49 @@ fn in_user_namespace(a: &InitArgs<'_>) -> bool {
 
 /// process.cwd exists in the container (made safely, as runc).
 fn create_cwd(a: &InitArgs<'_>, root: &Root) -> Step {
-    let cwd = a.config.process.cwd();
-    root.mkdir_all(cwd, 0o755)
+    let cwd = Some(&a.config.process)
+        .map(|p| p.cwd().clone())
+        .unwrap_or_default();
+    root.mkdir_all(&cwd, 0o755)
         .map(drop)
-        .map_err(|e| format!("process.cwd {cwd:?}: {e}"))
+        .ctx(|| format!("process.cwd {cwd:?}"))
 }
 
 /// createContainer hooks: in the container's namespaces, before pivot_root.
 fn run_create_container_hooks(a: &InitArgs<'_>) -> Step {
-    let Some(hooks) = a.config.hooks.create_container().clone() else {
+    let Some(hooks) = Some(&a.config.hooks).and_then(|h| h.create_container().clone()) else {
         return Ok(());
     };
     let state = start::hook_state(a, "created");
-    crate::hooks::run_all("createContainer", &hooks, &state, a.rootfs)
+    Ok(crate::hooks::run_all(
+        "createContainer",
+        &hooks,
+        &state,
+        a.rootfs,
+    )?)
 }
 
 fn apply_sysctls(config: &Config, proc: &ProcFs) -> Step {
-    for (k, v) in config.linux.sysctl().iter().flatten() {
-        proc.sysctl(k, v)?;
+    for (k, v) in Some(&config.linux)
+        .and_then(|l| l.sysctl().clone())
+        .unwrap_or_default()
+    {
+        proc.sysctl(&k, &v)?;
     }
     Ok(())
 }
 
 fn set_oom_score_adj(config: &Config, proc: &ProcFs) -> Step {
-    if let Some(adj) = config.process.oom_score_adj() {
+    if let Some(adj) = Some(&config.process).and_then(|p| p.oom_score_adj()) {
         proc.write("self/oom_score_adj", &adj.to_string())
-            .map_err(|e| format!("process.oomScoreAdj {adj}: {e}"))?;
+            .ctx(|| format!("process.oomScoreAdj {adj}"))?;
     }
     Ok(())
 }
 
 fn apply_rlimits(config: &Config) -> Step {
-    match config.process.rlimits() {
-        Some(r) => crate::process::rlimits::apply(r),
+    match Some(&config.process).and_then(|p| p.rlimits().clone()) {
+        Some(r) => Ok(crate::process::rlimits::apply(&r)?),
         None => Ok(()),
     }
 }
@@ -497,34 +534,35 @@ fn apply_rlimits(config: &Config) -> Step {
 /// process.selinuxLabel also labels the session keyring the init makes
 /// next (as runc); execve resets it.
 fn set_lsm_key_label(a: &InitArgs<'_>, proc: &ProcFs) -> Step {
-    if a.no_new_keyring {
-        return Ok(());
+    match Some(&a.config.process) {
+        Some(p) if !a.no_new_keyring => Ok(crate::process::lsm::set_key_label(proc, p)?),
+        _ => Ok(()),
     }
-    crate::process::lsm::set_key_label(proc, &a.config.process)
 }
 
 /// process.apparmorProfile and process.selinuxLabel: the exec label the
 /// kernel applies at execve (and to the startContainer hooks, as runc).
 /// Before seccomp and the identity change, so neither can block it.
 fn set_lsm_exec_labels(config: &Config, proc: &ProcFs) -> Step {
-    crate::process::lsm::set_exec_labels(proc, &config.process)
+    match Some(&config.process) {
+        Some(p) => Ok(crate::process::lsm::set_exec_labels(proc, p)?),
+        None => Ok(()),
+    }
 }
 
 fn find_program(config: &Config) -> Step<PathBuf> {
-    let p = &config.process;
-    let program = p.args().iter().flatten().next().map_or("", |a| a.as_str());
+    let p = Some(&config.process).ok_or("process: missing")?;
+    let args = p.args().clone().unwrap_or_default();
     let env = p.env().clone().unwrap_or_default();
-    crate::process::lookup::find_program(program, &env)
+    Ok(crate::process::lookup::find_program(&args[0], &env)?)
 }
 
 /// Loads the seccomp filter; a NOTIFY listener fd goes to the parent,
 /// which sends it to linux.seccomp.listenerPath.
 fn load_seccomp(a: &InitArgs<'_>) -> Step {
     if let Some(f) = a.seccomp {
-        if let Some(listener) = f.load().map_err(|e| e.to_string())? {
-            a.channel
-                .send_fd(&Message::SeccompListener, listener.as_fd())
-                .map_err(|e| format!("sync: sending the seccomp listener: {e}"))?;
+        if let Some(listener) = f.load()? {
+            protocol::send_fd(&a.channel, &Message::SeccompListener, listener.as_fd())?;
         }
     }
     Ok(())
@@ -533,10 +571,9 @@ fn load_seccomp(a: &InitArgs<'_>) -> Step {
 /// Every fd above 2 + --preserve-fds is closed at execve (CVE-2024-21626);
 /// the preserved ones stay open.
 fn mark_fds_cloexec(preserve: u32) -> Step {
-    crate::sys::process::cloexec_from(3 + preserve).map_err(|e| format!("close_range: {e}"))?;
+    crate::sys::process::cloexec_from(3 + preserve).ctx(|| "close_range".into())?;
     for fd in 3..3 + preserve {
-        crate::sys::process::clear_cloexec(fd as i32)
-            .map_err(|e| format!("--preserve-fds: fd {fd}: {e}"))?;
+        crate::sys::process::clear_cloexec(fd).ctx(|| format!("--preserve-fds: fd {fd}"))?;
     }
     Ok(())
 }
@@ -546,13 +583,12 @@ fn report_phases(a: &InitArgs<'_>, trace: &crate::trace::Trace) -> Step {
     if !trace.is_on() {
         return Ok(());
     }
-    a.channel
-        .send(&Message::InitPhases(trace.phases()))
-        .map_err(|e| format!("sync: {e}"))
+    Ok(protocol::send(
+        &a.channel,
+        &Message::InitPhases(trace.phases()),
+    )?)
 }
 
 fn report_ready(a: &InitArgs<'_>) -> Step {
-    a.channel
-        .send(&Message::Ready)
-        .map_err(|e| format!("sync: {e}"))
+    Ok(protocol::send(&a.channel, &Message::Ready)?)
 }

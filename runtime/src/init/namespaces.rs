@@ -2,15 +2,15 @@
 
 use remora_namespaces::{join::loopback_up, join::unshare, NamespaceKind};
 
-use super::{InitArgs, Step};
-use crate::channel::Message;
+use super::{InitArgs, Step, StepContext};
+use crate::protocol::{self, Message};
 use crate::sys::clone::{clone3, exit_now, CloneOptions, Forked};
 
 /// setns into every namespace given by path, user namespace first.
 pub fn join_by_path(a: &InitArgs<'_>) -> Step {
     for kind in NamespaceKind::JOIN_ORDER {
         if let Some(ns) = a.joined.iter().find(|n| n.kind == kind) {
-            ns.enter().map_err(|e| e.to_string())?;
+            ns.enter()?;
         }
     }
     Ok(())
@@ -23,14 +23,14 @@ pub fn enter_new(a: &InitArgs<'_>) -> Step {
     if !a.single_clone {
         let userns = a.plan.is_new(NamespaceKind::User);
         if userns {
-            unshare(libc::CLONE_NEWUSER).map_err(|e| format!("unshare user namespace: {e}"))?;
+            unshare(libc::CLONE_NEWUSER).ctx(|| "unshare user namespace".into())?;
         }
         let flags = a.plan.new_flags() & !(libc::CLONE_NEWUSER | libc::CLONE_NEWCGROUP);
         if userns {
             request_id_maps(a)?;
         }
         if flags != 0 {
-            unshare(flags).map_err(|e| format!("unshare namespaces ({flags:#x}): {e}"))?;
+            unshare(flags).ctx(|| format!("unshare namespaces ({flags:#x})"))?;
         }
         if a.plan.is_new(NamespaceKind::Time) {
             write_time_offsets(a)?;
@@ -48,17 +48,13 @@ fn request_id_maps(a: &InitArgs<'_>) -> Step {
     // files of a non-dumpable process belong to the host's root, which an
     // unprivileged parent, and newuidmap checking that it owns the
     // process, are not.
-    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 1)
-        .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
-    a.channel
-        .send(&Message::IdMapRequest)
-        .map_err(|e| format!("sync: {e}"))?;
-    a.channel.expect(&Message::IdMapsWritten)?;
-    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0)
-        .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
+    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 1).ctx(|| "PR_SET_DUMPABLE".into())?;
+    protocol::send(&a.channel, &Message::IdMapRequest)?;
+    protocol::expect(&a.channel, &Message::IdMapsWritten)?;
+    crate::sys::process::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "PR_SET_DUMPABLE".into())?;
     // Become root of the new user namespace (its creator already holds
     // every capability in it; this makes file access checks use uid 0).
-    crate::sys::process::setresid(0, 0).map_err(|e| format!("setresuid(0) in user namespace: {e}"))
+    crate::sys::process::setresid(0, 0).ctx(|| "setresuid(0) in user namespace".into())
 }
 
 fn write_time_offsets(a: &InitArgs<'_>) -> Step {
@@ -73,7 +69,7 @@ fn write_time_offsets(a: &InitArgs<'_>) -> Step {
             o.nanosecs().unwrap_or(0)
         ));
     }
-    std::fs::write("/proc/self/timens_offsets", text).map_err(|e| format!("linux.timeOffsets: {e}"))
+    std::fs::write("/proc/self/timens_offsets", text).ctx(|| "linux.timeOffsets".into())
 }
 
 /// A new (or joined) pid or time namespace only applies to children: when
@@ -86,12 +82,15 @@ pub fn fork_into_pid_namespace(a: &InitArgs<'_>) -> Step {
     if !needed {
         return Ok(());
     }
-    match clone3(&CloneOptions {
-        parent: true,
-        ..Default::default()
-    })
-    .map_err(|e| format!("forking into the pid namespace: {e}"))?
-    {
+    // SAFETY: single-threaded here: remora's threads (sys/netlink.rs's
+    // scoped ones, NetworkAhead's) are joined before any clone3.
+    let forked = unsafe {
+        clone3(&CloneOptions {
+            parent: true,
+            ..Default::default()
+        })
+    };
+    match forked.ctx(|| "forking into the pid namespace".into())? {
         Forked::Child => Ok(()),
         Forked::Parent { pid, .. } => {
             let code = match a.channel.send(&Message::InitPid(pid)) {
@@ -107,7 +106,7 @@ pub fn fork_into_pid_namespace(a: &InitArgs<'_>) -> Step {
 /// in its cgroup, so that its root is the container's cgroup.
 pub fn enter_cgroup_namespace(a: &InitArgs<'_>) -> Step {
     if a.plan.is_new(NamespaceKind::Cgroup) {
-        unshare(libc::CLONE_NEWCGROUP).map_err(|e| format!("unshare cgroup namespace: {e}"))?;
+        unshare(libc::CLONE_NEWCGROUP).ctx(|| "unshare cgroup namespace".into())?;
     }
     Ok(())
 }
@@ -117,7 +116,7 @@ pub fn enter_cgroup_namespace(a: &InitArgs<'_>) -> Step {
 pub fn bring_up_loopback(a: &InitArgs<'_>) -> Step {
     let made_ahead = a.joined.iter().any(|n| n.kind == NamespaceKind::Network);
     if a.plan.is_new(NamespaceKind::Network) && !made_ahead {
-        loopback_up().map_err(|e| format!("bringing up lo in the new network namespace: {e}"))?;
+        loopback_up().ctx(|| "bringing up lo in the new network namespace".into())?;
     }
     Ok(())
 }

@@ -5,11 +5,12 @@ use std::convert::Infallible;
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::config::Config;
 
-use super::{InitArgs, Step};
+use super::{InitArgs, InitError, Step, StepContext};
 use crate::process::procfs::ProcFs;
 
 /// Blocks until `remora start` opens the fifo for reading, then writes one
@@ -17,8 +18,8 @@ use crate::process::procfs::ProcFs;
 pub fn wait_for_start(proc: &ProcFs, fifo: &OwnedFd) -> Step<std::fs::File> {
     let mut w = proc
         .reopen_fd(fifo.as_raw_fd(), libc::O_WRONLY | libc::O_CLOEXEC)
-        .map_err(|e| format!("waiting for start on exec fifo: {e}"))?;
-    w.write_all(b"0").map_err(|e| format!("exec fifo: {e}"))?;
+        .ctx(|| "waiting for start on exec fifo".into())?;
+    w.write_all(b"0").ctx(|| "exec fifo".into())?;
     // Kept open (close-on-exec) so that start sees the execve happen, or
     // reads why it did not.
     Ok(w)
@@ -31,9 +32,10 @@ pub fn wait_for_start(proc: &ProcFs, fifo: &OwnedFd) -> Step<std::fs::File> {
 pub fn tell_start(mut started: std::fs::File, r: Step<Infallible>) -> Step<Infallible> {
     let e = match r {
         Ok(never) => match never {},
-        Err(e) => crate::bounded::message(&e),
+        Err(e) => e,
     };
-    if started.write_all(format!("E{e}").as_bytes()).is_ok() {
+    let msg = crate::bounded::message(&crate::error::chain(&e));
+    if started.write_all(format!("E{msg}").as_bytes()).is_ok() {
         crate::sys::clone::exit_now(1)
     }
     Err(e)
@@ -56,14 +58,22 @@ pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
         return Ok(());
     };
     let state = hook_state(a, "created");
-    crate::hooks::run_all("startContainer", &hooks, &state, Path::new("/"))
+    Ok(crate::hooks::run_all(
+        "startContainer",
+        &hooks,
+        &state,
+        Path::new("/"),
+    )?)
 }
 
 /// execve the container's program.
 pub fn exec(config: &Config, program: &Path) -> Step<Infallible> {
     let p = &config.process;
-    let cstr = |s: &str| CString::new(s).map_err(|_| format!("process: NUL byte in {s:?}"));
-    let path = cstr(&program.to_string_lossy())?;
+    let cstr = |s: &str| {
+        CString::new(s).map_err(|_| InitError::Step(format!("process: NUL byte in {s:?}")))
+    };
+    let path = CString::new(program.as_os_str().as_bytes())
+        .map_err(|_| InitError::Step(format!("process: NUL byte in {program:?}")))?;
     let args: Vec<CString> = p
         .args()
         .iter()
@@ -78,8 +88,10 @@ pub fn exec(config: &Config, program: &Path) -> Step<Infallible> {
     let env: Vec<CString> = env.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?;
     // The Rust runtime ignores SIGPIPE; an ignored disposition survives
     // execve, and the container's program must start with the default.
-    // SAFETY: setting a default disposition installs no handler.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    crate::sys::process::default_sigpipe();
     let err = nix::unistd::execve(&path, &args, &env).unwrap_err();
-    Err(format!("process.args[0] {:?}: exec: {err}", program))
+    Err(InitError::Exec {
+        program: program.into(),
+        source: err,
+    })
 }

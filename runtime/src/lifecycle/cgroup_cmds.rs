@@ -53,7 +53,7 @@ pub fn ps(g: &Global, id: &str, format: &str, ps_args: &[String]) -> Result<Stri
         return Ok(format!("{}\n", serde_json::to_string(&pids).expect("json")));
     }
     if format != "table" {
-        return Err(Error::config(format!(
+        return Err(Error::argument(format!(
             "--format {format:?}: must be table or json"
         )));
     }
@@ -72,7 +72,7 @@ pub fn ps(g: &Global, id: &str, format: &str, ps_args: &[String]) -> Result<Stri
     let pid_col = header
         .split_whitespace()
         .position(|h| h == "PID")
-        .ok_or_else(|| Error::config("ps: no PID column in its output"))?;
+        .ok_or_else(|| Error::Ps("no PID column in its output".into()))?;
     let mut result = format!("{header}\n");
     for l in lines {
         let pid = l
@@ -181,7 +181,7 @@ fn update_rdt_group(
     }
     match crate::resctrl::load_record(&dir.path) {
         Some(a) => Ok(Some(a)),
-        None => Err(Error::config(format!(
+        None => Err(Error::argument(format!(
             "{flag}: the container has no Intel RDT group (it was created without linux.intelRdt)"
         ))),
     }
@@ -189,7 +189,7 @@ fn update_rdt_group(
 
 /// Parses "5s", "100ms", "1m" (Go duration subset) for --interval.
 pub fn parse_duration(s: &str) -> Result<Duration> {
-    let bad = || Error::config(format!("--interval {s:?}: not a duration (e.g. 5s, 500ms)"));
+    let bad = || Error::argument(format!("--interval {s:?}: not a duration (e.g. 5s, 500ms)"));
     let (num, unit) = s
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .map(|i| s.split_at(i))

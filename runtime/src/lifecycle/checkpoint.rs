@@ -199,7 +199,7 @@ fn status_fd(fd: i32) -> Result<Option<std::os::fd::OwnedFd>> {
         return Ok(None);
     }
     let flags = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL)
-        .map_err(|e| Error::config(format!("invalid --status-fd argument {fd}: {e}")))?;
+        .map_err(|e| Error::argument(format!("invalid --status-fd argument {fd}: {e}")))?;
     if flags & (libc::O_WRONLY | libc::O_RDWR) == 0 {
         return Err(Error::config(format!(
             "invalid --status-fd argument {fd}: not writable"

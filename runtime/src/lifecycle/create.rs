@@ -3,20 +3,22 @@
 //! maps, run the createRuntime hooks when it asks, and leave it waiting
 //! for `start`. On any failure everything made so far is undone; if
 //! create is killed instead, the record it keeps from the start (state.rs)
-//! lets `delete --force` undo it.
+//! lets `delete --force` undo it. The conversation with the init:
+//! crate::protocol.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use remora_cgroups::Cgroup;
-use remora_namespaces::{NamespaceKind, NetworkAhead};
+use remora_cgroups::{Cgroup, Placement};
+use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan, NetworkAhead};
 
 use super::{proc_stat, state_json, Global};
-use crate::channel::{Channel, Message};
-use crate::config::{self, Config};
+use crate::channel::Channel;
+use crate::config::{self, Config as Bundle};
 use crate::error::{Error, IoContext, Result};
-use crate::init::{self, InitArgs};
+use crate::init::{self, InitArgs, Mode};
+use crate::protocol::{self, Message, ProtocolError, Reported, Requests};
 use crate::state::{validate_id, write_pid_file, ContainerDir, State};
 use crate::sys::clone::{clone3, CloneOptions, Forked};
 use crate::sys::process::pidfd_open;
@@ -49,62 +51,187 @@ pub struct Created {
 }
 
 pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
-    // Before anything that a re-exec would repeat: the init is a clone of
-    // this process, so its /proc/self/exe must not be the host's binary
-    // (docs/security.md, "The runtime binary").
-    crate::sys::protected_exe::ensure().ctx(|| "protecting the runtime binary".into())?;
+    protect_runtime_binary()?;
     let mut trace = crate::trace::Trace::start("create");
+    let mut cfg = load_config(g, o)?;
+    trace.phase("config");
+    trace.phase("seccomp");
+    let mut c = record_creating(g, o, &cfg)?;
+    // What exec needs of the config: exec never reads config.json again.
+    config::saved::ExecConfig::save(&cfg.bundle, &c.dir_path)?;
+    let fifo = make_exec_fifo(&c.dir_path, cfg.notify)?;
+    let placement = make_cgroup(&mut c, &cfg)?;
+    // The thread has exited: single-threaded again for the clones below.
+    cfg.network_made_ahead();
+    let linux = cfg.linux();
+    let idmapped = crate::rootfs::idmap::prepare(
+        &cfg.bundle.bundle,
+        &cfg.bundle.mounts,
+        (
+            linux.uid_mappings().as_deref().unwrap_or(&[]),
+            linux.gid_mappings().as_deref().unwrap_or(&[]),
+        ),
+    )?;
+    let channel = Channel::pair().ctx(|| "creating sync socket".into())?;
+    trace.phase("cgroup");
+    let made = Made {
+        fifo: &fifo,
+        // Compiled by config::load.
+        seccomp: cfg.bundle.seccomp.as_ref(),
+        placement: &placement,
+        idmapped: &idmapped,
+    };
+    let (child, child_pidfd, parent_end) = clone_init(o, &cfg, &mut c, made, channel)?;
+    record_child(&mut c, o, &cfg, child)?;
+    trace.phase("clone");
+    protocol::send(&parent_end, &Message::Continue)?;
+    // While the init sets itself up: the limits and device rules, in force
+    // before `Ready` (so before any process of the container's runs).
+    cfg.cgroup.apply_initial(cfg.resources())?;
+    crate::cgroup_owner::apply(&cfg.cgroup, &cfg.bundle)?;
+    trace.phase("resources");
+    let (reported, console_master) = talk_to_init(&parent_end, o, &cfg, &mut c, child)?;
+    let pid = reported.pid;
+    let pidfd = take_over_init(&mut c, child, child_pidfd, pid)?;
+    c.undo.intel_rdt = apply_intel_rdt(&cfg.bundle, &o.id, pid, &c.dir_path)?;
+    trace.phase("init");
+    trace.add_detail(reported.phases);
+    record_created(&mut c, o, pid)?;
+    trace.phase("state");
+    trace.finish();
+    if let Some(sock) = &o.pidfd_socket {
+        send_pidfd(sock, &pidfd)?;
+    }
+    Ok(c.done(pid, pidfd, console_master))
+}
+
+/// What create works from, read and checked before anything is made.
+struct Config {
+    bundle: Bundle,
+    /// --preserve-fds plus the socket-activation fds (LISTEN_FDS).
+    preserve_fds: u32,
+    /// NOTIFY_SOCKET: the container gets a socket of its own.
+    notify: bool,
+    plan: NamespacePlan,
+    /// The namespaces given by path, opened (and the network namespace
+    /// made ahead, once made).
+    joined: Vec<JoinedNamespace>,
+    /// The network namespace, made on a thread while create works on.
+    net_ahead: Option<NetworkAhead>,
+    /// The clone makes no network namespace: it was made ahead.
+    net_made: bool,
+    cgroup: Cgroup,
+}
+
+impl Config {
+    fn linux(&self) -> &oci_spec::runtime::Linux {
+        &self.bundle.linux
+    }
+    fn resources(&self) -> Option<&oci_spec::runtime::LinuxResources> {
+        self.linux().resources().as_ref()
+    }
+    /// The clone made every new namespace (else the init unshares them).
+    fn single_clone(&self) -> bool {
+        self.plan.single_clone()
+    }
+    /// The init is forked into its pid (or time) namespace by the cloned
+    /// process, which reports its PID.
+    fn forked_init(&self) -> bool {
+        !self.single_clone()
+            && (self.plan.has(NamespaceKind::Pid) || self.plan.is_new(NamespaceKind::Time))
+    }
+    /// The network namespace made ahead (the thread has exited), for the
+    /// init to join.
+    fn network_made_ahead(&mut self) {
+        if let Some(net) = self.net_ahead.take().and_then(NetworkAhead::finish) {
+            self.joined.push(net);
+            self.net_made = true;
+        }
+    }
+}
+
+/// Before anything that a re-exec would repeat: the init is a clone of
+/// this process, so its /proc/self/exe must not be the host's binary
+/// (docs/security.md, "The runtime binary").
+pub(super) fn protect_runtime_binary() -> Result<()> {
+    crate::sys::protected_exe::ensure().ctx(|| "protecting the runtime binary".into())
+}
+
+/// The ID, config.json, the terminal flags, the namespaces to join, and
+/// the cgroup (not frozen: an init placed in a frozen cgroup would never
+/// report back).
+fn load_config(g: &Global, o: &CreateOptions) -> Result<Config> {
     validate_id(&o.id)?;
-    let mut cfg = config::load(&o.bundle)?;
-    let preserve_fds = o.preserve_fds + forward_listen_fds(&mut cfg);
+    let mut bundle = config::load(&o.bundle)?;
+    let preserve_fds = o.preserve_fds + forward_listen_fds(&mut bundle);
     let notify = crate::notify::host_socket().is_some();
     if notify {
-        crate::notify::prepare(&mut cfg, &g.root.join(&o.id))?;
+        crate::notify::prepare(&mut bundle, &g.root.join(&o.id))?;
     }
-    check_terminal(&cfg, o)?;
-    let linux = &cfg.linux;
-    let plan = &cfg.namespaces;
-    let mut joined = plan.open_joined()?;
+    check_terminal(&bundle, o)?;
+    let linux = &bundle.linux;
+    let plan = bundle.namespaces.clone();
+    let joined = plan.open_joined()?;
     crate::rootless::check_config(linux, plan.is_new(NamespaceKind::User))?;
     // The network namespace, made on a thread while this one works on.
-    let net_ahead = NetworkAhead::applies(plan)
+    let net_ahead = NetworkAhead::applies(&plan)
         .then(NetworkAhead::start)
         .flatten();
     let cgroup = crate::rootless::cgroup(g, linux, &o.id)?;
-    // Before anything is made: an init placed in a frozen cgroup would
-    // never report back.
     cgroup.check_not_frozen()?;
-    trace.phase("config");
-    let seccomp = cfg.seccomp.as_ref();
-    trace.phase("seccomp");
-    // Everything the init mounts lands in our mount namespace without one
-    // of its own.
-    let snapshot = if plan.has(NamespaceKind::Mount) {
+    Ok(Config {
+        bundle,
+        preserve_fds,
+        notify,
+        plan,
+        joined,
+        net_ahead,
+        net_made: false,
+        cgroup,
+    })
+}
+
+/// A create in progress: the state record and what to undo.
+struct Creating {
+    state: State,
+    undo: Undo,
+    dir_path: PathBuf,
+}
+
+impl Creating {
+    fn dir(&self) -> &ContainerDir {
+        self.undo.dir.as_ref().expect("kept until done")
+    }
+
+    /// The container exists: nothing is undone any more.
+    fn done(mut self, pid: i32, pidfd: OwnedFd, console_master: Option<OwnedFd>) -> Created {
+        let u = &mut self.undo;
+        let dir = u.dir.take().expect("kept until done");
+        (u.cgroup, u.child, u.init, u.poststop) = (None, None, None, None);
+        (u.host_mounts, u.intel_rdt) = (None, None);
+        Created {
+            pid,
+            pidfd,
+            dir,
+            state: self.state,
+            console_master,
+        }
+    }
+}
+
+/// The first record, before anything else is made: the state directory
+/// with the cgroup paths (and the host's mounts under the rootfs, which
+/// the init mounts into without a mount namespace of its own).
+fn record_creating(g: &Global, o: &CreateOptions, cfg: &Config) -> Result<Creating> {
+    let snapshot = if cfg.plan.has(NamespaceKind::Mount) {
         None
     } else {
-        Some(super::host_mounts::Snapshot::take(&cfg.rootfs)?)
+        Some(super::host_mounts::Snapshot::take(&cfg.bundle.rootfs)?)
     };
-    // The first record, before anything else is made: the cgroup paths
-    // (and the host's mounts under the rootfs).
-    let mut state = State {
-        id: o.id.clone(),
-        pid: 0,
-        init_start_time: 0,
-        bundle: cfg.bundle.clone(),
-        rootfs: cfg.rootfs.clone(),
-        created: crate::timefmt::rfc3339_nano(SystemTime::now()),
-        owner: String::new(),
-        annotations: cfg.annotations.clone(),
-        cgroup: cgroup.to_saved(),
-        hooks: (cfg.hooks != Default::default()).then(|| cfg.hooks.clone()),
-        own_pid_ns: plan.has(NamespaceKind::Pid),
-        host_mounts: Vec::new(),
-        host_mounts_before: snapshot.as_ref().map(|s| s.record()),
-        creating: true,
-        cgroup_shared: false,
-    };
+    let state = first_record(o, cfg, snapshot.as_ref());
     let dir = ContainerDir::create(&g.root, &o.id, &state)?;
-    let mut undo = Undo {
+    let dir_path = dir.path.clone();
+    let undo = Undo {
         dir: Some(dir),
         cgroup: None,
         child: None,
@@ -114,196 +241,299 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
         cgroup_shared: false,
         intel_rdt: None,
     };
-    let dir_path = undo.dir.as_ref().expect("set").path.clone();
-    // What exec needs of the config: exec never reads config.json again.
-    config::saved::ExecConfig::save(&cfg, &dir_path)?;
-    let fifo = dir_path.join(crate::state::FIFO_FILE);
+    Ok(Creating {
+        state,
+        undo,
+        dir_path,
+    })
+}
+
+fn first_record(
+    o: &CreateOptions,
+    cfg: &Config,
+    snapshot: Option<&super::host_mounts::Snapshot>,
+) -> State {
+    let b = &cfg.bundle;
+    State {
+        id: o.id.clone(),
+        pid: 0,
+        init_start_time: 0,
+        bundle: b.bundle.clone(),
+        rootfs: b.rootfs.clone(),
+        created: crate::timefmt::rfc3339_nano(SystemTime::now()),
+        owner: String::new(),
+        annotations: b.annotations.clone(),
+        cgroup: cfg.cgroup.to_saved(),
+        hooks: (b.hooks != Default::default()).then(|| b.hooks.clone()),
+        own_pid_ns: cfg.plan.has(NamespaceKind::Pid),
+        host_mounts: Vec::new(),
+        host_mounts_before: snapshot.map(|s| s.record()),
+        creating: true,
+        cgroup_shared: false,
+    }
+}
+
+/// The exec fifo the init waits for `start` on, opened here, by path, as
+/// the caller: the init reopens it through this fd, whatever user or
+/// namespace it is in by then.
+fn make_exec_fifo(dir: &Path, notify: bool) -> Result<OwnedFd> {
+    let fifo = dir.join(crate::state::FIFO_FILE);
     if notify {
-        crate::notify::make_dir(&dir_path)?;
+        crate::notify::make_dir(dir)?;
     }
     crate::sys::fs::mkfifo(&fifo, 0o622).ctx(|| format!("creating {}", fifo.display()))?;
-    // Opened here, by path, as the caller: the init reopens it through its
-    // own fd, whatever user or namespace it is in by then.
-    let fifo_fd: OwnedFd = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::File::options()
-            .read(true)
-            .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
-            .open(&fifo)
-            .ctx(|| format!("opening {}", fifo.display()))?
-            .into()
-    };
+    use std::os::unix::fs::OpenOptionsExt;
+    Ok(std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+        .open(&fifo)
+        .ctx(|| format!("opening {}", fifo.display()))?
+        .into())
+}
 
-    // The device cgroup is linux.resources.devices plus runc's default
-    // set, nothing else: a linux.devices node gets no rule of its own
-    // (a deny-all config keeps /dev/kmsg unreadable even if it is made).
-    let resources = linux.resources().as_ref();
-    let placement = cgroup.make(resources)?;
+/// The container's cgroup, made (with the device rules of
+/// linux.resources.devices plus runc's default set, nothing else: a
+/// linux.devices node gets no rule of its own) and opened for the clone.
+fn make_cgroup(c: &mut Creating, cfg: &Config) -> Result<Placement> {
+    let placement = cfg.cgroup.make(cfg.resources())?;
     if placement.occupied {
         crate::logging::warn(
             "container's cgroup is not empty: its processes share the container's limits",
         );
     }
-    state.cgroup_shared = placement.occupied;
-    undo.cgroup = Some(cgroup.clone());
-    undo.cgroup_shared = placement.occupied;
+    c.state.cgroup_shared = placement.occupied;
+    c.undo.cgroup = Some(cfg.cgroup.clone());
+    c.undo.cgroup_shared = placement.occupied;
+    Ok(placement)
+}
 
-    // The thread has exited: single-threaded again for the clones below.
-    let net_made = net_ahead.and_then(NetworkAhead::finish);
-    let idmapped = crate::rootfs::idmap::prepare(
-        &cfg.bundle,
-        &cfg.mounts,
-        (
-            linux.uid_mappings().as_deref().unwrap_or(&[]),
-            linux.gid_mappings().as_deref().unwrap_or(&[]),
-        ),
-    )?;
-    let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
-    let single = plan.single_clone();
-    let mut flags = if single {
-        plan.new_flags() & !libc::CLONE_NEWCGROUP
-    } else {
-        0
+/// What create made for the init before the clone.
+struct Made<'a> {
+    fifo: &'a OwnedFd,
+    seccomp: Option<&'a remora_seccomp::Filter>,
+    placement: &'a Placement,
+    idmapped: &'a [Option<OwnedFd>],
+}
+
+/// One clone3 into the new namespaces (all of them when no namespace is
+/// joined) and the cgroup; the child runs the init and never returns.
+/// Returns the child's PID and pidfd, and the parent's end of the
+/// channel.
+fn clone_init(
+    o: &CreateOptions,
+    cfg: &Config,
+    c: &mut Creating,
+    made: Made<'_>,
+    (parent_end, init_end): (Channel, Channel),
+) -> Result<(i32, Option<OwnedFd>, Channel)> {
+    let mut flags = match cfg.single_clone() {
+        true => cfg.plan.new_flags() & !libc::CLONE_NEWCGROUP,
+        false => 0,
     };
-    if let Some(net) = net_made {
+    if cfg.net_made {
         flags &= !libc::CLONE_NEWNET;
-        joined.push(net);
     }
-    trace.phase("cgroup");
-    let forked = clone3(&CloneOptions {
-        flags,
-        want_pidfd: true,
-        parent: false,
-        cgroup: placement.clone_into(),
-    })
+    // SAFETY: single-threaded here: remora's threads (sys/netlink.rs's
+    // scoped ones, NetworkAhead's) are joined before any clone3.
+    let forked = unsafe {
+        clone3(&CloneOptions {
+            flags,
+            want_pidfd: true,
+            parent: false,
+            cgroup: made.placement.clone_into(),
+        })
+    }
     .ctx(|| format!("clone3 into new namespaces (flags {flags:#x})"))?;
-    let (child, child_pidfd) = match forked {
+    match forked {
+        Forked::Parent { pid, pidfd } => Ok((pid, pidfd, parent_end)),
         Forked::Child => {
             drop(parent_end);
-            if let Some(d) = &undo.dir {
+            if let Some(d) = c.undo.dir.take() {
                 d.forget_lock_in_child();
             }
-            init::run(InitArgs {
-                id: &o.id,
-                config: &cfg,
-                bundle: &cfg.bundle,
-                rootfs: &cfg.rootfs,
-                plan,
-                joined: &joined,
-                single_clone: single,
-                channel: init_end,
-                fifo: Some(&fifo_fd),
-                no_pivot: o.no_pivot,
-                no_new_keyring: o.no_new_keyring,
-                preserve_fds,
-                seccomp,
-                cgroup: Some(&placement),
-                host_pid: 0,
-                idmapped: &idmapped,
-            })
+            run_init(o, cfg, made, init_end)
         }
-        Forked::Parent { pid, pidfd } => (pid, pidfd),
-    };
-    drop(init_end);
-    undo.child = Some(child);
-    // The second record: the process to kill if create dies from here on
-    // (its start time tells it from a later process with its PID).
-    state.pid = child;
-    state.init_start_time = proc_stat(child)
+    }
+}
+
+/// In the cloned child: the container's init (init/mod.rs).
+fn run_init(o: &CreateOptions, cfg: &Config, made: Made<'_>, channel: Channel) -> ! {
+    init::run(InitArgs {
+        id: &o.id,
+        config: &cfg.bundle,
+        bundle: &cfg.bundle.bundle,
+        rootfs: &cfg.bundle.rootfs,
+        plan: &cfg.plan,
+        joined: &cfg.joined,
+        single_clone: cfg.single_clone(),
+        channel,
+        mode: Mode::Create { fifo: made.fifo },
+        no_pivot: o.no_pivot,
+        no_new_keyring: o.no_new_keyring,
+        preserve_fds: cfg.preserve_fds,
+        seccomp: made.seccomp,
+        cgroup: Some(made.placement),
+        host_pid: 0,
+        idmapped: made.idmapped,
+    })
+}
+
+/// The second record: the process to kill if create dies from here on
+/// (its start time tells it from a later process with its PID); the
+/// poststop hooks a failed create runs; with systemd, the child in the
+/// container's unit.
+fn record_child(c: &mut Creating, o: &CreateOptions, cfg: &Config, child: i32) -> Result<()> {
+    c.undo.child = Some(child);
+    c.state.pid = child;
+    c.state.init_start_time = proc_stat(child)
         .map(|(_, t)| t)
         .ok_or_else(|| Error::Init("container init exited during create".into()))?;
-    undo.dir.as_ref().expect("set").save(&state)?;
-    if let Some(h) = cfg.hooks.poststop().clone() {
-        let json = state_json(&o.id, "stopped", 0, &cfg.bundle, Some(&cfg.annotations));
-        undo.poststop = Some((h, json, cfg.bundle.clone()));
+    c.dir().save(&c.state)?;
+    let b = &cfg.bundle;
+    if let Some(h) = b.hooks.poststop().clone() {
+        let dir = &b.bundle;
+        let json = state_json(&o.id, "stopped", 0, dir, Some(&b.annotations));
+        c.undo.poststop = Some((h, json, dir.clone()));
     }
-    if cgroup.is_systemd() {
-        cgroup.add_task(nix::unistd::Pid::from_raw(child))?;
+    if cfg.cgroup.is_systemd() {
+        cfg.cgroup.add_task(nix::unistd::Pid::from_raw(child))?;
     }
-    trace.phase("clone");
-    parent_end
-        .send(&Message::Continue)
-        .ctx(|| "sync: sending continue".into())?;
-    // While the init sets itself up: the limits and device rules, in force
-    // before `Ready` (so before any process of the container's runs).
-    cgroup.apply_initial(resources)?;
-    crate::cgroup_owner::apply(&cgroup, &cfg)?;
-    trace.phase("resources");
-    let (pid, console_master, init_phases) = converse(
-        &parent_end,
-        &cfg,
+    Ok(())
+}
+
+/// The conversation from `Continue` to `Ready` (crate::protocol); returns
+/// what the init reported and the pty master remora keeps, if any.
+fn talk_to_init(
+    ch: &Channel,
+    o: &CreateOptions,
+    cfg: &Config,
+    c: &mut Creating,
+    child: i32,
+) -> Result<(Reported, Option<OwnedFd>)> {
+    let mut requests = CreateRequests {
         o,
+        cfg,
         child,
-        plan.is_new(NamespaceKind::User),
-        !single && (plan.has(NamespaceKind::Pid) || plan.is_new(NamespaceKind::Time)),
-        &mut undo.init,
-        &mut super::watch::InitWatch::new(child, Some(cgroup.clone())),
-        &dir_path,
-    )
-    .map_err(|e| explain_init_death(e, &mut undo, &cgroup, resources))?;
-    if pid != child {
-        // The intermediate forked the init into its pid namespace; reap it.
-        super::watch::reap(child, super::watch::STUCK_AFTER);
-        undo.child = Some(pid);
-    }
-    let pidfd = match (pid == child, child_pidfd) {
-        (true, Some(fd)) => fd,
-        _ => pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?,
+        state_dir: &c.dir_path,
+        init: None,
+        kept_master: None,
     };
+    let mut watch = super::watch::InitWatch::new(child, Some(cfg.cgroup.clone()));
+    let known = (!cfg.forked_init()).then_some(child);
+    let r = protocol::converse(ch, &mut watch, known, "container init", &mut requests);
+    c.undo.init = requests.init;
+    let kept = requests.kept_master;
+    match r {
+        Ok(reported) => Ok((reported, kept)),
+        Err(e) => Err(explain_init_death(
+            e,
+            &mut c.undo,
+            &cfg.cgroup,
+            cfg.resources(),
+        )),
+    }
+}
+
+/// The init, ready: the intermediate process that forked it (if any) is
+/// reaped, and the init is the process to kill on failure. Returns a
+/// pidfd of the init.
+fn take_over_init(
+    c: &mut Creating,
+    child: i32,
+    child_pidfd: Option<OwnedFd>,
+    pid: i32,
+) -> Result<OwnedFd> {
+    if pid != child {
+        super::watch::reap(child, super::watch::STUCK_AFTER);
+        c.undo.child = Some(pid);
+    }
+    match (pid == child, child_pidfd) {
+        (true, Some(fd)) => Ok(fd),
+        _ => pidfd_open(pid).ctx(|| format!("pidfd_open({pid})")),
+    }
+}
+
+/// The last record: the init, ready; the container exists. Then the pid
+/// file.
+fn record_created(c: &mut Creating, o: &CreateOptions, pid: i32) -> Result<()> {
     let (_, start_time) =
         proc_stat(pid).ok_or_else(|| Error::Init("container init exited during create".into()))?;
-    undo.intel_rdt = apply_intel_rdt(&cfg, &o.id, pid, &dir_path)?;
-    // The last record: the init, ready; the container exists.
-    state.pid = pid;
-    state.init_start_time = start_time;
-    state.created = crate::timefmt::rfc3339_nano(SystemTime::now());
-    state.creating = false;
-    state.host_mounts_before = None;
-    state.host_mounts = undo
+    let s = &mut c.state;
+    s.pid = pid;
+    s.init_start_time = start_time;
+    s.created = crate::timefmt::rfc3339_nano(SystemTime::now());
+    s.creating = false;
+    s.host_mounts_before = None;
+    s.host_mounts = c
+        .undo
         .host_mounts
         .as_ref()
         .map(|s| s.new_mounts())
         .unwrap_or_default();
-    let dir = undo.dir.take().expect("set");
-    trace.phase("init");
-    trace.add_detail(init_phases);
-    if let Err(e) = dir.save(&state) {
-        undo.dir = Some(dir);
-        return Err(e);
-    }
+    c.dir().save(&c.state)?;
     if let Some(p) = &o.pid_file {
-        if let Err(e) = write_pid_file(p, pid) {
-            undo.dir = Some(dir);
-            return Err(e);
-        }
+        write_pid_file(p, pid)?;
     }
-    trace.phase("state");
-    trace.finish();
-    if let Some(sock) = &o.pidfd_socket {
-        if let Err(e) = send_pidfd(sock, &pidfd) {
-            undo.dir = Some(dir);
-            return Err(e);
-        }
+    Ok(())
+}
+
+/// The parent's answers to the init's requests.
+struct CreateRequests<'a> {
+    o: &'a CreateOptions,
+    cfg: &'a Config,
+    child: i32,
+    state_dir: &'a Path,
+    /// The init forked by the child, once it reports.
+    init: Option<i32>,
+    kept_master: Option<OwnedFd>,
+}
+
+impl Requests for CreateRequests<'_> {
+    fn init_pid(&mut self, pid: i32) {
+        self.init = Some(pid);
     }
-    undo.cgroup = None;
-    undo.child = None;
-    undo.init = None;
-    undo.poststop = None;
-    undo.host_mounts = None;
-    undo.intel_rdt = None;
-    Ok(Created {
-        pid,
-        pidfd,
-        dir,
-        state,
-        console_master,
-    })
+
+    fn write_id_maps(&mut self) -> Result<()> {
+        let linux = self.cfg.linux();
+        crate::rootless::write_id_maps(
+            self.child,
+            linux.uid_mappings().as_deref().unwrap_or(&[]),
+            linux.gid_mappings().as_deref().unwrap_or(&[]),
+        )
+    }
+
+    /// linux.netDevices into the init's network namespace, then the
+    /// prestart and createRuntime hooks, in the runtime's namespaces.
+    fn create_runtime(&mut self, pid: i32) -> Result<()> {
+        crate::net_devices::move_in(self.cfg.linux(), pid, self.state_dir)?;
+        let b = &self.cfg.bundle;
+        let dir = &b.bundle;
+        let json = state_json(&self.o.id, "created", pid, dir, Some(&b.annotations));
+        let hooks = &b.hooks;
+        let run = |kind, list: &Option<Vec<oci_spec::runtime::Hook>>| {
+            crate::hooks::run_all(kind, list.as_deref().unwrap_or(&[]), &json, dir)
+        };
+        run("prestart", hooks.prestart())
+            .and_then(|()| run("createRuntime", hooks.create_runtime()))
+            .map_err(Error::Init)
+    }
+
+    fn console_master(&mut self, fd: Option<OwnedFd>) -> Result<()> {
+        let kept = crate::terminal::relay_master(fd, self.o.console_socket.as_deref())
+            .map_err(Error::Init)?;
+        self.kept_master = kept.or(self.kept_master.take());
+        Ok(())
+    }
+
+    fn seccomp_listener(&mut self, pid: i32, fd: Option<OwnedFd>) -> Result<()> {
+        send_seccomp_listener(&self.cfg.bundle, &self.o.id, "creating", pid, fd)
+    }
 }
 
 /// Socket activation (runc's behaviour): with LISTEN_FDS=N in remora's
 /// environment, fds 3..3+N pass into the container (before the
 /// --preserve-fds ones) and the process gets LISTEN_FDS=N, LISTEN_PID=1.
-fn forward_listen_fds(cfg: &mut Config) -> u32 {
+fn forward_listen_fds(bundle: &mut Bundle) -> u32 {
     let n: u32 = match std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -311,7 +541,7 @@ fn forward_listen_fds(cfg: &mut Config) -> u32 {
         Some(n) if n > 0 => n,
         _ => return 0,
     };
-    let p = &mut cfg.process;
+    let p = &mut bundle.process;
     let mut env = p.env().clone().unwrap_or_default();
     env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
     env.push(format!("LISTEN_FDS={n}"));
@@ -332,7 +562,7 @@ pub fn send_pidfd(sock: &std::path::Path, pidfd: &OwnedFd) -> Result<()> {
 /// linux.seccomp.listenerPath (runc's format); for the init and for an
 /// exec'd process alike (`status` says which state the container is in).
 pub(super) fn send_seccomp_listener(
-    cfg: &Config,
+    cfg: &Bundle,
     id: &str,
     status: &str,
     pid: i32,
@@ -364,13 +594,13 @@ pub(super) fn send_seccomp_listener(
 /// config::validate); recorded in the state directory for update and
 /// delete.
 fn apply_intel_rdt(
-    cfg: &Config,
+    bundle: &Bundle,
     id: &str,
     pid: i32,
     state_dir: &std::path::Path,
 ) -> Result<Option<crate::resctrl::Applied>> {
     use crate::resctrl;
-    let Some(rdt) = cfg.linux.intel_rdt().clone() else {
+    let Some(rdt) = bundle.linux.intel_rdt().clone() else {
         return Ok(None);
     };
     let root = std::path::Path::new(resctrl::ROOT);
@@ -383,45 +613,14 @@ fn apply_intel_rdt(
     Ok(Some(applied))
 }
 
-/// linux.netDevices, moved when the init reports its namespaces made
-/// (with the createRuntime hooks' message). In the staged path the
-/// init's PID may still be on its way from the intermediate process (the
-/// init's message can overtake it): wait for it, the device goes into the
-/// init's namespace.
-fn move_net_devices(
-    ch: &Channel,
-    linux: &oci_spec::runtime::Linux,
-    expect_init_pid: bool,
-    init_seen: &mut Option<i32>,
-    init_pid: &mut i32,
-    state_dir: &std::path::Path,
-) -> Result<()> {
-    if expect_init_pid && init_seen.is_none() {
-        match ch.recv_fd().ctx(|| "sync: receiving from init".into())? {
-            Some((Message::InitPid(p), _)) => {
-                *init_pid = p;
-                *init_seen = Some(p);
-            }
-            Some((Message::Error(e), _)) => return Err(Error::Init(e)),
-            other => {
-                return Err(Error::Init(format!(
-                    "sync: expected the init's PID, got {:?}",
-                    other.map(|(m, _)| m)
-                )))
-            }
-        }
-    }
-    crate::net_devices::move_in(linux, *init_pid, state_dir)
-}
-
 /// terminal=true needs --console-socket and vice versa (runc's rules).
-fn check_terminal(cfg: &Config, o: &CreateOptions) -> Result<()> {
-    let terminal = cfg.process.terminal().unwrap_or(false);
+fn check_terminal(bundle: &Bundle, o: &CreateOptions) -> Result<()> {
+    let terminal = bundle.process.terminal().unwrap_or(false);
     match (terminal, &o.console_socket) {
         (true, None) if !o.foreground => Err(Error::config(
             "process.terminal: cannot allocate tty if remora will detach without setting console socket",
         )),
-        (false, Some(_)) => Err(Error::config(
+        (false, Some(_)) => Err(Error::argument(
             "--console-socket: cannot use console socket if remora will not detach or allocate tty",
         )),
         _ => Ok(()),
@@ -438,11 +637,10 @@ fn explain_init_death(
     cgroup: &Cgroup,
     resources: Option<&oci_spec::runtime::LinuxResources>,
 ) -> Error {
-    let died = match &e {
-        Error::Init(m) => m.starts_with("container init exited"),
-        Error::Io { context, .. } => context.starts_with("sync: receiving"),
-        _ => false,
-    };
+    let died = matches!(
+        e,
+        Error::Protocol(ProtocolError::Exited(_) | ProtocolError::Receive(_))
+    );
     if !died {
         return e;
     }
@@ -472,126 +670,6 @@ fn explain_init_death(
             Some(how) => Error::Init(format!("container init {how} before it was ready")),
             None => e,
         },
-    }
-}
-
-/// The parent's side of the conversation; returns the init's PID, the pty
-/// master remora keeps (if any) and the init's phase trace.
-#[allow(clippy::too_many_arguments)] // the conversation's inputs, each used once
-fn converse(
-    ch: &Channel,
-    cfg: &Config,
-    o: &CreateOptions,
-    child: i32,
-    userns: bool,
-    expect_init_pid: bool,
-    init_seen: &mut Option<i32>,
-    watch: &mut super::watch::InitWatch,
-    state_dir: &std::path::Path,
-) -> Result<(i32, Option<OwnedFd>, crate::trace::Phases)> {
-    let mut ready = false;
-    let mut phases = crate::trace::Phases::new();
-    let id = o.id.as_str();
-    let mut kept_master = None;
-    let linux = &cfg.linux;
-    let mut init_pid = child;
-    loop {
-        while !ch
-            .readable(super::watch::TICK)
-            .ctx(|| "sync: waiting for the init".into())?
-        {
-            watch.check()?;
-        }
-        let (msg, fd) = match ch.recv_fd().ctx(|| "sync: receiving from init".into())? {
-            Some((m, fd)) => (Some(m), fd),
-            None => (None, None),
-        };
-        match msg {
-            Some(Message::ConsoleMaster) => {
-                match crate::terminal::relay_master(fd, o.console_socket.as_deref()) {
-                    Ok(kept) => kept_master = kept.or(kept_master),
-                    Err(e) => {
-                        let _ = ch.send(&Message::Error(e.clone()));
-                        return Err(Error::Init(e));
-                    }
-                }
-            }
-            Some(Message::IdMapRequest) if userns => {
-                let r = crate::rootless::write_id_maps(
-                    child,
-                    linux.uid_mappings().as_deref().unwrap_or(&[]),
-                    linux.gid_mappings().as_deref().unwrap_or(&[]),
-                );
-                if let Err(e) = r {
-                    let _ = ch.send(&Message::Error(e.to_string()));
-                    return Err(e);
-                }
-                ch.send(&Message::IdMapsWritten).ctx(|| "sync".into())?;
-            }
-            Some(Message::InitPid(p)) => {
-                init_pid = p;
-                *init_seen = Some(p);
-                watch.set_pid(p);
-                if ready {
-                    return Ok((init_pid, kept_master, phases));
-                }
-            }
-            // The init's Ready can overtake its forker's InitPid: wait for both.
-            Some(Message::Ready) if expect_init_pid && init_seen.is_none() => ready = true,
-            Some(Message::SeccompListener) => {
-                let r = send_seccomp_listener(cfg, id, "creating", init_pid, fd);
-                if let Err(e) = r {
-                    let _ = ch.send(&Message::Error(e.to_string()));
-                    return Err(e);
-                }
-            }
-            Some(Message::CreateRuntimeHooks) => {
-                let moved = move_net_devices(
-                    ch,
-                    linux,
-                    expect_init_pid,
-                    init_seen,
-                    &mut init_pid,
-                    state_dir,
-                );
-                if let Err(e) = moved {
-                    let _ = ch.send(&Message::Error(e.to_string()));
-                    return Err(e);
-                }
-                let json = state_json(id, "created", init_pid, &cfg.bundle, Some(&cfg.annotations));
-                let hooks = &cfg.hooks;
-                let r = crate::hooks::run_all(
-                    "prestart",
-                    hooks.prestart().as_deref().unwrap_or(&[]),
-                    &json,
-                    &cfg.bundle,
-                )
-                .and_then(|()| {
-                    crate::hooks::run_all(
-                        "createRuntime",
-                        hooks.create_runtime().as_deref().unwrap_or(&[]),
-                        &json,
-                        &cfg.bundle,
-                    )
-                });
-                match r {
-                    Ok(()) => ch.send(&Message::HooksDone).ctx(|| "sync".into())?,
-                    Err(e) => {
-                        let _ = ch.send(&Message::Error(e.clone()));
-                        return Err(Error::Init(e));
-                    }
-                }
-            }
-            Some(Message::InitPhases(p)) => phases = p,
-            Some(Message::Ready) => return Ok((init_pid, kept_master, phases)),
-            Some(Message::Error(e)) => return Err(Error::Init(e)),
-            Some(other) => return Err(Error::Init(format!("sync: unexpected {other:?}"))),
-            None => {
-                return Err(Error::Init(
-                    "container init exited before it was ready".into(),
-                ))
-            }
-        }
     }
 }
 

@@ -5,19 +5,20 @@
 //! with the flags applied. Failures of exec itself exit 255.
 
 use std::collections::BTreeMap;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 use remora_cgroups::{Cgroup, Placement};
-use remora_namespaces::{NamespaceKind, NamespacePlan};
+use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan};
 
 use super::{status_of, Global, Status};
-use crate::channel::{Channel, Message};
+use crate::channel::Channel;
 use crate::error::{Error, IoContext, Result};
-use crate::init::{self, InitArgs};
+use crate::init::{self, InitArgs, Mode};
+use crate::protocol::{self, Requests};
 use crate::state::{write_pid_file, ContainerDir};
 use crate::sys::clone::{clone3, CloneOptions, Forked};
 
@@ -54,7 +55,7 @@ fn process_for(o: &ExecOptions, container: &Process) -> Result<Process> {
         return parse_process(&data, p);
     }
     if o.args.is_empty() {
-        return Err(Error::config(
+        return Err(Error::argument(
             "exec: a command to run is required (ARGS or --process)",
         ));
     }
@@ -64,7 +65,7 @@ fn process_for(o: &ExecOptions, container: &Process) -> Result<Process> {
     v["terminal"] = serde_json::json!(o.tty);
     if let Some(c) = &o.cwd {
         if !c.is_absolute() {
-            return Err(Error::config(format!(
+            return Err(Error::argument(format!(
                 "--cwd {}: must be an absolute path",
                 crate::bounded::quoted(&c.to_string_lossy())
             )));
@@ -85,7 +86,7 @@ fn process_for(o: &ExecOptions, container: &Process) -> Result<Process> {
         };
         let num = |s: &str| {
             s.parse::<u32>()
-                .map_err(|_| Error::config(format!("--user {u:?}: uid and gid must be numbers")))
+                .map_err(|_| Error::argument(format!("--user {u:?}: uid and gid must be numbers")))
         };
         v["user"]["uid"] = serde_json::json!(num(uid)?);
         v["user"]["gid"] = serde_json::json!(gid.map(num).transpose()?.unwrap_or(0));
@@ -94,7 +95,7 @@ fn process_for(o: &ExecOptions, container: &Process) -> Result<Process> {
         v["user"]["additionalGids"] = serde_json::json!(o.additional_gids);
     }
     if !o.caps.is_empty() {
-        crate::runc_compat::check_cap_flags(&o.caps).map_err(Error::config)?;
+        crate::runc_compat::check_cap_flags(&o.caps).map_err(Error::argument)?;
         for set in ["bounding", "effective", "permitted"] {
             let mut list: Vec<String> =
                 serde_json::from_value(v["capabilities"][set].clone()).unwrap_or_default();
@@ -146,180 +147,21 @@ pub fn parse_process(data: &[u8], path: &Path) -> Result<Process> {
 /// Runs exec; returns the exit code for remora (the process's status in
 /// the foreground, 0 detached).
 pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
-    // The process joins the container as a clone of this one: its
-    // /proc/self/exe must not be the host's binary (docs/security.md,
-    // "The runtime binary").
-    crate::sys::protected_exe::ensure().ctx(|| "protecting the runtime binary".into())?;
+    super::create::protect_runtime_binary()?;
     let mut trace = crate::trace::Trace::start("exec");
-    let dir = ContainerDir::open(&g.root, &o.id)?;
-    let st = dir.load()?;
-    match status_of(&st, &dir) {
-        Status::Stopped => return Err(Error::config("cannot exec in a stopped container")),
-        Status::Creating => return Err(Error::config("cannot exec in a creating container")),
-        Status::Paused if !o.ignore_paused => {
-            return Err(Error::config("cannot exec in a paused container"))
-        }
-        _ => {}
-    }
-    // The container's config as create saved it (config/saved.rs): the
-    // bundle is not read again.
-    let saved = crate::config::saved::ExecConfig::load(&dir.path)?;
-    let process = process_for(o, &saved.process)?;
-    crate::config::check_lsm(&process)?;
-    crate::config::check_process_attrs(&process)?;
-    match (process.terminal().unwrap_or(false), &o.console_socket) {
-        (true, None) if o.detach => {
-            return Err(Error::config(
-                "process.terminal: cannot allocate tty if remora will detach without setting console socket",
-            ))
-        }
-        (false, Some(_)) => {
-            return Err(Error::config(
-                "--console-socket: cannot use console socket if remora will not detach or allocate tty",
-            ))
-        }
-        _ => {}
-    }
-    let config = saved.into_config(process, &st.bundle, &st.rootfs)?;
-    // Every namespace of the container, joined through its init.
-    let kinds = &config.namespaces;
-    let mut plan = NamespacePlan::default();
-    for k in NamespaceKind::JOIN_ORDER {
-        if kinds.has(k) {
-            plan.join.push((
-                k,
-                PathBuf::from(format!("/proc/{}/ns/{}", st.pid, k.proc_name())),
-            ));
-        }
-    }
-    let joined = plan.open_joined()?;
-    let state_dir = dir.path.clone();
-    drop(dir);
+    let t = open_container(g, o)?;
     trace.phase("config");
-    let cg = Cgroup::from_saved(st.cgroup.clone());
-    let (mut dirs, outside) = cg.joinable_by_caller(exec_cgroup_dirs(&cg, &o.sub_cgroups)?);
-    if let Some(w) = outside {
-        crate::logging::warn(&w);
-    }
-    let mut placement = Placement::open(&dirs)?;
-    let (parent_end, init_end) = Channel::pair().ctx(|| "creating sync socket".into())?;
-    let clone = |p: &Placement| {
-        clone3(&CloneOptions {
-            cgroup: p.clone_into(),
-            ..Default::default()
-        })
-    };
-    let mut forked = clone(&placement);
-    let busy = matches!(&forked, Err(e) if e.raw_os_error() == Some(libc::EBUSY));
-    if busy && o.sub_cgroups.is_empty() {
-        // The container's cgroup2 directory hands controllers down to
-        // sub-cgroups (systemd or a nested runtime inside moved its
-        // processes there): the kernel lets no process live in it. As
-        // runc, join the cgroup the init is in now instead.
-        if let Some(d) = dirs
-            .get("unified")
-            .and_then(|d| init_cgroup2_dir(d, st.pid))
-        {
-            dirs.insert("unified".into(), d);
-            placement = Placement::open(&dirs)?;
-            forked = clone(&placement);
-        }
-    }
-    let forked = forked.ctx(|| "clone3 into the container's cgroup".into())?;
-    let child = match forked {
-        Forked::Child => {
-            drop(parent_end);
-            init::run(InitArgs {
-                id: &o.id,
-                config: &config,
-                bundle: &st.bundle,
-                rootfs: &st.rootfs,
-                plan: &plan,
-                joined: &joined,
-                single_clone: false,
-                channel: init_end,
-                fifo: None,
-                no_pivot: false,
-                no_new_keyring: true,
-                preserve_fds: o.preserve_fds,
-                seccomp: config.seccomp.as_ref(),
-                cgroup: Some(&placement),
-                host_pid: 0,
-                idmapped: &[],
-            })
-        }
-        Forked::Parent { pid, .. } => pid,
-    };
-    drop(init_end);
-    let reap = |pid: i32| {
-        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-        super::watch::reap(pid, super::watch::STUCK_AFTER);
-    };
-    let mut watch = super::watch::InitWatch::new(child, Some(cg.clone()));
+    let channel = Channel::pair().ctx(|| "creating sync socket".into())?;
+    let (child, parent_end) = clone_process(o, &t, channel)?;
+    let mut watch = super::watch::InitWatch::new(child, Some(t.cgroup.clone()));
     if o.ignore_paused {
         watch = watch.patient_while_frozen();
     }
     trace.phase("clone");
     let sfd = super::wait::forwarded_signals()?;
-    // With the container's pid namespace to join, the child forks the
-    // process into it and reports its PID; without, the child is it.
-    let mut pid = if plan.has(NamespaceKind::Pid) {
-        0
-    } else {
-        child
-    };
-    let mut phases = Vec::new();
-    let mut send_listener = |pid: i32, fd: std::os::fd::OwnedFd| {
-        super::create::send_seccomp_listener(&config, &o.id, "running", pid, Some(fd))
-    };
-    let handed_over = converse(
-        &parent_end,
-        o.console_socket.as_deref(),
-        &mut pid,
-        &mut phases,
-        &mut watch,
-        &mut send_listener,
-    )
-    .and_then(|master| {
-        trace.phase("init");
-        crate::resctrl::join_exec(&state_dir, pid)?;
-        if let Some(p) = &o.pid_file {
-            write_pid_file(p, pid)?;
-        }
-        if let Some(sock) = &o.pidfd_socket {
-            let fd = crate::sys::process::pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?;
-            super::create::send_pidfd(sock, &fd)?;
-        }
-        if let Some(m) = &master {
-            // The caller's terminal size from the first instruction.
-            super::wait::copy_winsize(std::io::stdin().as_fd(), m.as_fd());
-        }
-        // Everything is in place: let the process exec.
-        parent_end.send(&Message::Continue).ctx(|| "sync".into())?;
-        // Its end of the channel is close-on-exec: EOF means the
-        // program runs (as runc, exec returns once it does); an error
-        // means execve itself failed.
-        wait_readable(&parent_end, &mut watch)?;
-        let r = match parent_end.recv() {
-            Ok(Some(Message::Error(e))) => Err(Error::Init(e)),
-            _ => Ok(master),
-        };
-        trace.phase("execve");
-        r
-    });
-    trace.add_detail(phases);
+    let handed_over = talk_to_process(&parent_end, o, &t, child, &mut watch, &mut trace);
     trace.finish();
-    let master = match handed_over {
-        Ok(m) => m,
-        Err(e) => {
-            // Nothing half-joined is left: the process and its forker.
-            if pid > 0 && pid != child {
-                reap(pid);
-            }
-            reap(child);
-            return Err(e);
-        }
-    };
+    let (pid, master) = handed_over?;
     if pid != child {
         // The forker, done once the process is in the pid namespace.
         super::watch::reap(child, super::watch::STUCK_AFTER);
@@ -328,6 +170,257 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
         return Ok(0);
     }
     super::wait::wait_child(pid, sfd, master)
+}
+
+/// The container exec joins, and what its process is made of.
+struct Target {
+    st: crate::state::State,
+    state_dir: PathBuf,
+    /// The container's config as create saved it, with the process to
+    /// run (config/saved.rs).
+    config: crate::config::Config,
+    /// Every namespace of the container, joined through its init.
+    plan: NamespacePlan,
+    joined: Vec<JoinedNamespace>,
+    cgroup: Cgroup,
+}
+
+/// The container, locked while its init's namespaces are opened (so that
+/// they are the container's), in a state that takes an exec; the process
+/// to run and its seccomp filter.
+fn open_container(g: &Global, o: &ExecOptions) -> Result<Target> {
+    let dir = ContainerDir::open(&g.root, &o.id)?;
+    let st = dir.load()?;
+    let status = match status_of(&st, &dir) {
+        Status::Stopped => Some("stopped"),
+        Status::Creating => Some("creating"),
+        Status::Paused if !o.ignore_paused => Some("paused"),
+        _ => None,
+    };
+    if let Some(status) = status {
+        return Err(Error::WrongState {
+            action: "exec",
+            status,
+        });
+    }
+    let config = exec_config(o, &st, &dir.path)?;
+    let plan = join_plan(&config.namespaces, st.pid);
+    let joined = plan.open_joined()?;
+    Ok(Target {
+        state_dir: dir.path.clone(),
+        cgroup: Cgroup::from_saved(st.cgroup.clone()),
+        st,
+        config,
+        plan,
+        joined,
+    })
+}
+
+/// The container's config as create saved it (the bundle is not read
+/// again), with the process to run in place of its own.
+fn exec_config(
+    o: &ExecOptions,
+    st: &crate::state::State,
+    state_dir: &std::path::Path,
+) -> Result<crate::config::Config> {
+    let saved = crate::config::saved::ExecConfig::load(state_dir)?;
+    let process = process_for(o, &saved.process)?;
+    crate::config::check_lsm(&process)?;
+    crate::config::check_process_attrs(&process)?;
+    match (process.terminal().unwrap_or(false), &o.console_socket) {
+        (true, None) if o.detach => Err(Error::config(
+            "process.terminal: cannot allocate tty if remora will detach without setting console socket",
+        )),
+        (false, Some(_)) => Err(Error::argument(
+            "--console-socket: cannot use console socket if remora will not detach or allocate tty",
+        )),
+        _ => saved.into_config(process, &st.bundle, &st.rootfs),
+    }
+}
+
+/// Every namespace of the container, by the paths of its init's.
+fn join_plan(kinds: &NamespacePlan, init: i32) -> NamespacePlan {
+    let mut plan = NamespacePlan::default();
+    for k in NamespaceKind::JOIN_ORDER
+        .into_iter()
+        .filter(|k| kinds.has(*k))
+    {
+        let path = PathBuf::from(format!("/proc/{init}/ns/{}", k.proc_name()));
+        plan.join.push((k, path));
+    }
+    plan
+}
+
+/// One clone3 into the container's cgroup; the child joins the rest and
+/// never returns. Returns its PID and the parent's end of the channel.
+fn clone_process(
+    o: &ExecOptions,
+    t: &Target,
+    (parent_end, init_end): (Channel, Channel),
+) -> Result<(i32, Channel)> {
+    let (forked, placement) = clone_into_cgroup(o, t)?;
+    match forked {
+        Forked::Parent { pid, .. } => Ok((pid, parent_end)),
+        Forked::Child => {
+            drop(parent_end);
+            run_process(o, t, &placement, init_end)
+        }
+    }
+}
+
+/// In the cloned child: the process joining the container (init/mod.rs,
+/// `exec_steps`).
+fn run_process(o: &ExecOptions, t: &Target, placement: &Placement, channel: Channel) -> ! {
+    init::run(InitArgs {
+        id: &o.id,
+        config: &t.config,
+        bundle: &t.st.bundle,
+        rootfs: &t.st.rootfs,
+        plan: &t.plan,
+        joined: &t.joined,
+        single_clone: false,
+        channel,
+        mode: Mode::Exec,
+        no_pivot: false,
+        no_new_keyring: true,
+        preserve_fds: o.preserve_fds,
+        seccomp: t.config.seccomp.as_ref(),
+        cgroup: Some(placement),
+        host_pid: 0,
+        idmapped: &[],
+    })
+}
+
+/// clone3 into the container's cgroup (or --cgroup's sub-cgroup). The
+/// container's cgroup2 directory may hand controllers down to
+/// sub-cgroups (systemd or a nested runtime inside moved its processes
+/// there): the kernel lets no process live in it (EBUSY). As runc, the
+/// process then joins the cgroup the init is in now.
+fn clone_into_cgroup(o: &ExecOptions, t: &Target) -> Result<(Forked, Placement)> {
+    let sub = exec_cgroup_dirs(&t.cgroup, &o.sub_cgroups)?;
+    let (mut dirs, outside) = t.cgroup.joinable_by_caller(sub);
+    if let Some(w) = outside {
+        crate::logging::warn(&w);
+    }
+    let mut placement = Placement::open(&dirs)?;
+    let clone = |p: &Placement| {
+        // SAFETY: single-threaded here: remora's threads (sys/netlink.rs's
+        // scoped ones, NetworkAhead's) are joined before any clone3.
+        unsafe {
+            clone3(&CloneOptions {
+                cgroup: p.clone_into(),
+                ..Default::default()
+            })
+        }
+    };
+    let mut forked = clone(&placement);
+    let busy = matches!(&forked, Err(e) if e.raw_os_error() == Some(libc::EBUSY));
+    if busy && o.sub_cgroups.is_empty() {
+        let init_dir = dirs
+            .get("unified")
+            .and_then(|d| init_cgroup2_dir(d, t.st.pid));
+        if let Some(d) = init_dir {
+            dirs.insert("unified".into(), d);
+            placement = Placement::open(&dirs)?;
+            forked = clone(&placement);
+        }
+    }
+    let forked = forked.ctx(|| "clone3 into the container's cgroup".into())?;
+    Ok((forked, placement))
+}
+
+/// The conversation (crate::protocol) up to the process's execve;
+/// returns its PID and the pty master remora keeps, if any.
+fn talk_to_process(
+    ch: &Channel,
+    o: &ExecOptions,
+    t: &Target,
+    child: i32,
+    watch: &mut super::watch::InitWatch,
+    trace: &mut crate::trace::Trace,
+) -> Result<(i32, Option<OwnedFd>)> {
+    let mut requests = ExecRequests {
+        o,
+        t,
+        pid: None,
+        kept_master: None,
+    };
+    // With the container's pid namespace to join, the child forks the
+    // process into it and reports its PID; without, the child is it.
+    let known = (!t.plan.has(NamespaceKind::Pid)).then_some(child);
+    let who = "exec: the process";
+    let r = protocol::converse(ch, watch, known, who, &mut requests).and_then(|reported| {
+        trace.phase("init");
+        trace.add_detail(reported.phases);
+        let master = requests.kept_master.take();
+        hand_over(ch, o, t, reported.pid, master.as_ref(), watch)?;
+        trace.phase("execve");
+        Ok((reported.pid, master))
+    });
+    if r.is_err() {
+        abandon(child, requests.pid);
+    }
+    r
+}
+
+/// A failed exec leaves nothing half-joined: the process and its forker
+/// are killed and reaped.
+fn abandon(child: i32, forked: Option<i32>) {
+    for pid in forked.into_iter().filter(|p| *p != child).chain([child]) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        super::watch::reap(pid, super::watch::STUCK_AFTER);
+    }
+}
+
+/// The process is ready: the parent's own steps (resctrl group, pid
+/// file, pidfd, terminal size), then its go; returns once it has exec'd.
+fn hand_over(
+    ch: &Channel,
+    o: &ExecOptions,
+    t: &Target,
+    pid: i32,
+    master: Option<&OwnedFd>,
+    watch: &mut super::watch::InitWatch,
+) -> Result<()> {
+    crate::resctrl::join_exec(&t.state_dir, pid)?;
+    if let Some(p) = &o.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    if let Some(sock) = &o.pidfd_socket {
+        let fd = crate::sys::process::pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?;
+        super::create::send_pidfd(sock, &fd)?;
+    }
+    if let Some(m) = master {
+        // The caller's terminal size from the first instruction.
+        super::wait::copy_winsize(std::io::stdin().as_fd(), m.as_fd());
+    }
+    protocol::release_exec(ch, watch)
+}
+
+/// The parent's answers to the process's requests.
+struct ExecRequests<'a> {
+    o: &'a ExecOptions,
+    t: &'a Target,
+    /// The process forked into the pid namespace, once its forker says.
+    pid: Option<i32>,
+    kept_master: Option<OwnedFd>,
+}
+
+impl Requests for ExecRequests<'_> {
+    fn init_pid(&mut self, pid: i32) {
+        self.pid = Some(pid);
+    }
+
+    fn console_master(&mut self, fd: Option<OwnedFd>) -> Result<()> {
+        let kept = crate::terminal::relay_master(fd, self.o.console_socket.as_deref())
+            .map_err(Error::Init)?;
+        self.kept_master = kept.or(self.kept_master.take());
+        Ok(())
+    }
+
+    fn seccomp_listener(&mut self, pid: i32, fd: Option<OwnedFd>) -> Result<()> {
+        super::create::send_seccomp_listener(&self.t.config, &self.o.id, "running", pid, fd)
+    }
 }
 
 /// The cgroup2 directory the init of the container whose cgroup2
@@ -359,9 +452,10 @@ fn exec_cgroup_dirs(cg: &Cgroup, specs: &[String]) -> Result<BTreeMap<String, Pa
         };
         let sub = sub.trim_start_matches('/');
         if sub.split('/').any(|c| c == "..") {
-            return Err(Error::config(format!(
-                "--cgroup {spec:?}: must stay inside the container's cgroup"
-            )));
+            return Err(Error::ExecCgroup {
+                arg: spec.clone(),
+                reason: "must stay inside the container's cgroup".into(),
+            });
         }
         let mut joined = false;
         for (key, dir) in cg.paths() {
@@ -371,96 +465,20 @@ fn exec_cgroup_dirs(cg: &Cgroup, specs: &[String]) -> Result<BTreeMap<String, Pa
             }
             let target = dir.join(sub);
             if !target.is_dir() {
-                return Err(Error::config(format!(
-                    "--cgroup {spec:?}: {} does not exist",
-                    target.display()
-                )));
+                return Err(Error::ExecCgroup {
+                    arg: spec.clone(),
+                    reason: format!("{} does not exist", target.display()),
+                });
             }
             dirs.insert(key.clone(), target);
             joined = true;
         }
         if !joined {
-            return Err(Error::config(format!(
-                "--cgroup {spec:?}: no such controller in the container's cgroups"
-            )));
+            return Err(Error::ExecCgroup {
+                arg: spec.clone(),
+                reason: "no such controller in the container's cgroups".into(),
+            });
         }
     }
     Ok(dirs)
-}
-
-/// Waits until the process says something (or exits), watching it: a
-/// frozen cgroup or a process stuck in uninterruptible sleep is an error
-/// (with --ignore-paused, exec into a frozen container would wait
-/// forever).
-fn wait_readable(ch: &Channel, watch: &mut super::watch::InitWatch) -> Result<()> {
-    while !ch
-        .readable(super::watch::TICK)
-        .ctx(|| "sync: waiting for the process".into())?
-    {
-        watch.check()?;
-    }
-    Ok(())
-}
-
-fn converse(
-    ch: &Channel,
-    console_socket: Option<&std::path::Path>,
-    pid: &mut i32,
-    phases: &mut crate::trace::Phases,
-    watch: &mut super::watch::InitWatch,
-    send_listener: &mut dyn FnMut(i32, std::os::fd::OwnedFd) -> Result<()>,
-) -> Result<Option<std::os::fd::OwnedFd>> {
-    ch.send(&Message::Continue).ctx(|| "sync".into())?;
-    let mut kept_master = None;
-    let mut ready = false;
-    // The seccomp listener goes to linux.seccomp.listenerPath with the
-    // process's PID, which its forker may report after it.
-    let mut listener = None;
-    let mut relay = |pid: i32, listener: &mut Option<std::os::fd::OwnedFd>| match listener.take() {
-        Some(fd) if pid != 0 => send_listener(pid, fd).inspect_err(|e| {
-            let _ = ch.send(&Message::Error(e.to_string()));
-        }),
-        other => {
-            *listener = other;
-            Ok(())
-        }
-    };
-    loop {
-        wait_readable(ch, watch)?;
-        let (msg, fd) = match ch.recv_fd().ctx(|| "sync".into())? {
-            Some((m, fd)) => (Some(m), fd),
-            None => (None, None),
-        };
-        match msg {
-            Some(Message::ConsoleMaster) => {
-                kept_master = crate::terminal::relay_master(fd, console_socket)
-                    .map_err(Error::Init)?
-                    .or(kept_master);
-            }
-            Some(Message::InitPid(p)) => {
-                *pid = p;
-                watch.set_pid(p);
-                relay(p, &mut listener)?;
-                if ready {
-                    return Ok(kept_master);
-                }
-            }
-            Some(Message::SeccompListener) => {
-                listener =
-                    Some(fd.ok_or_else(|| Error::Init("seccomp listener: no fd received".into()))?);
-                relay(*pid, &mut listener)?;
-            }
-            Some(Message::InitPhases(p)) => *phases = p,
-            // The init's Ready can overtake its forker's InitPid: wait for both.
-            Some(Message::Ready) if *pid == 0 => ready = true,
-            Some(Message::Ready) => return Ok(kept_master),
-            Some(Message::Error(e)) => return Err(Error::Init(e)),
-            Some(other) => return Err(Error::Init(format!("sync: unexpected {other:?}"))),
-            None => {
-                return Err(Error::Init(
-                    "exec: the process exited before it was ready".into(),
-                ))
-            }
-        }
-    }
 }

@@ -112,12 +112,9 @@ pub fn remove(mounts: &[HostMount]) -> Vec<String> {
 }
 
 fn remove_one(m: &HostMount) -> std::io::Result<()> {
-    let Some(path) = m.mount_point.to_str() else {
-        return Ok(());
-    };
     let fd = match openat2(
         crate::sys::fs::cwd(),
-        path,
+        &m.mount_point,
         libc::O_PATH | libc::O_NOFOLLOW,
         0,
         RESOLVE_NO_SYMLINKS,

@@ -20,7 +20,7 @@ pub fn list(g: &Global, format: &str, quiet: bool) -> crate::error::Result<Strin
             }
             // Gone meanwhile.
             Err(Error::NotExist) => {}
-            Err(e) => eprintln!("load container {id}: {e}"),
+            Err(e) => eprintln!("load container {id}: {}", crate::error::chain(&e)),
         }
     }
     if quiet {

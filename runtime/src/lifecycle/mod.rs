@@ -12,15 +12,15 @@ pub mod checkpoint;
 pub mod create;
 pub mod delete;
 pub mod exec;
-pub mod host_mounts;
+pub(crate) mod host_mounts;
 pub mod kill;
 pub mod list;
 pub mod restore;
 pub mod run;
 pub mod start;
 pub mod update_args;
-pub mod wait;
-pub mod watch;
+pub(crate) mod wait;
+pub(crate) mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

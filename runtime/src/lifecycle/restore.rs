@@ -59,7 +59,7 @@ pub fn restore(g: &Global, a: &RestoreArgs, criu_flag: Option<&str>) -> Result<i
         .map(|(kind, path)| {
             cc::open_ns(&path)
                 .map(|f| (cc::ns_key(kind), f))
-                .map_err(|e| Error::Path { path, source: e })
+                .map_err(|e| Error::io(path.display().to_string(), e))
         })
         .collect::<Result<Vec<_>>>()?;
     let cgroup = Cgroup::new(
@@ -164,7 +164,7 @@ pub fn restore(g: &Global, a: &RestoreArgs, criu_flag: Option<&str>) -> Result<i
                 "setup-namespaces" => setup_namespaces_hooks(bundle, &a.id, n.pid),
                 "post-restore" => {
                     restored = n.pid;
-                    record_init(dir, state, n.pid).map_err(|e| e.to_string())
+                    record_init(dir, state, n.pid).map_err(|e| crate::error::chain(&e))
                 }
                 "orphan-pts-master" => {
                     let fd = n.fd.ok_or("orphan-pts-master: no pty master received")?;
@@ -346,7 +346,7 @@ struct Undo {
 impl Undo {
     fn unmount_root(&mut self) {
         if let Some(p) = self.criu_root.take() {
-            if let Err(e) = crate::sys::mount::umount2(&p.display().to_string(), libc::MNT_DETACH) {
+            if let Err(e) = crate::sys::mount::umount2(&p, libc::MNT_DETACH) {
                 crate::logging::warn(&format!("unmounting {}: {e}", p.display()));
             }
             let _ = std::fs::remove_dir(&p);
@@ -357,7 +357,7 @@ impl Undo {
         if let Some(cg) = self.cgroup.take() {
             let _ = cg.signal_all(nix::sys::signal::Signal::SIGKILL);
             if let Err(e) = cg.destroy() {
-                crate::logging::warn(&format!("removing the cgroup: {e}"));
+                crate::logging::warn(&format!("removing the cgroup: {}", crate::error::chain(&e)));
             }
         }
         self.unmount_root();

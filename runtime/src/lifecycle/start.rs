@@ -76,7 +76,10 @@ fn stop_after_failed_start(st: &crate::state::State) {
     }
     let cg = remora_cgroups::Cgroup::from_saved(st.cgroup.clone());
     if let Err(e) = cg.destroy() {
-        crate::logging::warn(&format!("removing the cgroup after a failed start: {e}"));
+        crate::logging::warn(&format!(
+            "removing the cgroup after a failed start: {}",
+            crate::error::chain(&e)
+        ));
     }
 }
 
@@ -104,7 +107,8 @@ pub fn release_init(dir: &ContainerDir, st: &crate::state::State) -> Result<()> 
             PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
             PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
         ];
-        let tick = PollTimeout::from(super::watch::TICK.as_millis() as u16);
+        let tick =
+            PollTimeout::from(u16::try_from(super::watch::TICK.as_millis()).unwrap_or(u16::MAX));
         match poll(&mut fds, tick) {
             Ok(0) => {
                 watch.check()?;

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 /// "512m", "1g", "100000" (runc's RAMInBytes: binary multiples; -1 = no limit).
 pub fn parse_bytes(flag: &str, s: &str) -> Result<i64> {
     let bad = || {
-        Error::config(format!(
+        Error::argument(format!(
             "--{flag} {s:?}: not a size (e.g. 512m, 1g, 1048576)"
         ))
     };
@@ -31,7 +31,14 @@ pub fn parse_bytes(flag: &str, s: &str) -> Result<i64> {
     if n < 0.0 {
         return Err(bad());
     }
-    Ok((n * mult as f64) as i64)
+    let v = n * mult as f64;
+    // 2^63 is exactly representable; `as` saturates and drops the fraction.
+    if v >= 9_223_372_036_854_775_808.0 {
+        return Err(bad());
+    }
+    #[allow(clippy::cast_possible_truncation)] // checked in range just above
+    let v = v as i64;
+    Ok(v)
 }
 
 pub fn resources(a: &UpdateArgs) -> Result<LinuxResources> {

@@ -8,6 +8,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
@@ -35,57 +36,48 @@ pub fn forwarded_signals() -> Result<SignalFd> {
 }
 
 pub fn copy_winsize(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
-    // SAFETY: winsize is plain data; the ioctls read/write one struct.
-    unsafe {
-        let mut ws: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(from.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) == 0 {
-            libc::ioctl(to.as_raw_fd(), libc::TIOCSWINSZ, &ws);
-        }
+    if let Ok((rows, cols)) = crate::sys::tty::winsize(from) {
+        let _ = crate::sys::tty::set_winsize(to, rows, cols);
     }
 }
 
 /// Puts our stdin terminal (if it is one) in raw mode until dropped.
-struct RawStdin(Option<libc::termios>);
+struct RawStdin(Option<Termios>);
 
 impl RawStdin {
     fn new() -> Self {
-        // SAFETY: termios is plain data; tcgetattr/tcsetattr on fd 0.
-        unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(0, &mut t) != 0 {
-                return RawStdin(None);
-            }
-            let saved = t;
-            libc::cfmakeraw(&mut t);
-            libc::tcsetattr(0, libc::TCSANOW, &t);
-            RawStdin(Some(saved))
-        }
+        let stdin = std::io::stdin();
+        let Ok(saved) = tcgetattr(stdin.as_fd()) else {
+            return RawStdin(None);
+        };
+        let mut raw = saved.clone();
+        cfmakeraw(&mut raw);
+        let _ = tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw);
+        RawStdin(Some(saved))
     }
 }
 
 impl Drop for RawStdin {
     fn drop(&mut self) {
-        if let Some(t) = self.0 {
-            // SAFETY: restores the saved termios of fd 0.
-            unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+        if let Some(t) = &self.0 {
+            let _ = tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, t);
         }
     }
 }
 
-fn rw(fd: i32, buf: &mut [u8], write_to: i32) -> bool {
-    // SAFETY: read/write on fds we hold, into/from a live buffer.
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-    if n <= 0 {
-        return false;
-    }
+/// Copies what `from` has to read (one read) to `to`; false at EOF or on
+/// an error.
+fn rw(from: BorrowedFd<'_>, buf: &mut [u8], to: BorrowedFd<'_>) -> bool {
+    let n = match nix::unistd::read(from.as_raw_fd(), buf) {
+        Ok(n) if n > 0 => n,
+        _ => return false,
+    };
     let mut off = 0;
-    while off < n as usize {
-        // SAFETY: as above.
-        let w = unsafe { libc::write(write_to, buf[off..].as_ptr().cast(), n as usize - off) };
-        if w <= 0 {
-            return false;
+    while off < n {
+        match nix::unistd::write(to, &buf[off..n]) {
+            Ok(w) if w > 0 => off += w,
+            _ => return false,
         }
-        off += w as usize;
     }
     true
 }
@@ -94,6 +86,7 @@ fn rw(fd: i32, buf: &mut [u8], write_to: i32) -> bool {
 pub fn wait_child(pid: i32, sfd: SignalFd, master: Option<OwnedFd>) -> Result<i32> {
     let pidfd = pidfd_open(pid).ctx(|| format!("pidfd_open({pid})"))?;
     let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
     let _raw = master.as_ref().map(|_| RawStdin::new());
     if let Some(m) = &master {
         copy_winsize(stdin.as_fd(), m.as_fd());
@@ -127,7 +120,7 @@ pub fn wait_child(pid: i32, sfd: SignalFd, master: Option<OwnedFd>) -> Result<i3
         drop(fds);
         if signalled {
             if let Ok(Some(info)) = sfd.read_signal() {
-                let sig = info.ssi_signo as i32;
+                let sig = i32::try_from(info.ssi_signo).expect("signal numbers are below 65");
                 match (&master, sig) {
                     (Some(m), libc::SIGWINCH) => copy_winsize(stdin.as_fd(), m.as_fd()),
                     _ => {
@@ -137,10 +130,10 @@ pub fn wait_child(pid: i32, sfd: SignalFd, master: Option<OwnedFd>) -> Result<i3
             }
         }
         if let Some(m) = &master {
-            if from_master && !rw(m.as_raw_fd(), &mut buf, 1) {
+            if from_master && !rw(m.as_fd(), &mut buf, stdout.as_fd()) {
                 master_open = false;
             }
-            if from_stdin && !rw(0, &mut buf, m.as_raw_fd()) {
+            if from_stdin && !rw(stdin.as_fd(), &mut buf, m.as_fd()) {
                 stdin_open = false;
             }
         }
@@ -149,7 +142,7 @@ pub fn wait_child(pid: i32, sfd: SignalFd, master: Option<OwnedFd>) -> Result<i3
             if let Some(m) = master.as_ref().filter(|_| master_open) {
                 let mut p = [PollFd::new(m.as_fd(), PollFlags::POLLIN)];
                 while poll(&mut p, PollTimeout::from(50u8)).unwrap_or(0) > 0
-                    && rw(m.as_raw_fd(), &mut buf, 1)
+                    && rw(m.as_fd(), &mut buf, stdout.as_fd())
                 {}
             }
             match waitpid(Pid::from_raw(pid), None) {

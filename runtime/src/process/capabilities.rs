@@ -60,8 +60,3 @@ pub fn set_sets(c: &LinuxCapabilities) -> Result<(), String> {
     }
     Ok(())
 }
-
-/// Whether CAP_SYS_ADMIN is effective now (for the seccomp load order).
-pub fn has_sys_admin() -> bool {
-    caps::has_cap(None, CapSet::Effective, Capability::CAP_SYS_ADMIN).unwrap_or(false)
-}

@@ -22,7 +22,7 @@ pub fn value_of(p: &LinuxIOPriority) -> Result<i32, String> {
             "process.ioPriority.priority {level}: must be between 0 and 7"
         ));
     }
-    Ok((class << 13) | level as i32)
+    Ok((class << 13) | i32::try_from(level).expect("checked 0..=7"))
 }
 
 /// Sets the calling process's I/O priority.

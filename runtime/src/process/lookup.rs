@@ -1,7 +1,8 @@
 //! Finding process.args[0] in the container, at create time: a missing
 //! or non-executable program fails create, not start.
 
-use std::ffi::CString;
+use nix::fcntl::AtFlags;
+use nix::unistd::AccessFlags;
 use std::path::{Path, PathBuf};
 
 fn executable(p: &Path) -> Result<(), std::io::Error> {
@@ -9,12 +10,7 @@ fn executable(p: &Path) -> Result<(), std::io::Error> {
     if meta.is_dir() {
         return Err(std::io::Error::from_raw_os_error(libc::EACCES));
     }
-    let c = CString::new(p.as_os_str().as_encoded_bytes())
-        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: NUL-terminated path.
-    if unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    nix::unistd::faccessat(None, p, AccessFlags::X_OK, AtFlags::AT_EACCESS)?;
     Ok(())
 }
 

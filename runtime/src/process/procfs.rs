@@ -6,11 +6,11 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use crate::sys::fs::{fs_magic, openat2, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV};
+use crate::sys::fs::{fs_magic, openat, openat2, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV};
 use crate::sys::mount::open_tree_path;
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
@@ -45,10 +45,10 @@ impl ProcFs {
 
     /// Opens `rel` (e.g. "sys/net/ipv4/ip_forward") inside this procfs;
     /// magic links and mount crossings are refused.
-    pub fn open_file(&self, rel: &str, flags: i32) -> std::io::Result<File> {
+    pub fn open_file(&self, rel: impl AsRef<Path>, flags: i32) -> std::io::Result<File> {
         let fd = openat2(
             self.root.as_fd(),
-            rel,
+            rel.as_ref(),
             flags,
             0,
             RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
@@ -59,7 +59,7 @@ impl ProcFs {
         Ok(File::from(fd))
     }
 
-    pub fn write(&self, rel: &str, value: &str) -> std::io::Result<()> {
+    pub fn write(&self, rel: impl AsRef<Path>, value: &str) -> std::io::Result<()> {
         self.open_file(rel, libc::O_WRONLY)?
             .write_all(value.as_bytes())
     }
@@ -70,19 +70,13 @@ impl ProcFs {
     /// Plain openat: it runs after a seccomp filter may be loaded, and
     /// every profile allows openat (not always openat2).
     pub fn reopen_fd(&self, fd: i32, flags: i32) -> std::io::Result<File> {
-        let p = std::ffi::CString::new(format!("thread-self/fd/{fd}")).expect("no NUL");
-        // SAFETY: NUL-terminated relative path on our procfs fd.
-        let r = unsafe { libc::openat(self.root.as_raw_fd(), p.as_ptr(), flags | libc::O_CLOEXEC) };
-        if r < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: a new fd we own.
-        Ok(unsafe { File::from_raw_fd(r) })
+        let p = format!("thread-self/fd/{fd}");
+        Ok(File::from(openat(self.root.as_fd(), Path::new(&p), flags)?))
     }
 
     pub fn sysctl(&self, key: &str, value: &str) -> Result<(), String> {
         let rel = Path::new("sys").join(key.replace('.', "/"));
-        self.write(rel.to_str().unwrap_or_default(), value)
+        self.write(rel, value)
             .map_err(|e| format!("linux.sysctl {key:?}: {e}"))
     }
 }
@@ -102,7 +96,7 @@ mod tests {
     #[test]
     fn a_mount_over_a_procfs_file_does_not_redirect_the_write() {
         if !nix::unistd::geteuid().is_root() {
-            eprintln!("skipped: needs root");
+            println!("SKIP a_mount_over_a_procfs_file_does_not_redirect_the_write: needs root");
             return;
         }
         let exe = std::env::current_exe().unwrap();
@@ -124,6 +118,7 @@ mod tests {
     #[ignore = "run by a_mount_over_a_procfs_file_does_not_redirect_the_write"]
     fn attack_child() {
         if std::env::var_os(CHILD).is_none() {
+            println!("SKIP attack_child: a helper, run by a_mount_over_a_procfs_file_does_not_redirect_the_write");
             return;
         }
         use nix::mount::{mount, umount, MsFlags};

@@ -106,7 +106,7 @@ pub fn attr_of(s: &Scheduler) -> Result<SchedAttr, String> {
         policy: number,
         flags,
         nice,
-        priority: priority as u32,
+        priority: priority.unsigned_abs(), // checked: 0 or 1..=99
         runtime,
         deadline,
         period,

@@ -71,8 +71,8 @@ fn fresh(fstype: &str, options: &[String]) -> io::Result<OwnedFd> {
     let fs = fsopen(fstype)?;
     for o in options {
         match o.split_once('=') {
-            Some((k, v)) => fsconfig(fs.as_fd(), k, Some(v))?,
-            None => fsconfig(fs.as_fd(), o, None)?,
+            Some((k, v)) => fsconfig(fs.as_fd(), k, v)?,
+            None => fsconfig_flag(fs.as_fd(), o)?,
         }
     }
     fsmount(fs.as_fd(), 0)
@@ -114,10 +114,10 @@ pub fn mount_cgroups(
     // linux.mountLabel, as runc).
     let tmpfs = {
         let fs = fsopen("tmpfs")?;
-        fsconfig(fs.as_fd(), "source", Some("tmpfs"))?;
-        fsconfig(fs.as_fd(), "mode", Some("755"))?;
+        fsconfig(fs.as_fd(), "source", "tmpfs")?;
+        fsconfig(fs.as_fd(), "mode", "755")?;
         if let Some(label) = ctx.mount_label {
-            fsconfig(fs.as_fd(), "context", Some(label))?;
+            fsconfig(fs.as_fd(), "context", label)?;
         }
         fsmount(fs.as_fd(), 0)?
     };

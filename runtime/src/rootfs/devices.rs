@@ -58,7 +58,7 @@ pub fn create_device(root: &Root, d: &LinuxDevice, bind: bool) -> Result<(), Roo
         source,
     };
     // Anywhere in the rootfs (as runc and crun), never the root itself.
-    if rel.is_empty() {
+    if rel.as_os_str().is_empty() {
         return Err(RootfsError::Invalid(format!(
             "linux.devices {}: not a path for a device node",
             path.display()
@@ -69,8 +69,7 @@ pub fn create_device(root: &Root, d: &LinuxDevice, bind: bool) -> Result<(), Roo
             .create_file(path)
             .map_err(|e| err("creating bind target", e))?;
         let host = PathBuf::from("/").join(&rel);
-        let tree = open_tree_path(host.to_str().unwrap_or_default(), false)
-            .map_err(|e| err("cloning host device", e))?;
+        let tree = open_tree_path(&host, false).map_err(|e| err("cloning host device", e))?;
         return move_mount(tree.as_fd(), target.as_fd()).map_err(|e| err("binding host device", e));
     }
     let kind = match d.typ() {
@@ -86,9 +85,17 @@ pub fn create_device(root: &Root, d: &LinuxDevice, bind: bool) -> Result<(), Roo
     };
     let (parent, name) = split_parent(&rel);
     let dir = root
-        .mkdir_all(Path::new(parent), 0o755)
+        .mkdir_all(parent, 0o755)
         .map_err(|e| err("creating parent", e))?;
-    let devno = libc::makedev(d.major() as u32, d.minor() as u32);
+    let number = |what: &str, n: i64| {
+        u32::try_from(n).map_err(|_| {
+            RootfsError::Invalid(format!(
+                "linux.devices {}: {what} {n} is not a device number",
+                path.display()
+            ))
+        })
+    };
+    let devno = libc::makedev(number("major", d.major())?, number("minor", d.minor())?);
     let mode = d.file_mode().unwrap_or(0o666) & 0o7777;
     match mknodat(dir.as_fd(), name, kind | mode, devno) {
         Ok(()) => {}

@@ -51,12 +51,16 @@ fn mappings<'a>(
 /// a new one, its maps are written, its namespace opened, and it is
 /// killed.
 pub fn userns_with(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<OwnedFd> {
-    let forked = clone3(&CloneOptions {
-        flags: libc::CLONE_NEWUSER,
-        want_pidfd: false,
-        parent: false,
-        cgroup: None,
-    })
+    // SAFETY: single-threaded here: remora's threads (sys/netlink.rs's
+    // scoped ones, NetworkAhead's) are joined before any clone3.
+    let forked = unsafe {
+        clone3(&CloneOptions {
+            flags: libc::CLONE_NEWUSER,
+            want_pidfd: false,
+            parent: false,
+            cgroup: None,
+        })
+    }
     .ctx(|| "idmap: cloning a child into a new user namespace".into())?;
     let pid = match forked {
         Forked::Child => {
@@ -103,7 +107,7 @@ pub fn prepare(
         }
         let (uid, gid) = mappings(index, m, container)?;
         let source = bind_source(bundle, m);
-        let src = source.to_str().unwrap_or_default();
+        let src = &source;
         let rootless = crate::rootless::euid_rootless();
         let tree = open_tree_path(src, opts.recursive_bind).ctx(|| {
             format!(

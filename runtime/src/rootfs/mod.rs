@@ -16,17 +16,17 @@
 //! root (so that only that bind becomes read-only), propagation is never
 //! changed, and delete removes what was mounted (lifecycle::host_mounts).
 
-pub mod cgroupfs;
-pub mod copyup;
-pub mod devices;
-pub mod devnull;
-pub mod idmap;
-pub mod mountinfo;
-pub mod mounts;
-pub mod no_pivot;
+pub(crate) mod cgroupfs;
+pub(crate) mod copyup;
+pub(crate) mod devices;
+pub(crate) mod devnull;
+pub(crate) mod idmap;
+pub(crate) mod mountinfo;
+pub(crate) mod mounts;
+pub(crate) mod no_pivot;
 pub mod options;
-pub mod paths;
-pub mod resolve;
+pub(crate) mod paths;
+pub(crate) mod resolve;
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -44,7 +44,7 @@ use crate::sys::mount::*;
 pub enum RootfsError {
     #[error("{0}")]
     Invalid(String),
-    #[error("mounts[{index}] {destination:?}: {what}: {source}")]
+    #[error("mounts[{index}] {destination:?}: {what}")]
     Mount {
         index: usize,
         destination: PathBuf,
@@ -52,14 +52,14 @@ pub enum RootfsError {
         #[source]
         source: std::io::Error,
     },
-    #[error("linux.devices {path:?}: {what}: {source}")]
+    #[error("linux.devices {path:?}: {what}")]
     Device {
         path: PathBuf,
         what: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("{field} {path:?}: {what}: {source}")]
+    #[error("{field} {path:?}: {what}")]
     Path {
         field: &'static str,
         path: PathBuf,
@@ -67,7 +67,7 @@ pub enum RootfsError {
         #[source]
         source: std::io::Error,
     },
-    #[error("root.path {path:?}: {what}: {source}")]
+    #[error("root.path {path:?}: {what}")]
     Root {
         path: PathBuf,
         what: String,
@@ -99,7 +99,7 @@ pub fn bind_rootfs(rootfs: &Path) -> Result<Root, RootfsError> {
         what: what.into(),
         source,
     };
-    let path = rootfs.to_str().unwrap_or_default();
+    let path = rootfs;
     let tree = open_tree_path(path, true).map_err(|e| err("cloning", e))?;
     let dir = openat2(cwd_fd(), path, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
         .map_err(|e| err("opening", e))?;
@@ -151,7 +151,7 @@ pub fn create_devices(
     let dev_bound = config
         .mounts
         .iter()
-        .any(|m| resolve::clean(m.destination()) == "dev" && m.bind);
+        .any(|m| resolve::clean(m.destination()) == Path::new("dev") && m.bind);
     let mut all = if dev_bound {
         Vec::new()
     } else {

@@ -14,7 +14,8 @@ use super::resolve::{clean, Root};
 use super::RootfsError;
 use crate::config::MountEntry;
 use crate::sys::mount::{
-    fsconfig, fsmount, fsopen, mount_setattr, move_mount, open_tree_path, MOUNT_ATTR_RDONLY,
+    fsconfig, fsconfig_flag, fsmount, fsopen, mount_setattr, move_mount, open_tree_path,
+    MOUNT_ATTR_RDONLY,
 };
 
 /// What a mount needs to know about the container.
@@ -56,7 +57,7 @@ pub fn open_bind_sources(bundle: &Path, mounts: &[MountEntry]) -> Vec<Option<Bin
                 return None;
             }
             let source = bind_source(bundle, &e.mount);
-            let tree = open_tree_path(source.to_str()?, e.options.recursive_bind).ok()?;
+            let tree = open_tree_path(&source, e.options.recursive_bind).ok()?;
             let st = crate::sys::fs::fstat(tree.as_fd()).ok()?;
             Some(BindSource {
                 tree,
@@ -149,8 +150,8 @@ pub struct ReadonlyLater {
 /// A tmpfs, or whatever is mounted at /dev, is made read-only only once
 /// everything below it exists (devices, /dev/pts, /dev/console, the
 /// symlinks, later mount points), as runc does.
-fn readonly_later(typ: &str, rel: &str, opts: &MountOptions) -> bool {
-    opts.set & MOUNT_ATTR_RDONLY != 0 && (typ == "tmpfs" || rel == "dev")
+fn readonly_later(typ: &str, rel: &Path, opts: &MountOptions) -> bool {
+    opts.set & MOUNT_ATTR_RDONLY != 0 && (typ == "tmpfs" || rel == Path::new("dev"))
 }
 
 /// Mounts one config mount; returns it when its "ro" is to be applied
@@ -217,9 +218,8 @@ pub fn mount_one(
                 e
             ))
         })?;
-        let src = source.to_str().unwrap_or_default();
-        let tree = open_tree_path(src, opts.recursive_bind)
-            .map_err(|e| err(&format!("cloning bind source {src:?}"), e))?;
+        let tree = open_tree_path(&source, opts.recursive_bind)
+            .map_err(|e| err(&format!("cloning bind source {source:?}"), e))?;
         (tree, meta.is_dir())
     } else {
         let label = ctx
@@ -243,7 +243,7 @@ pub fn mount_one(
         }
         (tree, true)
     };
-    if bind && rel == "proc" {
+    if bind && rel == Path::new("proc") {
         let magic =
             crate::sys::fs::fs_magic(tree.as_fd()).map_err(|e| err("checking the source", e))?;
         if magic != libc::PROC_SUPER_MAGIC {
@@ -310,27 +310,30 @@ fn new_filesystem(
     label: Option<&str>,
 ) -> std::io::Result<OwnedFd> {
     let fs = fsopen(typ)?;
-    if let Some(src) = m.source().as_ref().and_then(|s| s.to_str()) {
-        if !src.is_empty() {
-            fsconfig(fs.as_fd(), "source", Some(src))?;
+    if let Some(src) = m.source().as_ref() {
+        if !src.as_os_str().is_empty() {
+            fsconfig(fs.as_fd(), "source", src)?;
         }
     }
     for (k, v) in &opts.data {
-        fsconfig(fs.as_fd(), k, v.as_deref())?;
+        match v {
+            Some(v) => fsconfig(fs.as_fd(), k, v)?,
+            None => fsconfig_flag(fs.as_fd(), k)?,
+        }
     }
     for flag in &opts.sb_flags {
-        fsconfig(fs.as_fd(), flag, None)?;
+        fsconfig_flag(fs.as_fd(), flag)?;
     }
     // A read-only sysfs is read-only in its superblock too, as mount(2)
     // with MS_RDONLY makes it (runc). Only a new superblock takes the
     // flag: sharing the host's network namespace reuses the host's
     // sysfs superblock, which is left as it is.
     if typ == "sysfs" && opts.set & MOUNT_ATTR_RDONLY != 0 {
-        fsconfig(fs.as_fd(), "ro", None)?;
+        fsconfig_flag(fs.as_fd(), "ro")?;
     }
     // linux.mountLabel (fsconfig takes the label as is: no quoting).
     if let Some(label) = label {
-        fsconfig(fs.as_fd(), "context", Some(label))?;
+        fsconfig(fs.as_fd(), "context", label)?;
     }
     // Attributes are set on the mount afterwards (one place for both
     // kinds of mount); the superblock stays rw unless asked.
@@ -344,11 +347,15 @@ fn check_destination(
     root: &Root,
     index: usize,
     dest: &Path,
-    rel: &str,
+    rel: &Path,
     typ: &str,
     bind: bool,
 ) -> Result<(), RootfsError> {
-    let top = rel.split('/').next().unwrap_or("");
+    let top = rel
+        .iter()
+        .next()
+        .and_then(|c| c.to_str())
+        .unwrap_or_default();
     if matches!(top, "proc" | "sys" | "dev") {
         if let Ok(mode) = root.lstat_mode(Path::new(top)) {
             if mode == libc::S_IFLNK {
@@ -360,11 +367,11 @@ fn check_destination(
         }
     }
     if top == "proc" {
-        let fresh_proc = rel == "proc" && typ == "proc" && !bind;
+        let fresh_proc = rel == Path::new("proc") && typ == "proc" && !bind;
         // A bind of a procfs onto /proc itself (runc's start_hello): the
         // source is checked to be a procfs once opened (mount_one).
-        let proc_bind = rel == "proc" && bind;
-        let allowed_bind = bind && PROC_BIND_ALLOWED.contains(&rel);
+        let proc_bind = rel == Path::new("proc") && bind;
+        let allowed_bind = bind && PROC_BIND_ALLOWED.iter().any(|a| rel == Path::new(a));
         if !(fresh_proc || proc_bind || allowed_bind) {
             return Err(RootfsError::Invalid(format!(
                 "mounts[{index}] {}: mounting on or under /proc is not allowed (only a procfs at /proc)",

@@ -56,10 +56,7 @@ pub fn hide_host_mounts(root: &Root) -> std::io::Result<()> {
 }
 
 fn hide(m: &MountEntry) -> std::io::Result<()> {
-    let Some(path) = m.mount_point.to_str() else {
-        return Ok(());
-    };
-    match umount2(path, libc::MNT_DETACH) {
+    match umount2(&m.mount_point, libc::MNT_DETACH) {
         Ok(()) => Ok(()),
         // Gone already (with a mount it was on).
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),

@@ -63,9 +63,9 @@ pub fn mask(root: &Root, path: &Path, dev_null: BorrowedFd<'_>) -> Result<(), Ro
     let tree = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
         let fs = fsopen("tmpfs").map_err(|e| err("tmpfs", e))?;
         // Named "tmpfs" in mountinfo, as runc's.
-        fsconfig(fs.as_fd(), "source", Some("tmpfs")).map_err(|e| err("tmpfs", e))?;
+        fsconfig(fs.as_fd(), "source", "tmpfs").map_err(|e| err("tmpfs", e))?;
         // Read-only in its superblock too, as runc's (MS_RDONLY).
-        fsconfig(fs.as_fd(), "ro", None).map_err(|e| err("tmpfs", e))?;
+        fsconfig_flag(fs.as_fd(), "ro").map_err(|e| err("tmpfs", e))?;
         let t = fsmount(fs.as_fd(), 0).map_err(|e| err("tmpfs", e))?;
         mount_setattr(t.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0).map_err(|e| err("ro", e))?;
         t

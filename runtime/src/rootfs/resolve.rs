@@ -3,9 +3,10 @@
 //! never leave it; missing parents are made one component at a time from
 //! fds resolved that way (CVE-2021-30465, CVE-2024-45310).
 
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 use std::collections::VecDeque;
 
@@ -20,19 +21,19 @@ pub struct Root {
 
 /// Lexically cleans an in-container path to "a/b/c" (no leading '/', no
 /// "." or ".."; ".." at the top stays at the top, as in the container).
-pub fn clean(path: &Path) -> String {
-    let mut parts: Vec<&str> = Vec::new();
+/// Byte for byte: a path need not be UTF-8.
+pub fn clean(path: &Path) -> PathBuf {
+    let mut parts: Vec<&OsStr> = Vec::new();
     for c in path.components() {
         match c {
-            Component::Normal(s) => parts.push(s.to_str().unwrap_or("")),
+            Component::Normal(s) => parts.push(s),
             Component::ParentDir => {
                 parts.pop();
             }
             _ => {}
         }
     }
-    parts.retain(|p| !p.is_empty());
-    parts.join("/")
+    parts.iter().collect()
 }
 
 impl Root {
@@ -47,8 +48,12 @@ impl Root {
     /// Opens `path` (in-container) with `flags` (O_PATH by default).
     pub fn open(&self, path: &Path, flags: i32) -> io::Result<OwnedFd> {
         let p = clean(path);
-        let p = if p.is_empty() { ".".to_string() } else { p };
-        openat2(self.fd.as_fd(), &p, flags, 0, RESOLVE)
+        let p = if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &p
+        };
+        openat2(self.fd.as_fd(), p, flags, 0, RESOLVE)
     }
 
     /// The file type of the last component itself (not following it).
@@ -61,24 +66,19 @@ impl Root {
     /// A dangling symlink on the way is followed (inside the root) and its
     /// target made, as the kernel would resolve it.
     pub fn mkdir_all(&self, path: &Path, mode: u32) -> io::Result<OwnedFd> {
-        let split = |p: &str| -> VecDeque<String> {
-            clean(Path::new(p))
-                .split('/')
-                .filter(|c| !c.is_empty())
-                .map(String::from)
+        let split = |p: &Path| -> VecDeque<OsString> {
+            clean(p)
+                .components()
+                .map(|c| c.as_os_str().to_owned())
                 .collect()
         };
-        let mut todo = split(path.to_str().unwrap_or_default());
-        let mut cur = String::new();
+        let mut todo = split(path);
+        let mut cur = PathBuf::new();
         let mut links = 0;
         let dir_flags = libc::O_PATH | libc::O_DIRECTORY;
         while let Some(comp) = todo.pop_front() {
-            let next = if cur.is_empty() {
-                comp.clone()
-            } else {
-                format!("{cur}/{comp}")
-            };
-            match self.open(Path::new(&next), dir_flags) {
+            let next = cur.join(&comp);
+            match self.open(&next, dir_flags) {
                 Ok(_) => {
                     cur = next;
                     continue;
@@ -86,20 +86,16 @@ impl Root {
                 Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(e),
                 Err(_) => {}
             }
-            let parent = self.open(Path::new(&cur), dir_flags)?;
+            let parent = self.open(&cur, dir_flags)?;
             match readlinkat(parent.as_fd(), &comp) {
                 Ok(target) => {
                     links += 1;
                     if links > 40 {
                         return Err(io::Error::from_raw_os_error(libc::ELOOP));
                     }
-                    // Restart from the root with the link expanded.
-                    let expanded = if target.starts_with('/') {
-                        target
-                    } else {
-                        format!("{cur}/{target}")
-                    };
-                    let mut rest = split(&expanded);
+                    // Restart from the root with the link expanded (an
+                    // absolute target replaces `cur` in the join).
+                    let mut rest = split(&cur.join(target));
                     rest.extend(todo.drain(..));
                     todo = rest;
                     cur.clear();
@@ -127,23 +123,20 @@ impl Root {
         let mut links = 0;
         let (dir, name) = loop {
             let (parent, name) = split_parent(&p);
-            let dir = self.mkdir_all(Path::new(parent), 0o755)?;
+            let dir = self.mkdir_all(parent, 0o755)?;
             match readlinkat(dir.as_fd(), name) {
                 Ok(target) => {
                     links += 1;
                     if links > 40 {
                         return Err(io::Error::from_raw_os_error(libc::ELOOP));
                     }
-                    p = if target.starts_with('/') {
-                        clean(Path::new(&target))
-                    } else {
-                        clean(Path::new(&format!("/{parent}/{target}")))
-                    };
+                    // Relative to the link's directory; an absolute
+                    // target replaces it in the join.
+                    p = clean(&Path::new("/").join(parent).join(target));
                 }
-                Err(_) => break (dir, name.to_string()),
+                Err(_) => break (dir, name.to_owned()),
             }
         };
-        let name = name.as_str();
         match openat2(
             dir.as_fd(),
             name,
@@ -157,16 +150,16 @@ impl Root {
             Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {}
             Err(e) => return Err(e),
         }
-        self.open(Path::new(&p), libc::O_PATH)
+        self.open(&p, libc::O_PATH)
     }
 }
 
-/// "a/b/c" -> ("a/b", "c"); "c" -> ("", "c").
-pub fn split_parent(p: &str) -> (&str, &str) {
-    match p.rfind('/') {
-        Some(i) => (&p[..i], &p[i + 1..]),
-        None => ("", p),
-    }
+/// "a/b/c" -> ("a/b", "c"); "c" -> ("", "c"); "" -> ("", "").
+pub fn split_parent(p: &Path) -> (&Path, &OsStr) {
+    (
+        p.parent().unwrap_or(Path::new("")),
+        p.file_name().unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]
@@ -175,11 +168,13 @@ mod tests {
 
     #[test]
     fn cleaning() {
-        assert_eq!(clean(Path::new("/a/./b/../c")), "a/c");
-        assert_eq!(clean(Path::new("/../../etc")), "etc");
-        assert_eq!(clean(Path::new("/")), "");
-        assert_eq!(split_parent("a/b/c"), ("a/b", "c"));
-        assert_eq!(split_parent("c"), ("", "c"));
+        assert_eq!(clean(Path::new("/a/./b/../c")), Path::new("a/c"));
+        assert_eq!(clean(Path::new("/../../etc")), Path::new("etc"));
+        assert_eq!(clean(Path::new("/")), Path::new(""));
+        let (p, n) = split_parent(Path::new("a/b/c"));
+        assert_eq!((p, n), (Path::new("a/b"), OsStr::new("c")));
+        let (p, n) = split_parent(Path::new("c"));
+        assert_eq!((p, n), (Path::new(""), OsStr::new("c")));
     }
 
     #[test]
@@ -197,6 +192,25 @@ mod tests {
         root.mkdir_all(Path::new("/escape/made"), 0o755).unwrap();
         assert!(dir.join("etc/made").is_dir());
         assert!(!Path::new("/etc/made").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A path that is not UTF-8 is made and opened byte for byte, not
+    /// turned into "" or a lossy copy.
+    #[test]
+    fn non_utf8_paths_are_kept() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = std::env::temp_dir().join(format!("remora-resolve-bytes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = Root::new(std::fs::File::open(&dir).unwrap().into());
+        let name = OsStr::from_bytes(b"caf\xe9");
+        let p = Path::new("/a").join(name).join("b");
+        assert_eq!(clean(&p).as_os_str().as_bytes(), b"a/caf\xe9/b");
+        root.mkdir_all(&p, 0o755).unwrap();
+        assert!(dir.join("a").join(name).join("b").is_dir());
+        root.create_file(&Path::new("/a").join(name).join("f"))
+            .unwrap();
+        assert!(dir.join("a").join(name).join("f").is_file());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

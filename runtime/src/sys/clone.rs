@@ -47,13 +47,20 @@ pub struct CloneOptions<'a> {
     pub cgroup: Option<BorrowedFd<'a>>,
 }
 
-/// Forks the (single-threaded) caller like fork(2), with namespace flags.
-/// The child continues on a copy of the caller's stack, as after fork.
-pub fn clone3(opts: &CloneOptions<'_>) -> io::Result<Forked> {
+/// Forks the caller like fork(2), with namespace flags. The child
+/// continues on a copy of the caller's stack, as after fork.
+///
+/// # Safety
+///
+/// The calling process must be single-threaded. The child gets a copy of
+/// the address space with only the calling thread: a lock another thread
+/// held (the allocator's, stdio's) would stay locked in the child forever,
+/// and CLONE_NEWUSER/CLONE_NEWPID fail for a multi-threaded caller anyway.
+pub unsafe fn clone3(opts: &CloneOptions<'_>) -> io::Result<Forked> {
     let mut pidfd: libc::c_int = -1;
     let mut args = CloneArgs {
-        flags: opts.flags as u32 as u64,
-        exit_signal: libc::SIGCHLD as u64,
+        flags: u64::from(u32::from_ne_bytes(opts.flags.to_ne_bytes())),
+        exit_signal: libc::SIGCHLD.unsigned_abs().into(),
         ..Default::default()
     };
     if opts.want_pidfd {
@@ -63,17 +70,18 @@ pub fn clone3(opts: &CloneOptions<'_>) -> io::Result<Forked> {
     if opts.parent {
         // With CLONE_PARENT the child inherits the caller's exit signal;
         // clone3 requires exit_signal 0 then.
-        args.flags |= libc::CLONE_PARENT as u64;
+        args.flags |= u64::from(libc::CLONE_PARENT.unsigned_abs());
         args.exit_signal = 0;
     }
     if let Some(cg) = opts.cgroup {
         args.flags |= CLONE_INTO_CGROUP;
-        args.cgroup = cg.as_raw_fd() as u64;
+        // A borrowed fd is never negative.
+        args.cgroup = cg.as_raw_fd().unsigned_abs().into();
     }
-    // SAFETY: remora is single-threaded when it forks, so the child gets a
-    // consistent copy of the whole address space (no stack, no CLONE_VM:
-    // fork semantics). `args` and `pidfd` outlive the call; the kernel
-    // writes only `pidfd`.
+    // SAFETY: the caller is single-threaded (this function's contract), so
+    // the child gets a consistent copy of the whole address space (no
+    // stack, no CLONE_VM: fork semantics). `args` and `pidfd` outlive the
+    // call; the kernel writes only `pidfd`.
     let ret = check(unsafe {
         libc::syscall(
             libc::SYS_clone3,
@@ -89,7 +97,7 @@ pub fn clone3(opts: &CloneOptions<'_>) -> io::Result<Forked> {
         unsafe { OwnedFd::from_raw_fd(pidfd) }
     });
     Ok(Forked::Parent {
-        pid: ret as i32,
+        pid: i32::try_from(ret).expect("a pid fits pid_t"),
         pidfd,
     })
 }

@@ -7,8 +7,8 @@
 //!
 //! Why here: the re-execution is the protection's whole cost, and most of
 //! a first image's time is libc's start-up (on a VM, the CPUID
-//! instructions of its CPU feature probe trap to the hypervisor: ~0.25 ms
-//! of a static binary's ~0.3 ms here), paid again by the second image.
+//! instructions of its CPU feature probe trap to the hypervisor), paid
+//! again by the second image.
 //! From the entry point the first image runs five system calls and no
 //! libc at all.
 //!
@@ -17,6 +17,11 @@
 //! system calls and loops over raw pointers, with no operation that can
 //! panic. On any failure it falls through to libc's `_start`, and
 //! `protected_exe::ensure` in `main` tries again and reports the error.
+
+// System call arguments and results are machine words: a negative fd or
+// AT_FDCWD in a register and back is a reinterpretation of the bits, which
+// is what the ABI means (the kernel returns -errno as a word).
+#![allow(clippy::cast_sign_loss, clippy::cast_possible_wrap)]
 
 use core::arch::{asm, naked_asm};
 
@@ -112,7 +117,7 @@ unsafe fn starts_with(s: *const u8, prefix: &[u8], whole: bool) -> bool {
 ///
 /// `sp` is the process's initial stack as the kernel laid it out.
 unsafe extern "C" fn early(sp: *const usize) {
-    // SAFETY (whole function): the kernel's layout: argc, then argc
+    // SAFETY: (the whole function) the kernel's layout: argc, then argc
     // pointers and a NULL, then the environment's pointers and a NULL,
     // then auxv pairs ending with AT_NULL; every string is NUL-terminated.
     unsafe {

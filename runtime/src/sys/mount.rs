@@ -2,11 +2,11 @@
 //! mount_setattr) plus pivot_root and umount2: every mount remora makes in
 //! a container goes through an fd, never a re-resolved path.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
-use super::check;
+use super::{check, cstr, owned};
 
 pub const OPEN_TREE_CLONE: u32 = 1;
 pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
@@ -27,15 +27,6 @@ const FSCONFIG_SET_FLAG: u32 = 0;
 const FSCONFIG_SET_STRING: u32 = 1;
 const FSCONFIG_CMD_CREATE: u32 = 6;
 
-fn cstr(s: &str) -> io::Result<CString> {
-    CString::new(s).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
-}
-
-fn owned(fd: libc::c_long) -> OwnedFd {
-    // SAFETY: callers pass a fd the kernel just returned to us.
-    unsafe { OwnedFd::from_raw_fd(fd as i32) }
-}
-
 /// fsopen(2): a new filesystem context of type `fstype`.
 pub fn fsopen(fstype: &str) -> io::Result<OwnedFd> {
     let t = cstr(fstype)?;
@@ -43,18 +34,27 @@ pub fn fsopen(fstype: &str) -> io::Result<OwnedFd> {
     let fd = check(unsafe {
         libc::syscall(libc::SYS_fsopen, t.as_ptr(), 1u32 /* CLOEXEC */)
     })?;
-    Ok(owned(fd))
+    // SAFETY: the syscall just returned this new fd.
+    unsafe { owned(fd) }
 }
 
-/// fsconfig(2) FSCONFIG_SET_FLAG / FSCONFIG_SET_STRING.
-pub fn fsconfig(fs: BorrowedFd<'_>, key: &str, value: Option<&str>) -> io::Result<()> {
+/// fsconfig(2) FSCONFIG_SET_STRING: `key=value` (the value byte for
+/// byte: a source path need not be UTF-8).
+pub fn fsconfig(fs: BorrowedFd<'_>, key: &str, value: impl AsRef<OsStr>) -> io::Result<()> {
+    set_param(fs, FSCONFIG_SET_STRING, key, Some(&cstr(value)?))
+}
+
+/// fsconfig(2) FSCONFIG_SET_FLAG: `key` alone (e.g. "ro").
+pub fn fsconfig_flag(fs: BorrowedFd<'_>, key: &str) -> io::Result<()> {
+    set_param(fs, FSCONFIG_SET_FLAG, key, None)
+}
+
+/// The one fsconfig(2) call of both wrappers above.
+fn set_param(fs: BorrowedFd<'_>, cmd: u32, key: &str, value: Option<&CString>) -> io::Result<()> {
     let k = cstr(key)?;
-    let v = value.map(cstr).transpose()?;
-    let (cmd, vptr) = match &v {
-        Some(v) => (FSCONFIG_SET_STRING, v.as_ptr()),
-        None => (FSCONFIG_SET_FLAG, std::ptr::null()),
-    };
-    // SAFETY: NUL-terminated key/value that outlive the call; aux is 0.
+    let vptr = value.map_or(std::ptr::null(), |v| v.as_ptr());
+    // SAFETY: NUL-terminated key/value (or null for a flag) that outlive
+    // the call; aux is 0.
     check(unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), cmd, k.as_ptr(), vptr, 0) })?;
     Ok(())
 }
@@ -81,7 +81,8 @@ pub fn fsmount(fs: BorrowedFd<'_>, attrs: u64) -> io::Result<OwnedFd> {
             attrs,
         )
     })?;
-    Ok(owned(fd))
+    // SAFETY: the syscall just returned this new fd.
+    unsafe { owned(fd) }
 }
 
 /// open_tree(2) on `fd` itself (AT_EMPTY_PATH), cloning it (and, with
@@ -94,11 +95,12 @@ pub fn open_tree_clone(fd: BorrowedFd<'_>, recursive: bool) -> io::Result<OwnedF
     // SAFETY: empty NUL-terminated path relative to a valid fd.
     let fd =
         check(unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), c"".as_ptr(), flags) })?;
-    Ok(owned(fd))
+    // SAFETY: the syscall just returned this new fd.
+    unsafe { owned(fd) }
 }
 
 /// open_tree(2) of a host path (the source of a bind mount).
-pub fn open_tree_path(path: &str, recursive: bool) -> io::Result<OwnedFd> {
+pub fn open_tree_path(path: impl AsRef<OsStr>, recursive: bool) -> io::Result<OwnedFd> {
     let p = cstr(path)?;
     let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32;
     if recursive {
@@ -107,7 +109,8 @@ pub fn open_tree_path(path: &str, recursive: bool) -> io::Result<OwnedFd> {
     // SAFETY: NUL-terminated path.
     let fd =
         check(unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, p.as_ptr(), flags) })?;
-    Ok(owned(fd))
+    // SAFETY: the syscall just returned this new fd.
+    unsafe { owned(fd) }
 }
 
 /// move_mount(2) of the detached mount `from` onto the file `to`.
@@ -163,7 +166,8 @@ pub fn mount_setattr_idmap(
         attr_set: MOUNT_ATTR_IDMAP,
         attr_clr: 0,
         propagation: 0,
-        userns_fd: userns.as_raw_fd() as u64,
+        // A borrowed fd is never negative.
+        userns_fd: userns.as_raw_fd().unsigned_abs().into(),
     };
     setattr(fd, recursive, &attr)
 }
@@ -192,7 +196,7 @@ fn setattr(fd: BorrowedFd<'_>, recursive: bool, attr: &MountAttr) -> io::Result<
 
 /// mount(2) with no source and no data: propagation changes on a path
 /// that is not inside the container's rootfs ("/" of the new mount ns).
-pub fn set_propagation(target: &str, flags: libc::c_ulong) -> io::Result<()> {
+pub fn set_propagation(target: impl AsRef<OsStr>, flags: libc::c_ulong) -> io::Result<()> {
     let t = cstr(target)?;
     // SAFETY: NUL-terminated target; null source/fstype/data are allowed.
     check(unsafe {
@@ -230,7 +234,7 @@ pub fn pivot_root_dot() -> io::Result<()> {
 }
 
 /// umount2(path, flags).
-pub fn umount2(path: &str, flags: i32) -> io::Result<()> {
+pub fn umount2(path: impl AsRef<OsStr>, flags: i32) -> io::Result<()> {
     let p = cstr(path)?;
     // SAFETY: NUL-terminated path.
     check(unsafe { libc::umount2(p.as_ptr(), flags) } as libc::c_long)?;
@@ -238,7 +242,7 @@ pub fn umount2(path: &str, flags: i32) -> io::Result<()> {
 }
 
 /// chroot(path).
-pub fn chroot(path: &str) -> io::Result<()> {
+pub fn chroot(path: impl AsRef<OsStr>) -> io::Result<()> {
     let p = cstr(path)?;
     // SAFETY: NUL-terminated path.
     check(unsafe { libc::chroot(p.as_ptr()) } as libc::c_long)?;

@@ -37,16 +37,17 @@ fn nix_err(e: nix::Error) -> io::Error {
 /// One request: header, ifinfomsg with `index`, attributes.
 fn message(typ: u16, flags: u16, seq: u32, index: i32, attrs: &[(u16, &[u8])]) -> Vec<u8> {
     let mut m = vec![0u8; HDR + IFINFO];
-    m[HDR..HDR + 4].copy_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]);
+    // ifinfomsg: ifi_family AF_UNSPEC (0) and its padding stay zero.
     m[HDR + 4..HDR + 8].copy_from_slice(&index.to_ne_bytes());
     for (t, data) in attrs {
         let len = 4 + data.len();
-        m.extend_from_slice(&(len as u16).to_ne_bytes());
+        let len = u16::try_from(len).expect("a netlink attribute fits 64 KiB");
+        m.extend_from_slice(&len.to_ne_bytes());
         m.extend_from_slice(&t.to_ne_bytes());
         m.extend_from_slice(data);
         m.resize(m.len().next_multiple_of(4), 0);
     }
-    let total = m.len() as u32;
+    let total = u32::try_from(m.len()).expect("a netlink message fits 4 GiB");
     m[0..4].copy_from_slice(&total.to_ne_bytes());
     m[4..6].copy_from_slice(&typ.to_ne_bytes());
     m[6..8].copy_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
@@ -150,7 +151,7 @@ impl Route {
     /// `new_name` there.
     pub fn move_link(&self, index: i32, netns: BorrowedFd<'_>, new_name: &str) -> io::Result<()> {
         let n = name_attr(new_name)?;
-        let fd = (netns.as_raw_fd() as u32).to_ne_bytes();
+        let fd = netns.as_raw_fd().to_ne_bytes();
         match self.request(
             RTM_NEWLINK,
             NLM_F_ACK,

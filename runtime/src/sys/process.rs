@@ -1,16 +1,16 @@
 //! Process-level syscalls: pidfds, close_range, prctl, personality bits.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
-use super::check;
+use super::{check, owned};
 
 /// pidfd_open(2).
 pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     // SAFETY: plain integer arguments; the result is a new fd we own.
     let fd = check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
     // SAFETY: the fd was just created and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    unsafe { owned(fd) }
 }
 
 /// pidfd_send_signal(2).
@@ -38,9 +38,10 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
 }
 
 /// Clears FD_CLOEXEC on `fd` so that it survives execve.
-pub fn clear_cloexec(fd: i32) -> io::Result<()> {
-    // SAFETY: fcntl on an integer fd; an invalid fd gives EBADF.
-    check(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } as libc::c_long)?;
+pub fn clear_cloexec(fd: u32) -> io::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    let fd = i32::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty()))?;
     Ok(())
 }
 
@@ -136,7 +137,7 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()
         version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
         pid: 0,
     };
-    let lo = |m: u64| m as u32;
+    let lo = |m: u64| (m & 0xffff_ffff) as u32;
     let hi = |m: u64| (m >> 32) as u32;
     let data = [
         Data {
@@ -161,14 +162,23 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()
 pub fn set_personality(persona: libc::c_ulong) -> io::Result<i32> {
     // SAFETY: an integer argument; only changes this process's persona.
     let prev = unsafe { libc::personality(persona) };
-    check(prev as libc::c_long).map(|p| p as i32)
+    check(prev.into())?;
+    Ok(prev)
+}
+
+/// SIGPIPE back to its default disposition (the Rust runtime ignores it,
+/// and an ignored disposition survives execve).
+pub fn default_sigpipe() {
+    // SAFETY: SIG_DFL installs no handler, so no code of ours can run in
+    // a signal context; signal(2) cannot fail for SIGPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }
 
 /// A close-on-exec duplicate of fd number `fd` (one the caller was given,
 /// e.g. --status-fd), owned.
 pub fn dup_cloexec(fd: i32) -> io::Result<OwnedFd> {
-    // SAFETY: fcntl on an integer fd; an invalid fd gives EBADF.
-    let new = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) } as libc::c_long)?;
+    use nix::fcntl::{fcntl, FcntlArg};
+    let new = fcntl(fd, FcntlArg::F_DUPFD_CLOEXEC(3))?;
     // SAFETY: F_DUPFD_CLOEXEC returned a new fd that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(new as i32) })
+    unsafe { owned(new.into()) }
 }

@@ -19,14 +19,14 @@
 
 use std::ffi::{CString, OsStr};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::check;
 use super::fs::on_read_only_mount;
 use super::mount::{
     mount_setattr, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, OPEN_TREE_CLONE,
 };
+use super::{check, owned};
 
 const MFD_CLOEXEC: u32 = 0x1;
 const MFD_ALLOW_SEALING: u32 = 0x2;
@@ -81,7 +81,7 @@ pub fn current() -> io::Result<Option<Protection>> {
         let exe = open_exe(libc::O_RDONLY)?;
         // SAFETY: fcntl on our own fd with integer arguments.
         let seals = check(unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) }.into())?;
-        if seals as i32 & libc::F_SEAL_WRITE != 0 {
+        if seals & libc::c_long::from(libc::F_SEAL_WRITE) != 0 {
             return Ok(Some(Protection::SealedCopy));
         }
     }
@@ -141,7 +141,7 @@ fn open_exe(flags: i32) -> io::Result<OwnedFd> {
     let fd =
         check(unsafe { libc::open(c"/proc/self/exe".as_ptr(), flags | libc::O_CLOEXEC) }.into())?;
     // SAFETY: the fd was just opened and is ours.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    unsafe { owned(fd) }
 }
 
 /// A detached, read-only bind mount of the running binary.
@@ -157,7 +157,7 @@ fn read_only_bind() -> io::Result<OwnedFd> {
         )
     })?;
     // SAFETY: the fd was just created and is ours.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let fd = unsafe { owned(fd) }?;
     mount_setattr(
         fd.as_fd(),
         false,
@@ -180,7 +180,7 @@ fn sealed_copy() -> io::Result<OwnedFd> {
         )
     })?;
     // SAFETY: the fd was just created.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let fd = unsafe { owned(fd) }?;
     let mut src = std::fs::File::from(open_exe(libc::O_RDONLY)?);
     let mut dst = std::fs::File::from(fd.try_clone()?);
     io::copy(&mut src, &mut dst)?;

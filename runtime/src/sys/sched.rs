@@ -25,7 +25,7 @@ pub struct SchedAttr {
 /// sched_setattr(0, attr, 0): the calling thread's policy and parameters.
 pub fn sched_setattr(attr: &SchedAttr) -> io::Result<()> {
     let mut a = *attr;
-    a.size = std::mem::size_of::<SchedAttr>() as u32;
+    a.size = u32::try_from(std::mem::size_of::<SchedAttr>()).expect("a small struct");
     // SAFETY: the kernel reads `size` bytes of a valid, initialised
     // struct that outlives the call.
     check(unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &a as *const SchedAttr, 0u32) })?;

@@ -71,7 +71,8 @@ impl Problem {
     /// A problem from one of config.rs's (or a crate's) error messages,
     /// which start with the field: `linux.sysctl "x": not allowed ...`.
     fn from_error(e: &Error) -> Self {
-        let text = e.to_string();
+        // The whole chain: a cause is the error's source, not its text.
+        let text = crate::error::chain(e);
         let (field, message) = split_field(&text);
         let hint = hint_for(&field).to_string();
         Problem::error(field, message, hint)
