@@ -31,6 +31,7 @@ fail() {
 }
 scenario() {
 	c=counter
+	# shellcheck disable=SC2016 # expanded by the container's shell
 	P run -d --name $c --network none "$IMG" sh -c \
 		'echo start; i=0; while :; do echo $i; i=$((i+1)); sleep 0.2; done' >/dev/null ||
 		{ fail "podman run -d failed"; return 1; }
@@ -57,8 +58,10 @@ scenario() {
 	done
 	starts=$(P logs $c | grep -c '^start$')
 	zeros=$(P logs $c | grep -c '^0$')
-	[ "$starts" = 1 ] && [ "$zeros" = 1 ] ||
-		{ fail "the container restarted instead of continuing ($starts starts, $zeros zeros)"; return 1; }
+	if [ "$starts" != 1 ] || [ "$zeros" != 1 ]; then
+		fail "the container restarted instead of continuing ($starts starts, $zeros zeros)"
+		return 1
+	fi
 	echo "podman-criu: $RUNTIME: counted to $before, checkpointed, restored, counted on to $(last_count $c)"
 	P rm -f -t 0 $c >/dev/null || { fail "podman rm -f failed"; return 1; }
 	[ -z "$(P ps -aq)" ] || { fail "containers left: $(P ps -a)"; return 1; }
@@ -86,7 +89,7 @@ for RUNTIME in /bin/remora /bin/runc; do
 	fi
 	# Nothing left: no container process, no libpod cgroup.
 	P rmi -af >/dev/null 2>&1
-	left=$(ps -o comm | grep -E '^(conmon|sleep)$' || true)
+	left=$(pidof conmon sleep)
 	[ -z "$left" ] || { echo "podman-criu: left running: $left"; rc=1; }
 done
 exit $rc

@@ -5,8 +5,10 @@
 # netfilter modules for the network lock) copied in from this host, and
 # with CRIU_VM_RUNC=1 runc beside remora. Runs integration-tests/tests/
 # checkpoint.rs inside: every scenario with remora (and with runc, as
-# RUNC_BIN), and prints the pass/fail table. Exits non-zero when anything
-# failed.
+# RUNC_BIN), then podman-criu-guest.sh (podman 4.3 and conmon from this
+# host: `podman container checkpoint` / `restore` with remora, and runc,
+# as the runtime), and prints the pass/fail table. Exits non-zero when
+# anything failed.
 #
 #   sudo scripts/cgroupv2-vm/run-criu.sh          # builds the test first
 #   CRIU_VM_RUNC=1 run-criu.sh                     # runc 1.1.5 too (twice as long)
