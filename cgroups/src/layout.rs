@@ -42,15 +42,29 @@ pub struct Features {
     pub rdma: bool,
 }
 
-/// The cgroup features remora implements (as runc reports them: what the
-/// runtime supports, not only what this host has mounted).
+/// The cgroup features remora implements and this host can use: v1 and
+/// v2 when such hierarchies are mounted, the systemd driver when systemd
+/// runs (systemdUser too: the rootless driver talks to the user's
+/// manager), rdma when the controller is there (v1 hierarchy, or listed
+/// by the cgroup2 root).
 pub fn features() -> Features {
+    let hs = hierarchies().unwrap_or_default();
+    let v2 = hs.iter().find(|h| h.key == "unified");
+    let v2_controllers = v2
+        .and_then(|h| fs::read_to_string(h.mount_point.join("cgroup.controllers")).ok())
+        .unwrap_or_default();
+    let v1_has = |c: &str| {
+        hs.iter()
+            .any(|h| h.key != "unified" && h.key.split(',').any(|k| k == c))
+    };
     Features {
-        v1: true,
-        v2: true,
-        systemd: true,
-        systemd_user: true,
-        rdma: true,
+        v1: hs
+            .iter()
+            .any(|h| h.key != "unified" && !h.key.starts_with("name=")),
+        v2: v2.is_some(),
+        systemd: libcgroups::systemd::booted(),
+        systemd_user: libcgroups::systemd::booted(),
+        rdma: v1_has("rdma") || v2_controllers.split_whitespace().any(|c| c == "rdma"),
     }
 }
 

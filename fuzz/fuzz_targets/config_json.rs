@@ -1,4 +1,5 @@
-//! config.json: parse (seccomp section first), validate, compile the
+//! config.json: parse (seccomp section first), validate (and a valid one
+//! must make the typed config), compile the
 //! seccomp profile to BPF, check the cgroup resources and every mount's
 //! options, and format every error: nothing may panic, and no error
 //! message may outgrow remora's cap.
@@ -21,8 +22,22 @@ fuzz_target!(|data: &[u8]| {
         Ok(s) => s,
         Err(e) => return said(e),
     };
-    if let Err(e) = remora::config::validate(&spec) {
-        said(e);
+    match remora::config::validate(&spec) {
+        // A config every check passes makes the typed config, unless
+        // its seccomp profile does not compile (compiled in the making).
+        Ok(()) => {
+            if let Err(e) =
+                remora::config::Config::build(spec.clone(), "/b".into(), "/b/rootfs".into())
+            {
+                let compiles = spec
+                    .linux()
+                    .as_ref()
+                    .is_none_or(|l| remora::config::compile_seccomp(l).is_ok());
+                assert!(!compiles, "validated, yet the typed config fails: {e}");
+                said(e);
+            }
+        }
+        Err(e) => said(e),
     }
     if let Some(linux) = spec.linux() {
         if let Err(e) = remora::config::compile_seccomp(linux) {

@@ -437,6 +437,43 @@ fn a_pod_parent_with_an_empty_cpuset_takes_the_container() {
 /// A cgroupsPath that already holds processes: create warns, as runc
 /// ("container's cgroup is not empty"), and goes on; delete leaves those
 /// processes and their cgroup (not the container's to remove).
+/// linux.resources.memory.kernel: accepted with a warning naming it, as
+/// runc does (kernel memory limits are deprecated and Linux no longer
+/// enforces them); no kmem limit is written.
+#[test]
+fn kernel_memory_is_ignored_with_a_warning() {
+    let b = Bundle::new("kmem", &["true"], json!({"memory": {"kernel": 1048576}}));
+    let o = b.create();
+    assert!(o.status.success(), "create failed: {}", b.output());
+    assert!(
+        b.output()
+            .contains("linux.resources.memory.kernel 1048576: kernel memory settings are ignored"),
+        "no warning: {}",
+        b.output()
+    );
+    if !pure_v2() {
+        assert_ne!(b.read("memory", "memory.kmem.limit_in_bytes"), "1048576");
+    }
+    // update: the same, by flag or in a resources file (runc warns alike).
+    let file = std::env::temp_dir().join(format!("{}-kmem.json", b.id));
+    fs::write(&file, r#"{"memory": {"kernel": 2097152}}"#).unwrap();
+    for args in [
+        vec!["update", "--kernel-memory", "2m", &b.id],
+        vec!["update", "-r", file.to_str().unwrap(), &b.id],
+    ] {
+        let o = b.remora(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains(
+                "linux.resources.memory.kernel 2097152: kernel memory settings are ignored"
+            ),
+            "{args:?}: {err}"
+        );
+    }
+    let _ = fs::remove_file(&file);
+}
+
 #[test]
 fn an_occupied_cgroup_is_warned_about_and_left_as_it_was() {
     let b = Bundle::new("occupied", &["true"], json!({}));

@@ -106,10 +106,12 @@ fn every_problem_is_listed_with_its_field_and_a_hint() {
     c["linux"]["intelRdt"] = json!({"closID": "x", "l3CacheSchema": "L3:0=f"});
     c["process"]["apparmorProfile"] = json!("remora-test-profile");
     c["hooks"] = json!({"prestart": [{"path": "/no/such/hook"}]});
+    // two more of the config's own checks (create stops at the first)
+    c["hostname"] = json!("box");
     c["linux"]["namespaces"]
         .as_array_mut()
         .unwrap()
-        .retain(|n| n["type"] != "network");
+        .retain(|n| n["type"] != "network" && n["type"] != "uts");
     c["linux"]["namespaces"]
         .as_array_mut()
         .unwrap()
@@ -135,6 +137,7 @@ fn every_problem_is_listed_with_its_field_and_a_hint() {
         ),
         ("error", "process.args[0]".into()),
         ("error", "linux.sysctl".into()),
+        ("error", "hostname".into()),
         ("error", "hooks.prestart[0].path".into()),
         ("error", format!("linux.namespaces[{ns_index}].path")),
         ("error", format!("mounts[{src_index}].source")),

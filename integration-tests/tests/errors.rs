@@ -35,6 +35,53 @@ fn malformed_json() {
     assert_no_state(&env);
 }
 
+/// ociVersion: required, SemVer, of major version 1; a later 1.x is
+/// taken with a warning (its new fields would be ignored).
+#[test]
+fn oci_version_is_checked() {
+    let env = TestEnv::new("ociversion");
+    for (i, (version, want)) in [
+        (json!(null), "ociVersion: missing from config.json"),
+        (
+            json!("latest"),
+            "ociVersion \"latest\": not a SemVer 2.0.0 version",
+        ),
+        (
+            json!("2.0.0"),
+            "ociVersion \"2.0.0\": major version 2 is not supported",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut b = env.bundle(&format!("b{i}"));
+        match version {
+            serde_json::Value::Null => {
+                b.config.as_object_mut().unwrap().remove("ociVersion");
+            }
+            v => b.config["ociVersion"] = v,
+        }
+        b.create(&env, &env.id("c")).fails_with(want);
+        assert_no_state(&env);
+    }
+    let mut b = env.bundle("newer");
+    b.config["ociVersion"] = json!("1.9.0");
+    b.sh("true");
+    let r = b.run(&env, &env.id("newer"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.error_text()
+            .contains("ociVersion \"1.9.0\": newer than runtime-spec 1.3.0"),
+        "{}",
+        r.stderr
+    );
+    let mut b = env.bundle("old");
+    b.config["ociVersion"] = json!("1.0.2-dev");
+    b.sh("true");
+    let r = b.run(&env, &env.id("old"));
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+}
+
 #[test]
 fn unknown_namespace_type() {
     let env = TestEnv::new("badns");

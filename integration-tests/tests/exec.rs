@@ -804,3 +804,33 @@ fn exec_in_a_container_sharing_the_hosts_pid_namespace() {
     assert_eq!(cgroup_of(pid, "pids"), format!("/remora/{id}"));
     env.remora(&["delete", "--force", &id]).ok();
 }
+
+/// exec takes the container's config as create saved it, never the
+/// bundle's config.json again: with config.json changed, then gone, after
+/// create, the exec'd process still gets the container's environment and
+/// seccomp profile, and exec works.
+#[test]
+fn exec_uses_the_config_saved_at_create_not_the_bundle() {
+    let env = TestEnv::new("execsaved");
+    let mut b = env.bundle("b");
+    let mut vars = b.config["process"]["env"].as_array().unwrap().clone();
+    vars.push(json!("FROM_CREATE=yes"));
+    b.config["process"]["env"] = json!(vars);
+    b.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 30}]});
+    let id = env.id("c");
+    start_sleeper(&env, &mut b, &id);
+    let mut changed = b.config.clone();
+    changed["process"]["env"] = json!(["PATH=/bin", "FROM_CREATE=no"]);
+    changed["linux"]["seccomp"] = serde_json::Value::Null;
+    fs::write(b.dir.join("config.json"), changed.to_string()).unwrap();
+    let script = "echo $FROM_CREATE; mkdir /tmp/d 2>&1; true";
+    let r = exec(&env, &[], &id, &["sh", "-c", script]);
+    let out = r.ok();
+    assert!(out.starts_with("yes\n"), "{out}");
+    assert!(out.contains("Read-only file system"), "{out}");
+    fs::remove_file(b.dir.join("config.json")).unwrap();
+    let r = exec(&env, &[], &id, &["sh", "-c", "echo $FROM_CREATE"]);
+    assert_eq!(r.ok(), "yes\n");
+    env.remora(&["delete", "--force", &id]).ok();
+}

@@ -281,7 +281,9 @@ fn state_is_atomic_and_serialised() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        names.iter().all(|n| n == "state.json" || n == "exec.fifo"),
+        names
+            .iter()
+            .all(|n| ["state.json", "exec.fifo", "exec-config.json"].contains(&n.as_str())),
         "{names:?}"
     );
 }

@@ -33,14 +33,10 @@ pub fn format_map(maps: &[LinuxIdMapping]) -> String {
         .collect()
 }
 
-/// Writes /proc/PID/{setgroups,uid_map,gid_map} for the process `pid`
-/// (which has just entered a new user namespace). `deny_setgroups` is for
-/// the unprivileged case, where the kernel requires it before gid_map.
-pub fn write_id_maps(
-    pid: i32,
+/// A new user namespace needs both maps.
+pub(crate) fn require_both(
     uid_maps: &[LinuxIdMapping],
     gid_maps: &[LinuxIdMapping],
-    deny_setgroups: bool,
 ) -> Result<(), IdMapError> {
     if uid_maps.is_empty() {
         return Err(IdMapError::Empty {
@@ -52,6 +48,19 @@ pub fn write_id_maps(
             field: "gidMappings",
         });
     }
+    Ok(())
+}
+
+/// Writes /proc/PID/{setgroups,uid_map,gid_map} for the process `pid`
+/// (which has just entered a new user namespace). `deny_setgroups` is for
+/// the unprivileged case, where the kernel requires it before gid_map.
+pub fn write_id_maps(
+    pid: i32,
+    uid_maps: &[LinuxIdMapping],
+    gid_maps: &[LinuxIdMapping],
+    deny_setgroups: bool,
+) -> Result<(), IdMapError> {
+    require_both(uid_maps, gid_maps)?;
     if deny_setgroups {
         write(pid, "setgroups", "gidMappings", "deny")?;
     }

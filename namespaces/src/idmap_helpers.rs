@@ -29,16 +29,7 @@ pub fn write_id_maps_unprivileged(
     euid: u32,
     egid: u32,
 ) -> Result<(), IdMapError> {
-    if uid_maps.is_empty() {
-        return Err(IdMapError::Empty {
-            field: "uidMappings",
-        });
-    }
-    if gid_maps.is_empty() {
-        return Err(IdMapError::Empty {
-            field: "gidMappings",
-        });
-    }
+    crate::idmap::require_both(uid_maps, gid_maps)?;
     if is_own_id_only(uid_maps, euid) {
         write_direct(pid, "uid_map", "uidMappings", &format_map(uid_maps))?;
     } else {

@@ -5,39 +5,37 @@
 //! that is not read-only (runc's rule too). The owner is the host id of
 //! process.user (uid and gid, through linux.uidMappings/gidMappings).
 
-use oci_spec::runtime::{LinuxIdMapping, Spec};
+use oci_spec::runtime::LinuxIdMapping;
 use remora_cgroups::{Cgroup, Layout};
-use remora_namespaces::{NamespaceKind, NamespacePlan};
+use remora_namespaces::NamespaceKind;
 
+use crate::config::Config;
 use crate::error::Result;
 
 /// The host (uid, gid) the cgroup goes to, if it goes to anyone.
-pub fn owner(spec: &Spec, plan: &NamespacePlan, layout: Layout) -> Option<(u32, u32)> {
+pub fn owner(config: &Config, layout: Layout) -> Option<(u32, u32)> {
+    let plan = &config.namespaces;
     if layout != Layout::V2
         || !plan.is_new(NamespaceKind::User)
         || !plan.is_new(NamespaceKind::Cgroup)
     {
         return None;
     }
-    let writable_cgroupfs = spec
-        .mounts()
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .any(|m| {
-            m.typ().as_deref() == Some("cgroup")
-                && !m
-                    .options()
-                    .as_deref()
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|o| o == "ro")
-        });
+    let writable_cgroupfs = config.mounts.iter().any(|m| {
+        m.typ() == "cgroup"
+            && !m
+                .mount
+                .options()
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|o| o == "ro")
+    });
     if !writable_cgroupfs {
         return None;
     }
-    let linux = spec.linux().as_ref()?;
-    let user = spec.process().as_ref()?.user();
+    let linux = &config.linux;
+    let user = config.process.user();
     let uid = to_host(linux.uid_mappings().as_deref()?, user.uid())?;
     let gid = to_host(linux.gid_mappings().as_deref()?, user.gid())?;
     Some((uid, gid))
@@ -51,8 +49,8 @@ fn to_host(maps: &[LinuxIdMapping], id: u32) -> Option<u32> {
 }
 
 /// Gives the cgroup to the container's user when [`owner`] says so.
-pub fn apply(cgroup: &Cgroup, spec: &Spec, plan: &NamespacePlan) -> Result<()> {
-    match owner(spec, plan, remora_cgroups::layout()) {
+pub fn apply(cgroup: &Cgroup, config: &Config) -> Result<()> {
+    match owner(config, remora_cgroups::layout()) {
         Some((uid, gid)) => Ok(cgroup.delegate_to(uid, gid)?),
         None => Ok(()),
     }
@@ -63,8 +61,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn spec(cgroup_opts: serde_json::Value, ns: serde_json::Value) -> (Spec, NamespacePlan) {
-        let s: Spec = serde_json::from_value(json!({
+    fn spec(cgroup_opts: serde_json::Value, ns: serde_json::Value) -> Config {
+        let s: oci_spec::runtime::Spec = serde_json::from_value(json!({
             "ociVersion": "1.2.0",
             "process": {"cwd": "/", "args": ["sh"], "user": {"uid": 1000, "gid": 5}},
             "root": {"path": "rootfs"},
@@ -75,21 +73,18 @@ mod tests {
                 "gidMappings": [{"containerID": 0, "hostID": 200000, "size": 65536}]}
         }))
         .unwrap();
-        let plan =
-            NamespacePlan::from_spec(s.linux().as_ref().unwrap().namespaces().as_deref().unwrap())
-                .unwrap();
-        (s, plan)
+        Config::build(s, "/b".into(), "/b/rootfs".into()).unwrap()
     }
 
     #[test]
     fn only_when_every_condition_holds() {
         let both = json!([{"type": "user"}, {"type": "cgroup"}, {"type": "mount"}]);
-        let (s, p) = spec(json!(["nosuid", "rw"]), both.clone());
-        assert_eq!(owner(&s, &p, Layout::V2), Some((101000, 200005)));
-        assert_eq!(owner(&s, &p, Layout::Hybrid), None);
-        let (s, p) = spec(json!(["nosuid", "ro"]), both);
-        assert_eq!(owner(&s, &p, Layout::V2), None);
-        let (s, p) = spec(json!(["rw"]), json!([{"type": "user"}, {"type": "mount"}]));
-        assert_eq!(owner(&s, &p, Layout::V2), None);
+        let c = spec(json!(["nosuid", "rw"]), both.clone());
+        assert_eq!(owner(&c, Layout::V2), Some((101000, 200005)));
+        assert_eq!(owner(&c, Layout::Hybrid), None);
+        let c = spec(json!(["nosuid", "ro"]), both);
+        assert_eq!(owner(&c, Layout::V2), None);
+        let c = spec(json!(["rw"]), json!([{"type": "user"}, {"type": "mount"}]));
+        assert_eq!(owner(&c, Layout::V2), None);
     }
 }

@@ -101,6 +101,10 @@ pub struct UpdateArgs {
     pub memory_reservation: Option<String>,
     #[arg(long, allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
+    /// Kernel memory limit: accepted and ignored with a warning, as runc
+    /// (Linux no longer enforces it)
+    #[arg(long, allow_hyphen_values = true)]
+    pub kernel_memory: Option<String>,
     #[arg(long, allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
     /// The string of Intel RDT/CAT L3 cache schema (needs resctrl)

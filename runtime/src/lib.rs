@@ -40,4 +40,4 @@ pub(crate) mod timefmt;
 pub(crate) mod trace;
 
 /// The runtime-spec version remora implements.
-pub const OCI_VERSION: &str = "1.2.0";
+pub const OCI_VERSION: &str = "1.3.0";

@@ -8,7 +8,7 @@
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{MountBuilder, Spec};
+use oci_spec::runtime::MountBuilder;
 
 use crate::error::{Error, Result};
 
@@ -24,7 +24,7 @@ pub fn host_socket() -> Option<PathBuf> {
 
 /// create, before anything exists: the mount and the env for the
 /// container (the directory is made by [`make_dir`]).
-pub fn prepare(spec: &mut Spec, state_dir: &Path) -> Result<()> {
+pub fn prepare(config: &mut crate::config::Config, state_dir: &Path) -> Result<()> {
     let dir = state_dir.join("notify");
     let mount = MountBuilder::default()
         .destination(INSIDE_DIR)
@@ -38,15 +38,12 @@ pub fn prepare(spec: &mut Spec, state_dir: &Path) -> Result<()> {
         ])
         .build()
         .map_err(|e| Error::config(format!("notify socket mount: {e}")))?;
-    let mut mounts = spec.mounts().clone().unwrap_or_default();
-    mounts.push(mount);
-    spec.set_mounts(Some(mounts));
-    if let Some(p) = spec.process_mut().as_mut() {
-        let mut env = p.env().clone().unwrap_or_default();
-        env.retain(|e| !e.starts_with("NOTIFY_SOCKET="));
-        env.push(format!("NOTIFY_SOCKET={INSIDE_DIR}/{SOCK}"));
-        p.set_env(Some(env));
-    }
+    config.push_mount(mount)?;
+    let p = &mut config.process;
+    let mut env = p.env().clone().unwrap_or_default();
+    env.retain(|e| !e.starts_with("NOTIFY_SOCKET="));
+    env.push(format!("NOTIFY_SOCKET={INSIDE_DIR}/{SOCK}"));
+    p.set_env(Some(env));
     Ok(())
 }
 

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::logging;
 
-const CAP_SETS: [&str; 5] = [
+/// The sets of process.capabilities.
+pub(crate) const CAP_SETS: [&str; 5] = [
     "bounding",
     "effective",
     "inheritable",

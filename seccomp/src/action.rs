@@ -22,6 +22,39 @@ pub const FLAG_NEW_LISTENER: u32 = 8;
 pub const FLAG_TSYNC_ESRCH: u32 = 16;
 pub const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 
+/// Every OCI action: the compiler takes each ([`action_value`]) and
+/// `features` reports this list (by the spec's names).
+pub const ACTIONS: [A; 9] = [
+    A::ScmpActKill,
+    A::ScmpActKillProcess,
+    A::ScmpActKillThread,
+    A::ScmpActTrap,
+    A::ScmpActErrno,
+    A::ScmpActTrace,
+    A::ScmpActLog,
+    A::ScmpActNotify,
+    A::ScmpActAllow,
+];
+
+/// Every OCI argument operator (each maps to an [`Op`]).
+pub const OPERATORS: [O; 7] = [
+    O::ScmpCmpNe,
+    O::ScmpCmpLt,
+    O::ScmpCmpLe,
+    O::ScmpCmpEq,
+    O::ScmpCmpGe,
+    O::ScmpCmpGt,
+    O::ScmpCmpMaskedEq,
+];
+
+/// Every OCI filter flag (each with its bit: [`flag_value`]).
+pub const FILTER_FLAGS: [F; 4] = [
+    F::SeccompFilterFlagLog,
+    F::SeccompFilterFlagSpecAllow,
+    F::SeccompFilterFlagTsync,
+    F::SeccompFilterFlagWaitKillableRecv,
+];
+
 /// The seccomp return value of an action, as runc asks libseccomp for it:
 /// ERRNO and TRACE carry `errno_ret` (EPERM when absent) in 16 bits.
 pub fn action_value(action: A, errno_ret: Option<u32>) -> u32 {
@@ -97,6 +130,52 @@ impl Cond {
             value: self.value & 0xffff_ffff,
             datum: self.datum & 0xffff_ffff,
             ..self
+        }
+    }
+}
+
+#[cfg(test)]
+mod tables {
+    use super::*;
+
+    /// The tables list every variant: a new one fails to compile here
+    /// (the matches are exhaustive) until it has its place.
+    #[test]
+    fn tables_are_complete() {
+        let action_slot = |a: A| match a {
+            A::ScmpActKill => 0,
+            A::ScmpActKillProcess => 1,
+            A::ScmpActKillThread => 2,
+            A::ScmpActTrap => 3,
+            A::ScmpActErrno => 4,
+            A::ScmpActTrace => 5,
+            A::ScmpActLog => 6,
+            A::ScmpActNotify => 7,
+            A::ScmpActAllow => 8,
+        };
+        for (i, a) in ACTIONS.iter().enumerate() {
+            assert_eq!(action_slot(*a), i);
+        }
+        let op_slot = |o: O| match o {
+            O::ScmpCmpNe => 0,
+            O::ScmpCmpLt => 1,
+            O::ScmpCmpLe => 2,
+            O::ScmpCmpEq => 3,
+            O::ScmpCmpGe => 4,
+            O::ScmpCmpGt => 5,
+            O::ScmpCmpMaskedEq => 6,
+        };
+        for (i, o) in OPERATORS.iter().enumerate() {
+            assert_eq!(op_slot(*o), i);
+        }
+        let flag_slot = |f: F| match f {
+            F::SeccompFilterFlagLog => 0,
+            F::SeccompFilterFlagSpecAllow => 1,
+            F::SeccompFilterFlagTsync => 2,
+            F::SeccompFilterFlagWaitKillableRecv => 3,
+        };
+        for (i, f) in FILTER_FLAGS.iter().enumerate() {
+            assert_eq!(flag_slot(*f), i);
         }
     }
 }

@@ -43,8 +43,9 @@ fn check_name(v: Option<&Value>, field: String, what: &str, known: &[&str]) -> R
 
 /// Checks the names in a `linux.seccomp` JSON object, then deserialises it.
 pub fn parse_profile(v: &Value) -> Result<LinuxSeccomp> {
-    let actions = crate::features::actions();
-    let ops = crate::features::operators();
+    let (actions, ops) = (crate::features::actions(), crate::features::operators());
+    let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+    let ops: Vec<&str> = ops.iter().map(String::as_str).collect();
     let flags = crate::features::known_flags();
     check_name(
         v.get("defaultAction"),

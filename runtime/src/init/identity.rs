@@ -3,7 +3,7 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 
-use oci_spec::runtime::Spec;
+use crate::config::Config;
 
 use super::{InitArgs, InitError, Step, StepContext};
 use crate::process::capabilities;
@@ -16,26 +16,16 @@ use crate::sys::process::{prctl, setgroups, setresid};
 pub fn seccomp_before_identity(a: &InitArgs<'_>) -> bool {
     // A listener must reach the parent before Ready: load early then too.
     a.seccomp.is_some_and(|f| f.wants_listener)
-        || a.seccomp.is_some()
-            && !a
-                .spec
-                .process()
-                .as_ref()
-                .and_then(|p| p.no_new_privileges())
-                .unwrap_or(false)
+        || a.seccomp.is_some() && !a.config.process.no_new_privileges().unwrap_or(false)
 }
 
 /// Opens process.cwd inside the container's root with magic links
 /// refused, so a cwd such as /proc/self/fd/N (a runtime fd of a host
 /// directory, CVE-2024-21626) can never be entered.
-pub fn open_cwd(spec: &Spec) -> Step<OwnedFd> {
-    let cwd = spec
-        .process()
-        .as_ref()
-        .map(|p| p.cwd().clone())
-        .unwrap_or_default();
+pub fn open_cwd(config: &Config) -> Step<OwnedFd> {
+    let cwd = config.process.cwd();
     let root = Root::new(std::fs::File::open("/").ctx(|| "opening /".into())?.into());
-    root.open(&cwd, libc::O_PATH | libc::O_DIRECTORY)
+    root.open(cwd, libc::O_PATH | libc::O_DIRECTORY)
         .ctx(|| format!("process.cwd {cwd:?}"))
 }
 
@@ -43,12 +33,8 @@ pub fn open_cwd(spec: &Spec) -> Step<OwnedFd> {
 /// getcwd must work and not say "(unreachable)". First as root (returns
 /// false when only the process's user may enter it); `retry` is the
 /// attempt after the identity change.
-pub fn chdir_cwd(spec: &Spec, cwd_fd: &OwnedFd, retry: bool) -> Step<bool> {
-    let cwd = spec
-        .process()
-        .as_ref()
-        .map(|p| p.cwd().clone())
-        .unwrap_or_default();
+pub fn chdir_cwd(config: &Config, cwd_fd: &OwnedFd, retry: bool) -> Step<bool> {
+    let cwd = config.process.cwd();
     if let Err(e) = fchdir(cwd_fd.as_fd()) {
         if !retry && e.raw_os_error() == Some(libc::EACCES) {
             return Ok(false);
@@ -65,10 +51,8 @@ pub fn chdir_cwd(spec: &Spec, cwd_fd: &OwnedFd, retry: bool) -> Step<bool> {
     }
 }
 
-pub fn set_identity_and_capabilities(spec: &Spec) -> Step {
-    let Some(process) = spec.process() else {
-        return Ok(());
-    };
+pub fn set_identity_and_capabilities(config: &Config) -> Step {
+    let process = &config.process;
     let user = process.user();
     let caps = process.capabilities().as_ref();
     prctl(libc::PR_SET_KEEPCAPS, 1).ctx(|| "PR_SET_KEEPCAPS".into())?;
@@ -127,13 +111,8 @@ fn give_stdio_to(uid: u32) -> Step {
     Ok(())
 }
 
-pub fn set_no_new_privileges(spec: &Spec) -> Step {
-    if spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.no_new_privileges())
-        .unwrap_or(false)
-    {
+pub fn set_no_new_privileges(config: &Config) -> Step {
+    if config.process.no_new_privileges().unwrap_or(false) {
         prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ctx(|| "process.noNewPrivileges".into())?;
     }
     Ok(())

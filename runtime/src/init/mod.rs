@@ -19,7 +19,7 @@ use std::convert::Infallible;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::Spec;
+use crate::config::Config;
 use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan};
 
 use crate::channel::Channel;
@@ -31,7 +31,7 @@ use crate::sys::clone::exit_now;
 /// Everything the init needs, prepared by the parent before the clone.
 pub struct InitArgs<'a> {
     pub id: &'a str,
-    pub spec: &'a Spec,
+    pub config: &'a Config,
     pub bundle: &'a Path,
     pub rootfs: &'a Path,
     pub plan: &'a NamespacePlan,
@@ -108,14 +108,14 @@ fn steps(a: &mut InitArgs<'_>, fifo: &OwnedFd) -> Step<Infallible> {
     namespaces::enter_cgroup_namespace(a)?;
     namespaces::bring_up_loopback(a)?;
     a.host_pid = host_pid();
-    set_hostname(a.spec)?;
+    set_hostname(a.config)?;
     let proc = ProcFs::open()?;
     set_lsm_key_label(a, &proc)?;
     join_session_keyring(a)?;
     trace.phase("namespaces");
     request_create_runtime_hooks(a)?;
     trace.phase("createRuntime");
-    let prop = rootfs::propagation_of(a.spec)?;
+    let prop = a.config.propagation;
     // Without a mount namespace of its own the container shares its
     // caller's: never change that one's propagation or pivot it (runc
     // chroots then).
@@ -123,7 +123,7 @@ fn steps(a: &mut InitArgs<'_>, fifo: &OwnedFd) -> Step<Infallible> {
     let root = if own_mount_ns {
         rootfs::prepare_propagation(prop)?;
         rootfs::bind_rootfs(a.rootfs)?
-    } else if rootfs::readonly_root(a.spec) {
+    } else if a.config.readonly_root {
         // In the caller's mount namespace: only a bind of the rootfs onto
         // itself may become read-only, never the mount that holds it.
         rootfs::bind_rootfs(a.rootfs)?
@@ -133,7 +133,7 @@ fn steps(a: &mut InitArgs<'_>, fifo: &OwnedFd) -> Step<Infallible> {
     trace.phase("rootfs");
     let readonly_later = mount_config_mounts(a, &root, &cgroup_paths, &bind_sources)?;
     trace.phase("mounts");
-    rootfs::create_devices(&root, a.spec, in_user_namespace(a))?;
+    rootfs::create_devices(&root, a.config, in_user_namespace(a))?;
     create_cwd(a, &root)?;
     trace.phase("devices");
     run_create_container_hooks(a)?;
@@ -145,18 +145,18 @@ fn steps(a: &mut InitArgs<'_>, fifo: &OwnedFd) -> Step<Infallible> {
     new_session()?;
     set_up_terminal(a, &new_root, true)?;
     rootfs::make_mounts_readonly(&readonly_later)?;
-    rootfs::mask_and_readonly(&new_root, a.spec)?;
-    rootfs::finish(a.spec, prop.filter(|_| own_mount_ns))?;
+    rootfs::mask_and_readonly(&new_root, &a.config.linux)?;
+    rootfs::finish(a.config.readonly_root, prop.filter(|_| own_mount_ns))?;
     trace.phase("paths");
-    apply_sysctls(a.spec, &proc)?;
-    set_oom_score_adj(a.spec, &proc)?;
-    apply_rlimits(a.spec)?;
-    set_scheduler(a.spec)?;
-    set_io_priority(a.spec)?;
-    set_memory_policy(a.spec)?;
-    set_personality(a.spec)?;
-    let program = find_program(a.spec)?;
-    set_lsm_exec_labels(a.spec, &proc)?;
+    apply_sysctls(a.config, &proc)?;
+    set_oom_score_adj(a.config, &proc)?;
+    apply_rlimits(a.config)?;
+    set_scheduler(a.config)?;
+    set_io_priority(a.config)?;
+    set_memory_policy(a.config)?;
+    set_personality(a.config)?;
+    let program = find_program(a.config)?;
+    set_lsm_exec_labels(a.config, &proc)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     trace.phase("process");
     report_phases(a, &trace)?;
@@ -175,7 +175,7 @@ fn start_the_program(a: &InitArgs<'_>, program: &Path, early_seccomp: bool) -> S
         load_seccomp(a)?;
     }
     start::run_start_container_hooks(a)?;
-    start::exec(a.spec, program)
+    start::exec(a.config, program)
 }
 
 /// `remora exec`: the process joins every namespace of the running
@@ -184,27 +184,27 @@ fn start_the_program(a: &InitArgs<'_>, program: &Path, early_seccomp: bool) -> S
 /// container's rootfs already.
 fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     let mut trace = crate::trace::Trace::start("exec");
-    set_initial_cpu_affinity(a.spec)?;
+    set_initial_cpu_affinity(a.config)?;
     join_cgroups(a)?;
     reset_cpu_affinity(a)?;
     not_dumpable()?;
     trace.phase("cgroup");
     // Written through the host's procfs, before joining: inherited.
     let proc = ProcFs::open()?;
-    set_oom_score_adj(a.spec, &proc)?;
+    set_oom_score_adj(a.config, &proc)?;
     namespaces::join_by_path(a)?;
     namespaces::fork_into_pid_namespace(a)?;
     trace.phase("namespaces");
-    apply_rlimits(a.spec)?;
-    set_scheduler(a.spec)?;
-    set_io_priority(a.spec)?;
-    set_memory_policy(a.spec)?;
-    set_personality(a.spec)?;
+    apply_rlimits(a.config)?;
+    set_scheduler(a.config)?;
+    set_io_priority(a.config)?;
+    set_memory_policy(a.config)?;
+    set_personality(a.config)?;
     new_session()?;
     set_up_terminal(a, &Root::new(open_dir("/")?), false)?;
-    let program = find_program(a.spec)?;
-    set_lsm_exec_labels(a.spec, &proc)?;
-    set_final_cpu_affinity(a.spec)?;
+    let program = find_program(a.config)?;
+    set_lsm_exec_labels(a.config, &proc)?;
+    set_final_cpu_affinity(a.config)?;
     let (cwd, early_seccomp) = become_the_process(a)?;
     if !early_seccomp {
         load_seccomp(a)?;
@@ -216,7 +216,7 @@ fn exec_steps(a: &mut InitArgs<'_>) -> Step<Infallible> {
     // its go.
     wait_for_continue(a)?;
     drop((cwd, proc));
-    start::exec(a.spec, &program)
+    start::exec(a.config, &program)
 }
 
 /// The first step: the process enters its v1 cgroups itself (cheaper
@@ -231,10 +231,10 @@ fn join_cgroups(a: &InitArgs<'_>) -> Step {
 
 /// exec: process.execCPUAffinity.initial, the affinity the process has
 /// before it joins the container's cgroups (process::affinity).
-fn set_initial_cpu_affinity(spec: &Spec) -> Step {
-    Ok(crate::process::affinity::apply_initial(
-        spec.process().as_ref(),
-    )?)
+fn set_initial_cpu_affinity(config: &Config) -> Step {
+    Ok(crate::process::affinity::apply_initial(Some(
+        &config.process,
+    ))?)
 }
 
 /// Right after the cgroups are joined: the affinity inherited from
@@ -242,47 +242,39 @@ fn set_initial_cpu_affinity(spec: &Spec) -> Step {
 fn reset_cpu_affinity(a: &InitArgs<'_>) -> Step {
     let exec = matches!(a.mode, Mode::Exec);
     Ok(crate::process::affinity::reset_to_cpuset(
-        a.spec.process().as_ref(),
+        Some(&a.config.process),
         exec,
     )?)
 }
 
 /// exec: process.execCPUAffinity.final, the affinity it execs with
 /// (before seccomp, which may block sched_setaffinity).
-fn set_final_cpu_affinity(spec: &Spec) -> Step {
-    Ok(crate::process::affinity::apply_final(
-        spec.process().as_ref(),
-    )?)
+fn set_final_cpu_affinity(config: &Config) -> Step {
+    Ok(crate::process::affinity::apply_final(Some(
+        &config.process,
+    ))?)
 }
 
 /// process.scheduler (sched_setattr), while the process still has
 /// CAP_SYS_NICE for the real-time policies and negative nice values.
-fn set_scheduler(spec: &Spec) -> Step {
-    match spec.process().as_ref().and_then(|p| p.scheduler().as_ref()) {
+fn set_scheduler(config: &Config) -> Step {
+    match Some(&config.process).and_then(|p| p.scheduler().as_ref()) {
         Some(s) => Ok(crate::process::sched::apply(s)?),
         None => Ok(()),
     }
 }
 
 /// process.ioPriority (ioprio_set).
-fn set_io_priority(spec: &Spec) -> Step {
-    match spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.io_priority().as_ref())
-    {
+fn set_io_priority(config: &Config) -> Step {
+    match Some(&config.process).and_then(|p| p.io_priority().as_ref()) {
         Some(p) => Ok(crate::process::ioprio::apply(p)?),
         None => Ok(()),
     }
 }
 
 /// linux.memoryPolicy (set_mempolicy), for the init and exec'd processes.
-fn set_memory_policy(spec: &Spec) -> Step {
-    match spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.memory_policy().as_ref())
-    {
+fn set_memory_policy(config: &Config) -> Step {
+    match Some(&config.linux).and_then(|l| l.memory_policy().as_ref()) {
         Some(p) => Ok(crate::process::mempolicy::apply(p)?),
         None => Ok(()),
     }
@@ -290,8 +282,8 @@ fn set_memory_policy(spec: &Spec) -> Step {
 
 /// linux.personality (personality), for the init and exec'd processes;
 /// before seccomp, which may block personality(2).
-fn set_personality(spec: &Spec) -> Step {
-    match spec.linux().as_ref().and_then(|l| l.personality().as_ref()) {
+fn set_personality(config: &Config) -> Step {
+    match Some(&config.linux).and_then(|l| l.personality().as_ref()) {
         Some(p) => Ok(crate::process::personality::apply(p)?),
         None => Ok(()),
     }
@@ -314,19 +306,13 @@ fn new_session() -> Step {
 /// process.terminal: a pty from the container's devpts as stdio and
 /// controlling terminal; its master goes to the parent.
 fn set_up_terminal(a: &InitArgs<'_>, root: &Root, bind_console: bool) -> Step {
-    if !a
-        .spec
-        .process()
-        .as_ref()
+    if !Some(&a.config.process)
         .and_then(|p| p.terminal())
         .unwrap_or(false)
     {
         return Ok(());
     }
-    let size = a
-        .spec
-        .process()
-        .as_ref()
+    let size = Some(&a.config.process)
         .and_then(|p| p.console_size())
         .map(|b| {
             (
@@ -348,18 +334,18 @@ fn set_up_terminal(a: &InitArgs<'_>, root: &Root, bind_console: bool) -> Step {
 /// may be blocked by the profile). Returns the cwd fd and whether seccomp
 /// is loaded already.
 fn become_the_process(a: &InitArgs<'_>) -> Step<(OwnedFd, bool)> {
-    let cwd = identity::open_cwd(a.spec)?;
-    let entered = identity::chdir_cwd(a.spec, &cwd, false)?;
+    let cwd = identity::open_cwd(a.config)?;
+    let entered = identity::chdir_cwd(a.config, &cwd, false)?;
     mark_fds_cloexec(a.preserve_fds)?;
     let early_seccomp = identity::seccomp_before_identity(a);
     if early_seccomp {
         load_seccomp(a)?;
     }
-    identity::set_identity_and_capabilities(a.spec)?;
+    identity::set_identity_and_capabilities(a.config)?;
     if !entered {
-        identity::chdir_cwd(a.spec, &cwd, true)?;
+        identity::chdir_cwd(a.config, &cwd, true)?;
     }
-    identity::set_no_new_privileges(a.spec)?;
+    identity::set_no_new_privileges(a.config)?;
     Ok((cwd, early_seccomp))
 }
 
@@ -406,12 +392,12 @@ fn join_session_keyring(a: &InitArgs<'_>) -> Step {
     }
 }
 
-fn set_hostname(spec: &Spec) -> Step {
-    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+fn set_hostname(config: &Config) -> Step {
+    if let Some(h) = config.hostname.as_deref() {
         crate::sys::process::set_hostname(h, false)
             .ctx(|| format!("hostname {}", crate::bounded::quoted(h)))?;
     }
-    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+    if let Some(d) = config.domainname.as_deref() {
         crate::sys::process::set_hostname(d, true)
             .ctx(|| format!("domainname {}", crate::bounded::quoted(d)))?;
     }
@@ -438,8 +424,8 @@ fn open_dir(path: impl AsRef<Path>) -> Step<OwnedFd> {
     Ok(f.into())
 }
 
-fn has_hooks(spec: &Spec, pick: fn(&oci_spec::runtime::Hooks) -> bool) -> bool {
-    spec.hooks().as_ref().is_some_and(pick)
+fn has_hooks(config: &Config, pick: fn(&oci_spec::runtime::Hooks) -> bool) -> bool {
+    Some(&config.hooks).is_some_and(pick)
 }
 
 /// prestart and createRuntime hooks run in the runtime's namespaces: the
@@ -451,12 +437,9 @@ fn request_create_runtime_hooks(a: &InitArgs<'_>) -> Step {
     };
     // linux.netDevices are moved by the parent at the same point, once the
     // network namespace exists.
-    let net_devices = a
-        .spec
-        .linux()
-        .as_ref()
+    let net_devices = Some(&a.config.linux)
         .is_some_and(|l| l.net_devices().as_ref().is_some_and(|d| !d.is_empty()));
-    if !has_hooks(a.spec, any) && !net_devices {
+    if !has_hooks(a.config, any) && !net_devices {
         return Ok(());
     }
     protocol::send(&a.channel, &Message::CreateRuntimeHooks)?;
@@ -467,7 +450,7 @@ fn request_create_runtime_hooks(a: &InitArgs<'_>) -> Step {
 /// still has the host's uid 0 (rootfs::open_bind_sources).
 fn open_bind_sources(a: &InitArgs<'_>) -> Vec<Option<rootfs::BindSource>> {
     let opened = if a.plan.is_new(NamespaceKind::User) {
-        rootfs::open_bind_sources(a.bundle, a.spec.mounts().as_deref().unwrap_or_default())
+        rootfs::open_bind_sources(a.bundle, &a.config.mounts)
     } else {
         Vec::new()
     };
@@ -486,10 +469,10 @@ fn mount_config_mounts(
         userns: in_user_namespace(a),
         cgroupns: a.plan.has(NamespaceKind::Cgroup),
         cgroup_paths,
-        mount_label: crate::process::lsm::mount_label(a.spec),
+        mount_label: crate::process::lsm::mount_label(&a.config.linux),
         bind_sources,
     };
-    Ok(rootfs::mount_all(&ctx, a.spec)?)
+    Ok(rootfs::mount_all(&ctx, &a.config.mounts)?)
 }
 
 /// A user namespace of the container's (new or joined), or the caller's
@@ -501,10 +484,7 @@ fn in_user_namespace(a: &InitArgs<'_>) -> bool {
 
 /// process.cwd exists in the container (made safely, as runc).
 fn create_cwd(a: &InitArgs<'_>, root: &Root) -> Step {
-    let cwd = a
-        .spec
-        .process()
-        .as_ref()
+    let cwd = Some(&a.config.process)
         .map(|p| p.cwd().clone())
         .unwrap_or_default();
     root.mkdir_all(&cwd, 0o755)
@@ -514,12 +494,7 @@ fn create_cwd(a: &InitArgs<'_>, root: &Root) -> Step {
 
 /// createContainer hooks: in the container's namespaces, before pivot_root.
 fn run_create_container_hooks(a: &InitArgs<'_>) -> Step {
-    let Some(hooks) = a
-        .spec
-        .hooks()
-        .as_ref()
-        .and_then(|h| h.create_container().clone())
-    else {
+    let Some(hooks) = Some(&a.config.hooks).and_then(|h| h.create_container().clone()) else {
         return Ok(());
     };
     let state = start::hook_state(a, "created");
@@ -531,10 +506,8 @@ fn run_create_container_hooks(a: &InitArgs<'_>) -> Step {
     )?)
 }
 
-fn apply_sysctls(spec: &Spec, proc: &ProcFs) -> Step {
-    for (k, v) in spec
-        .linux()
-        .as_ref()
+fn apply_sysctls(config: &Config, proc: &ProcFs) -> Step {
+    for (k, v) in Some(&config.linux)
         .and_then(|l| l.sysctl().clone())
         .unwrap_or_default()
     {
@@ -543,16 +516,16 @@ fn apply_sysctls(spec: &Spec, proc: &ProcFs) -> Step {
     Ok(())
 }
 
-fn set_oom_score_adj(spec: &Spec, proc: &ProcFs) -> Step {
-    if let Some(adj) = spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
+fn set_oom_score_adj(config: &Config, proc: &ProcFs) -> Step {
+    if let Some(adj) = Some(&config.process).and_then(|p| p.oom_score_adj()) {
         proc.write("self/oom_score_adj", &adj.to_string())
             .ctx(|| format!("process.oomScoreAdj {adj}"))?;
     }
     Ok(())
 }
 
-fn apply_rlimits(spec: &Spec) -> Step {
-    match spec.process().as_ref().and_then(|p| p.rlimits().clone()) {
+fn apply_rlimits(config: &Config) -> Step {
+    match Some(&config.process).and_then(|p| p.rlimits().clone()) {
         Some(r) => Ok(crate::process::rlimits::apply(&r)?),
         None => Ok(()),
     }
@@ -561,7 +534,7 @@ fn apply_rlimits(spec: &Spec) -> Step {
 /// process.selinuxLabel also labels the session keyring the init makes
 /// next (as runc); execve resets it.
 fn set_lsm_key_label(a: &InitArgs<'_>, proc: &ProcFs) -> Step {
-    match a.spec.process().as_ref() {
+    match Some(&a.config.process) {
         Some(p) if !a.no_new_keyring => Ok(crate::process::lsm::set_key_label(proc, p)?),
         _ => Ok(()),
     }
@@ -570,15 +543,15 @@ fn set_lsm_key_label(a: &InitArgs<'_>, proc: &ProcFs) -> Step {
 /// process.apparmorProfile and process.selinuxLabel: the exec label the
 /// kernel applies at execve (and to the startContainer hooks, as runc).
 /// Before seccomp and the identity change, so neither can block it.
-fn set_lsm_exec_labels(spec: &Spec, proc: &ProcFs) -> Step {
-    match spec.process().as_ref() {
+fn set_lsm_exec_labels(config: &Config, proc: &ProcFs) -> Step {
+    match Some(&config.process) {
         Some(p) => Ok(crate::process::lsm::set_exec_labels(proc, p)?),
         None => Ok(()),
     }
 }
 
-fn find_program(spec: &Spec) -> Step<PathBuf> {
-    let p = spec.process().as_ref().ok_or("process: missing")?;
+fn find_program(config: &Config) -> Step<PathBuf> {
+    let p = Some(&config.process).ok_or("process: missing")?;
     let args = p.args().clone().unwrap_or_default();
     let env = p.env().clone().unwrap_or_default();
     Ok(crate::process::lookup::find_program(&args[0], &env)?)

@@ -58,12 +58,7 @@ fn request_id_maps(a: &InitArgs<'_>) -> Step {
 }
 
 fn write_time_offsets(a: &InitArgs<'_>) -> Step {
-    let Some(offsets) = a
-        .spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.time_offsets().clone())
-    else {
+    let Some(offsets) = a.config.linux.time_offsets().clone() else {
         return Ok(());
     };
     let mut text = String::new();

@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use oci_spec::runtime::Spec;
+use crate::config::Config;
 
 use super::{InitArgs, InitError, Step, StepContext};
 use crate::process::procfs::ProcFs;
@@ -48,18 +48,13 @@ pub fn hook_state(a: &InitArgs<'_>, status: &str) -> String {
         status,
         a.host_pid,
         a.bundle,
-        a.spec.annotations().as_ref(),
+        Some(&a.config.annotations),
     )
 }
 
 /// startContainer hooks: in the container, after start, before execve.
 pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
-    let Some(hooks) = a
-        .spec
-        .hooks()
-        .as_ref()
-        .and_then(|h| h.start_container().clone())
-    else {
+    let Some(hooks) = a.config.hooks.start_container().clone() else {
         return Ok(());
     };
     let state = hook_state(a, "created");
@@ -72,8 +67,8 @@ pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
 }
 
 /// execve the container's program.
-pub fn exec(spec: &Spec, program: &Path) -> Step<Infallible> {
-    let p = spec.process().as_ref().ok_or("process: missing")?;
+pub fn exec(config: &Config, program: &Path) -> Step<Infallible> {
+    let p = &config.process;
     let cstr = |s: &str| {
         CString::new(s).map_err(|_| InitError::Step(format!("process: NUL byte in {s:?}")))
     };

@@ -152,6 +152,9 @@ pub fn update(
         return Err(Error::NotRunning);
     }
     remora_cgroups::validate(resources)?;
+    if let Some(w) = crate::config::checks::kernel_memory_of(resources) {
+        crate::logging::warn(&w);
+    }
     let rdt_group = update_rdt_group(&dir, rdt)?;
     cg.update(resources)?;
     if let Some(group) = rdt_group {

@@ -36,7 +36,7 @@ pub fn checkpoint(g: &Global, a: &CheckpointArgs, criu_flag: Option<&str>) -> Re
             )))
         }
     }
-    let bundle = crate::config::load(&st.bundle)?;
+    let spec = crate::config::load(&st.bundle)?.to_spec()?;
     let dirs = Dirs::open(&a.criu, true)?;
     if let Some(p) = &a.parent_path {
         check_parent(&dirs, p)?;
@@ -85,8 +85,8 @@ pub fn checkpoint(g: &Global, a: &CheckpointArgs, criu_flag: Option<&str>) -> Re
         parent_img: a.parent_path.as_ref().map(|p| p.display().to_string()),
         track_mem: (a.pre_dump || a.parent_path.is_some()).then_some(true),
         ps: page_server,
-        external: cc::dump_externals(&bundle.spec)?,
-        ext_mnt: cc::dump_mounts(&bundle.spec, st.pid),
+        external: cc::dump_externals(&spec)?,
+        ext_mnt: cc::dump_mounts(&spec, st.pid),
         ..CriuOpts::new(dirs.image_fd.as_raw_fd())
     };
     let req = CriuReq {

@@ -15,7 +15,7 @@ use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan, NetworkAh
 
 use super::{proc_stat, state_json, Global};
 use crate::channel::Channel;
-use crate::config::{self, Bundle};
+use crate::config::{self, Config as Bundle};
 use crate::error::{Error, IoContext, Result};
 use crate::init::{self, InitArgs, Mode};
 use crate::protocol::{self, Message, ProtocolError, Reported, Requests};
@@ -55,19 +55,29 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     let mut trace = crate::trace::Trace::start("create");
     let mut cfg = load_config(g, o)?;
     trace.phase("config");
-    let seccomp = config::compile_seccomp(cfg.linux())?;
     trace.phase("seccomp");
     let mut c = record_creating(g, o, &cfg)?;
+    // What exec needs of the config: exec never reads config.json again.
+    config::saved::ExecConfig::save(&cfg.bundle, &c.dir_path)?;
     let fifo = make_exec_fifo(&c.dir_path, cfg.notify)?;
     let placement = make_cgroup(&mut c, &cfg)?;
     // The thread has exited: single-threaded again for the clones below.
     cfg.network_made_ahead();
-    let idmapped = crate::rootfs::idmap::prepare(&cfg.bundle.dir, &cfg.bundle.spec)?;
+    let linux = cfg.linux();
+    let idmapped = crate::rootfs::idmap::prepare(
+        &cfg.bundle.bundle,
+        &cfg.bundle.mounts,
+        (
+            linux.uid_mappings().as_deref().unwrap_or(&[]),
+            linux.gid_mappings().as_deref().unwrap_or(&[]),
+        ),
+    )?;
     let channel = Channel::pair().ctx(|| "creating sync socket".into())?;
     trace.phase("cgroup");
     let made = Made {
         fifo: &fifo,
-        seccomp: seccomp.as_ref(),
+        // Compiled by config::load.
+        seccomp: cfg.bundle.seccomp.as_ref(),
         placement: &placement,
         idmapped: &idmapped,
     };
@@ -78,7 +88,7 @@ pub fn create(g: &Global, o: &CreateOptions) -> Result<Created> {
     // While the init sets itself up: the limits and device rules, in force
     // before `Ready` (so before any process of the container's runs).
     cfg.cgroup.apply_initial(cfg.resources())?;
-    crate::cgroup_owner::apply(&cfg.cgroup, &cfg.bundle.spec, &cfg.plan)?;
+    crate::cgroup_owner::apply(&cfg.cgroup, &cfg.bundle)?;
     trace.phase("resources");
     let (reported, console_master) = talk_to_init(&parent_end, o, &cfg, &mut c, child)?;
     let pid = reported.pid;
@@ -115,7 +125,7 @@ struct Config {
 
 impl Config {
     fn linux(&self) -> &oci_spec::runtime::Linux {
-        self.bundle.spec.linux().as_ref().expect("validated")
+        &self.bundle.linux
     }
     fn resources(&self) -> Option<&oci_spec::runtime::LinuxResources> {
         self.linux().resources().as_ref()
@@ -153,15 +163,14 @@ pub(super) fn protect_runtime_binary() -> Result<()> {
 fn load_config(g: &Global, o: &CreateOptions) -> Result<Config> {
     validate_id(&o.id)?;
     let mut bundle = config::load(&o.bundle)?;
-    config::validate(&bundle.spec)?;
     let preserve_fds = o.preserve_fds + forward_listen_fds(&mut bundle);
     let notify = crate::notify::host_socket().is_some();
     if notify {
-        crate::notify::prepare(&mut bundle.spec, &g.root.join(&o.id))?;
+        crate::notify::prepare(&mut bundle, &g.root.join(&o.id))?;
     }
     check_terminal(&bundle, o)?;
-    let linux = bundle.spec.linux().as_ref().expect("validated");
-    let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    let linux = &bundle.linux;
+    let plan = bundle.namespaces.clone();
     let joined = plan.open_joined()?;
     crate::rootless::check_config(linux, plan.is_new(NamespaceKind::User))?;
     // The network namespace, made on a thread while this one works on.
@@ -244,18 +253,18 @@ fn first_record(
     cfg: &Config,
     snapshot: Option<&super::host_mounts::Snapshot>,
 ) -> State {
-    let spec = &cfg.bundle.spec;
+    let b = &cfg.bundle;
     State {
         id: o.id.clone(),
         pid: 0,
         init_start_time: 0,
-        bundle: cfg.bundle.dir.clone(),
-        rootfs: cfg.bundle.rootfs.clone(),
+        bundle: b.bundle.clone(),
+        rootfs: b.rootfs.clone(),
         created: crate::timefmt::rfc3339_nano(SystemTime::now()),
         owner: String::new(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
+        annotations: b.annotations.clone(),
         cgroup: cfg.cgroup.to_saved(),
-        hooks: spec.hooks().clone(),
+        hooks: (b.hooks != Default::default()).then(|| b.hooks.clone()),
         own_pid_ns: cfg.plan.has(NamespaceKind::Pid),
         host_mounts: Vec::new(),
         host_mounts_before: snapshot.map(|s| s.record()),
@@ -351,8 +360,8 @@ fn clone_init(
 fn run_init(o: &CreateOptions, cfg: &Config, made: Made<'_>, channel: Channel) -> ! {
     init::run(InitArgs {
         id: &o.id,
-        spec: &cfg.bundle.spec,
-        bundle: &cfg.bundle.dir,
+        config: &cfg.bundle,
+        bundle: &cfg.bundle.bundle,
         rootfs: &cfg.bundle.rootfs,
         plan: &cfg.plan,
         joined: &cfg.joined,
@@ -380,10 +389,10 @@ fn record_child(c: &mut Creating, o: &CreateOptions, cfg: &Config, child: i32) -
         .map(|(_, t)| t)
         .ok_or_else(|| Error::Init("container init exited during create".into()))?;
     c.dir().save(&c.state)?;
-    let spec = &cfg.bundle.spec;
-    if let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststop().clone()) {
-        let dir = &cfg.bundle.dir;
-        let json = state_json(&o.id, "stopped", 0, dir, spec.annotations().as_ref());
+    let b = &cfg.bundle;
+    if let Some(h) = b.hooks.poststop().clone() {
+        let dir = &b.bundle;
+        let json = state_json(&o.id, "stopped", 0, dir, Some(&b.annotations));
         c.undo.poststop = Some((h, json, dir.clone()));
     }
     if cfg.cgroup.is_systemd() {
@@ -497,10 +506,10 @@ impl Requests for CreateRequests<'_> {
     /// prestart and createRuntime hooks, in the runtime's namespaces.
     fn create_runtime(&mut self, pid: i32) -> Result<()> {
         crate::net_devices::move_in(self.cfg.linux(), pid, self.state_dir)?;
-        let spec = &self.cfg.bundle.spec;
-        let dir = &self.cfg.bundle.dir;
-        let json = state_json(&self.o.id, "created", pid, dir, spec.annotations().as_ref());
-        let hooks = spec.hooks().clone().unwrap_or_default();
+        let b = &self.cfg.bundle;
+        let dir = &b.bundle;
+        let json = state_json(&self.o.id, "created", pid, dir, Some(&b.annotations));
+        let hooks = &b.hooks;
         let run = |kind, list: &Option<Vec<oci_spec::runtime::Hook>>| {
             crate::hooks::run_all(kind, list.as_deref().unwrap_or(&[]), &json, dir)
         };
@@ -517,8 +526,7 @@ impl Requests for CreateRequests<'_> {
     }
 
     fn seccomp_listener(&mut self, pid: i32, fd: Option<OwnedFd>) -> Result<()> {
-        let b = &self.cfg.bundle;
-        send_seccomp_listener(&b.spec, &b.dir, &self.o.id, "creating", pid, fd)
+        send_seccomp_listener(&self.cfg.bundle, &self.o.id, "creating", pid, fd)
     }
 }
 
@@ -533,13 +541,12 @@ fn forward_listen_fds(bundle: &mut Bundle) -> u32 {
         Some(n) if n > 0 => n,
         _ => return 0,
     };
-    if let Some(p) = bundle.spec.process_mut().as_mut() {
-        let mut env = p.env().clone().unwrap_or_default();
-        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
-        env.push(format!("LISTEN_FDS={n}"));
-        env.push("LISTEN_PID=1".into());
-        p.set_env(Some(env));
-    }
+    let p = &mut bundle.process;
+    let mut env = p.env().clone().unwrap_or_default();
+    env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+    env.push(format!("LISTEN_FDS={n}"));
+    env.push("LISTEN_PID=1".into());
+    p.set_env(Some(env));
     n
 }
 
@@ -555,38 +562,32 @@ pub fn send_pidfd(sock: &std::path::Path, pidfd: &OwnedFd) -> Result<()> {
 /// linux.seccomp.listenerPath (runc's format); for the init and for an
 /// exec'd process alike (`status` says which state the container is in).
 pub(super) fn send_seccomp_listener(
-    spec: &oci_spec::runtime::Spec,
-    bundle_dir: &Path,
+    cfg: &Bundle,
     id: &str,
     status: &str,
     pid: i32,
     fd: Option<OwnedFd>,
 ) -> Result<()> {
-    let seccomp = spec
-        .linux()
+    let listener = cfg
+        .seccomp_listener
         .as_ref()
-        .and_then(|l| l.seccomp().clone())
-        .ok_or_else(|| Error::Init("seccomp listener without linux.seccomp".into()))?;
-    let path = seccomp
-        .listener_path()
-        .clone()
         .ok_or_else(|| Error::config("linux.seccomp.listenerPath: required for SCMP_ACT_NOTIFY"))?;
     let fd = fd.ok_or_else(|| Error::Init("seccomp listener: no fd received".into()))?;
     let state: serde_json::Value = serde_json::from_str(&state_json(
         id,
         status,
         pid,
-        bundle_dir,
-        spec.annotations().as_ref(),
+        &cfg.bundle,
+        Some(&cfg.annotations),
     ))
     .expect("json");
-    let msg = remora_seccomp::process_state_json(
-        crate::OCI_VERSION,
-        pid,
-        seccomp.listener_metadata().as_deref().unwrap_or(""),
-        &state,
-    );
-    Ok(remora_seccomp::send_listener(&path, fd.as_fd(), &msg)?)
+    let msg =
+        remora_seccomp::process_state_json(crate::OCI_VERSION, pid, &listener.metadata, &state);
+    Ok(remora_seccomp::send_listener(
+        &listener.path,
+        fd.as_fd(),
+        &msg,
+    )?)
 }
 
 /// linux.intelRdt: the init joins its resctrl group (checked present by
@@ -599,12 +600,7 @@ fn apply_intel_rdt(
     state_dir: &std::path::Path,
 ) -> Result<Option<crate::resctrl::Applied>> {
     use crate::resctrl;
-    let Some(rdt) = bundle
-        .spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.intel_rdt().clone())
-    else {
+    let Some(rdt) = bundle.linux.intel_rdt().clone() else {
         return Ok(None);
     };
     let root = std::path::Path::new(resctrl::ROOT);
@@ -619,12 +615,7 @@ fn apply_intel_rdt(
 
 /// terminal=true needs --console-socket and vice versa (runc's rules).
 fn check_terminal(bundle: &Bundle, o: &CreateOptions) -> Result<()> {
-    let terminal = bundle
-        .spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.terminal())
-        .unwrap_or(false);
+    let terminal = bundle.process.terminal().unwrap_or(false);
     match (terminal, &o.console_socket) {
         (true, None) if !o.foreground => Err(Error::config(
             "process.terminal: cannot allocate tty if remora will detach without setting console socket",

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use oci_spec::runtime::{Process, Spec};
+use oci_spec::runtime::Process;
 use remora_cgroups::{Cgroup, Placement};
 use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan};
 
@@ -48,7 +48,7 @@ pub struct ExecOptions {
 
 /// The process to run: process.json as is, or the container's process
 /// with the flags applied (runc's rules).
-fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
+fn process_for(o: &ExecOptions, container: &Process) -> Result<Process> {
     if let Some(p) = &o.process_json {
         let data = crate::bounded::read_capped(p, crate::bounded::JSON_CAP)
             .map_err(|e| Error::config(format!("--process {}: {e}", p.display())))?;
@@ -59,7 +59,8 @@ fn process_for(o: &ExecOptions, spec: &Spec) -> Result<Process> {
             "exec: a command to run is required (ARGS or --process)",
         ));
     }
-    let mut v = serde_json::to_value(spec.process().clone().unwrap_or_default()).expect("json");
+    let mut v = serde_json::to_value(container)
+        .map_err(|e| Error::config(format!("exec: the container's process: {e}")))?;
     v["args"] = serde_json::json!(o.args);
     v["terminal"] = serde_json::json!(o.tty);
     if let Some(c) = &o.cwd {
@@ -175,12 +176,12 @@ pub fn exec(g: &Global, o: &ExecOptions) -> Result<i32> {
 struct Target {
     st: crate::state::State,
     state_dir: PathBuf,
-    /// The container's config with the process to run.
-    spec: Spec,
+    /// The container's config as create saved it, with the process to
+    /// run (config/saved.rs).
+    config: crate::config::Config,
     /// Every namespace of the container, joined through its init.
     plan: NamespacePlan,
     joined: Vec<JoinedNamespace>,
-    seccomp: Option<remora_seccomp::Filter>,
     cgroup: Cgroup,
 }
 
@@ -202,26 +203,28 @@ fn open_container(g: &Global, o: &ExecOptions) -> Result<Target> {
             status,
         });
     }
-    let spec = exec_spec(o, &st)?;
-    let linux = spec.linux().clone().unwrap_or_default();
-    let plan = join_plan(&linux, st.pid)?;
+    let config = exec_config(o, &st, &dir.path)?;
+    let plan = join_plan(&config.namespaces, st.pid);
     let joined = plan.open_joined()?;
-    let seccomp = crate::config::compile_seccomp(&linux)?;
     Ok(Target {
         state_dir: dir.path.clone(),
         cgroup: Cgroup::from_saved(st.cgroup.clone()),
         st,
-        spec,
+        config,
         plan,
         joined,
-        seccomp,
     })
 }
 
-/// The container's config with the process to run in place of its own.
-fn exec_spec(o: &ExecOptions, st: &crate::state::State) -> Result<Spec> {
-    let mut spec = crate::config::load(&st.bundle)?.spec;
-    let process = process_for(o, &spec)?;
+/// The container's config as create saved it (the bundle is not read
+/// again), with the process to run in place of its own.
+fn exec_config(
+    o: &ExecOptions,
+    st: &crate::state::State,
+    state_dir: &std::path::Path,
+) -> Result<crate::config::Config> {
+    let saved = crate::config::saved::ExecConfig::load(state_dir)?;
+    let process = process_for(o, &saved.process)?;
     crate::config::check_lsm(&process)?;
     crate::config::check_process_attrs(&process)?;
     match (process.terminal().unwrap_or(false), &o.console_socket) {
@@ -231,16 +234,12 @@ fn exec_spec(o: &ExecOptions, st: &crate::state::State) -> Result<Spec> {
         (false, Some(_)) => Err(Error::argument(
             "--console-socket: cannot use console socket if remora will not detach or allocate tty",
         )),
-        _ => {
-            spec.set_process(Some(process));
-            Ok(spec)
-        }
+        _ => saved.into_config(process, &st.bundle, &st.rootfs),
     }
 }
 
 /// Every namespace of the container, by the paths of its init's.
-fn join_plan(linux: &oci_spec::runtime::Linux, init: i32) -> Result<NamespacePlan> {
-    let kinds = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
+fn join_plan(kinds: &NamespacePlan, init: i32) -> NamespacePlan {
     let mut plan = NamespacePlan::default();
     for k in NamespaceKind::JOIN_ORDER
         .into_iter()
@@ -249,7 +248,7 @@ fn join_plan(linux: &oci_spec::runtime::Linux, init: i32) -> Result<NamespacePla
         let path = PathBuf::from(format!("/proc/{init}/ns/{}", k.proc_name()));
         plan.join.push((k, path));
     }
-    Ok(plan)
+    plan
 }
 
 /// One clone3 into the container's cgroup; the child joins the rest and
@@ -274,7 +273,7 @@ fn clone_process(
 fn run_process(o: &ExecOptions, t: &Target, placement: &Placement, channel: Channel) -> ! {
     init::run(InitArgs {
         id: &o.id,
-        spec: &t.spec,
+        config: &t.config,
         bundle: &t.st.bundle,
         rootfs: &t.st.rootfs,
         plan: &t.plan,
@@ -285,7 +284,7 @@ fn run_process(o: &ExecOptions, t: &Target, placement: &Placement, channel: Chan
         no_pivot: false,
         no_new_keyring: true,
         preserve_fds: o.preserve_fds,
-        seccomp: t.seccomp.as_ref(),
+        seccomp: t.config.seccomp.as_ref(),
         cgroup: Some(placement),
         host_pid: 0,
         idmapped: &[],
@@ -420,8 +419,7 @@ impl Requests for ExecRequests<'_> {
     }
 
     fn seccomp_listener(&mut self, pid: i32, fd: Option<OwnedFd>) -> Result<()> {
-        let (spec, dir) = (&self.t.spec, &self.t.st.bundle);
-        super::create::send_seccomp_listener(spec, dir, &self.o.id, "running", pid, fd)
+        super::create::send_seccomp_listener(&self.t.config, &self.o.id, "running", pid, fd)
     }
 }
 

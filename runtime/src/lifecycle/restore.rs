@@ -19,7 +19,6 @@ use remora_namespaces::{NamespaceKind, NamespacePlan};
 
 use super::{proc_stat, state_json, Global};
 use crate::cli_criu::RestoreArgs;
-use crate::config::Bundle;
 use crate::criu::container::{self as cc, Dirs};
 use crate::criu::rpc::{req_type, CgroupRoot, CriuFeatures, CriuOpts, CriuReq, InheritFd};
 use crate::criu::{Criu, Notification};
@@ -39,8 +38,7 @@ pub fn restore(g: &Global, a: &RestoreArgs, criu_flag: Option<&str>) -> Result<i
     }
     let mode = cc::cgroups_mode(a.criu.manage_cgroups_mode.as_deref())?;
     let empty_ns = cc::empty_ns(a.criu.empty_ns.as_deref())?;
-    let bundle = crate::config::load(&a.bundle)?;
-    crate::config::validate(&bundle.spec)?;
+    let bundle = Bundle::load(&a.bundle)?;
     check_terminal(&bundle, a)?;
     let dirs = Dirs::open(&a.criu, false)?;
     let pipes = cc::load_descriptors(&dirs.image)?;
@@ -50,7 +48,11 @@ pub fn restore(g: &Global, a: &RestoreArgs, criu_flag: Option<&str>) -> Result<i
             ..Default::default()
         })?;
     }
-    let linux = bundle.spec.linux().as_ref().expect("validated");
+    let linux = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| Error::config("linux: missing from config.json"))?;
     let plan = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
     let ns_files = cc::joined_namespaces(&bundle.spec)
         .into_iter()
@@ -220,6 +222,25 @@ pub fn restore(g: &Global, a: &RestoreArgs, criu_flag: Option<&str>) -> Result<i
         Err(e) => return Err(e),
     }
     Ok(code)
+}
+
+/// The bundle's validated config (config::load), as the spec document
+/// CRIU's options are made from.
+struct Bundle {
+    dir: std::path::PathBuf,
+    rootfs: std::path::PathBuf,
+    spec: oci_spec::runtime::Spec,
+}
+
+impl Bundle {
+    fn load(bundle: &std::path::Path) -> Result<Bundle> {
+        let config = crate::config::load(bundle)?;
+        Ok(Bundle {
+            spec: config.to_spec()?,
+            dir: config.bundle,
+            rootfs: config.rootfs,
+        })
+    }
 }
 
 /// A terminal needs somewhere to go: --console-socket, or remora's own

@@ -107,6 +107,9 @@ pub fn resources(a: &UpdateArgs) -> Result<LinuxResources> {
     if let Some(x) = &a.memory_swap {
         set("memory", "swap", json!(parse_bytes("memory-swap", x)?));
     }
+    if let Some(x) = &a.kernel_memory {
+        set("memory", "kernel", json!(parse_bytes("kernel-memory", x)?));
+    }
     if let Some(x) = a.pids_limit {
         set("pids", "limit", json!(x));
     }

@@ -160,11 +160,8 @@ pub fn label_mount_root(fstype: &str, tree: BorrowedFd<'_>, label: &str) -> std:
 /// linux.mountLabel when it applies on this host: only with SELinux
 /// enabled (without it the kernel refuses `context=`; crun ignores the
 /// label then, and so does remora: docs/design.md).
-pub fn mount_label(spec: &oci_spec::runtime::Spec) -> Option<&str> {
-    spec.linux()
-        .as_ref()
-        .and_then(|l| non_empty(l.mount_label()))
-        .filter(|_| selinux_enabled())
+pub fn mount_label(linux: &oci_spec::runtime::Linux) -> Option<&str> {
+    non_empty(linux.mount_label()).filter(|_| selinux_enabled())
 }
 
 #[cfg(test)]

@@ -15,10 +15,10 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-use oci_spec::runtime::{LinuxIdMapping, Mount, Spec};
+use oci_spec::runtime::{LinuxIdMapping, Mount};
 
-use super::mounts::{bind_source, is_bind};
-use super::options::MountOptions;
+use super::mounts::bind_source;
+use crate::config::MountEntry;
 use crate::error::{Error, IoContext, Result};
 use crate::sys::clone::{clone3, CloneOptions, Forked};
 use crate::sys::mount::{mount_setattr_idmap, open_tree_path};
@@ -34,19 +34,10 @@ fn field(index: usize, m: &Mount) -> String {
 fn mappings<'a>(
     index: usize,
     m: &'a Mount,
-    spec: &'a Spec,
+    container: (&'a [LinuxIdMapping], &'a [LinuxIdMapping]),
 ) -> Result<(&'a [LinuxIdMapping], &'a [LinuxIdMapping])> {
-    let linux = spec.linux().as_ref();
-    let uid = m
-        .uid_mappings()
-        .as_deref()
-        .or_else(|| linux.and_then(|l| l.uid_mappings().as_deref()))
-        .unwrap_or_default();
-    let gid = m
-        .gid_mappings()
-        .as_deref()
-        .or_else(|| linux.and_then(|l| l.gid_mappings().as_deref()))
-        .unwrap_or_default();
+    let uid = m.uid_mappings().as_deref().unwrap_or(container.0);
+    let gid = m.gid_mappings().as_deref().unwrap_or(container.1);
     if uid.is_empty() || gid.is_empty() {
         return Err(Error::config(format!(
             "{}: \"idmap\" needs uidMappings and gidMappings (on the mount, or the container's)",
@@ -96,23 +87,25 @@ pub fn userns_with(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<Own
 }
 
 /// Clones and idmaps the source of every idmap mount.
-pub fn prepare(bundle: &Path, spec: &Spec) -> Result<Prepared> {
-    let mounts = spec.mounts().as_deref().unwrap_or_default();
+pub fn prepare(
+    bundle: &Path,
+    mounts: &[MountEntry],
+    container: (&[LinuxIdMapping], &[LinuxIdMapping]),
+) -> Result<Prepared> {
     let mut out = Vec::with_capacity(mounts.len());
-    for (index, m) in mounts.iter().enumerate() {
-        let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
-            .map_err(|e| Error::config(format!("{}: {e}", field(index, m))))?;
+    for e in mounts {
+        let (index, m, opts) = (e.index, &e.mount, &e.options);
         let Some(recursive) = opts.idmap else {
             out.push(None);
             continue;
         };
-        if !is_bind(m) {
+        if !e.bind {
             return Err(Error::config(format!(
                 "{}: \"idmap\" is supported on bind mounts only",
                 field(index, m)
             )));
         }
-        let (uid, gid) = mappings(index, m, spec)?;
+        let (uid, gid) = mappings(index, m, container)?;
         let source = bind_source(bundle, m);
         let src = &source;
         let rootless = crate::rootless::euid_rootless();

@@ -31,10 +31,10 @@ pub(crate) mod resolve;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::Linux;
 
 pub use mounts::{open_bind_sources, with_idmapped, BindSource, MountContext, ReadonlyLater};
-use options::{MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE};
+use options::{MS_PRIVATE, MS_SHARED, MS_UNBINDABLE};
 pub use resolve::Root;
 
 use crate::sys::fs::{fchdir, openat2};
@@ -76,32 +76,6 @@ pub enum RootfsError {
     },
 }
 
-/// linux.rootfsPropagation as (type, recursive).
-pub fn propagation_of(spec: &Spec) -> Result<Option<(u64, bool)>, RootfsError> {
-    let Some(p) = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.rootfs_propagation().clone())
-    else {
-        return Ok(None);
-    };
-    Ok(Some(match p.as_str() {
-        "private" => (MS_PRIVATE, false),
-        "rprivate" => (MS_PRIVATE, true),
-        "shared" => (MS_SHARED, false),
-        "rshared" => (MS_SHARED, true),
-        "slave" => (MS_SLAVE, false),
-        "rslave" => (MS_SLAVE, true),
-        "unbindable" => (MS_UNBINDABLE, false),
-        "runbindable" => (MS_UNBINDABLE, true),
-        other => {
-            return Err(RootfsError::Invalid(format!(
-                "linux.rootfsPropagation {other:?}: unknown propagation type"
-            )))
-        }
-    }))
-}
-
 /// Step 1: detach "/" from the host's propagation. A shared rootfs
 /// propagation is applied only after pivot_root (which refuses shared
 /// parents); until then the tree is private.
@@ -139,10 +113,13 @@ fn cwd_fd() -> BorrowedFd<'static> {
 
 /// Step 3: every mount of the config, in order. Returns the mounts whose
 /// "ro" waits for [`make_mounts_readonly`].
-pub fn mount_all(ctx: &MountContext<'_>, spec: &Spec) -> Result<Vec<ReadonlyLater>, RootfsError> {
+pub fn mount_all(
+    ctx: &MountContext<'_>,
+    entries: &[crate::config::MountEntry],
+) -> Result<Vec<ReadonlyLater>, RootfsError> {
     let mut later = Vec::new();
-    for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        later.extend(mounts::mount_one(ctx, i, m)?);
+    for e in entries {
+        later.extend(mounts::mount_one(ctx, e)?);
     }
     Ok(later)
 }
@@ -165,19 +142,22 @@ pub fn make_mounts_readonly(later: &[ReadonlyLater]) -> Result<(), RootfsError> 
 
 /// Step 4: devices and /dev symlinks. Skipped (except linux.devices) when
 /// the config binds the host's /dev.
-pub fn create_devices(root: &Root, spec: &Spec, userns: bool) -> Result<(), RootfsError> {
+pub fn create_devices(
+    root: &Root,
+    config: &crate::config::Config,
+    userns: bool,
+) -> Result<(), RootfsError> {
     devices::check_dev(root)?;
-    let dev_bound = spec
-        .mounts()
+    let dev_bound = config
+        .mounts
         .iter()
-        .flatten()
-        .any(|m| resolve::clean(m.destination()) == Path::new("dev") && mounts::is_bind(m));
+        .any(|m| resolve::clean(m.destination()) == Path::new("dev") && m.bind);
     let mut all = if dev_bound {
         Vec::new()
     } else {
         devices::default_devices()
     };
-    if let Some(list) = spec.linux().as_ref().and_then(|l| l.devices().clone()) {
+    if let Some(list) = config.linux.devices().clone() {
         // A config device replaces a default one at the same path.
         all.retain(|d| !list.iter().any(|c| c.path() == d.path()));
         all.extend(list);
@@ -200,6 +180,17 @@ pub fn pivot(root: &Root, no_pivot: bool, own_mount_ns: bool) -> Result<(), Root
         what: what.into(),
         source,
     };
+    // The old root, to make a slave and detach once pivoted (runc's way):
+    // "." after pivot_root is the new root, whose mounts keep the
+    // propagation their options gave them ("shared" ones stay shared).
+    let old_root = if own_mount_ns && !no_pivot {
+        Some(
+            openat2(cwd_fd(), "/", libc::O_PATH | libc::O_DIRECTORY, 0, 0)
+                .map_err(|e| err("opening the old root", e))?,
+        )
+    } else {
+        None
+    };
     fchdir(root.fd()).map_err(|e| err("chdir into rootfs", e))?;
     if !own_mount_ns {
         chroot(".").map_err(|e| err("chroot", e))?;
@@ -210,8 +201,11 @@ pub fn pivot(root: &Root, no_pivot: bool, own_mount_ns: bool) -> Result<(), Root
         chroot(".").map_err(|e| err("chroot", e))?;
     } else {
         pivot_root_dot().map_err(|e| err("pivot_root", e))?;
-        // The old root is stacked under the new one at "/": make it a
-        // slave so the detach does not propagate, then detach it.
+        // The old root is stacked on the new one at "/": from it, make it
+        // a slave so the detach does not propagate, then detach it.
+        if let Some(old) = &old_root {
+            fchdir(old.as_fd()).map_err(|e| err("chdir into the old root", e))?;
+        }
         set_propagation(".", libc::MS_SLAVE | libc::MS_REC)
             .map_err(|e| err("making old root a slave", e))?;
         umount2(".", libc::MNT_DETACH).map_err(|e| err("detaching old root", e))?;
@@ -220,10 +214,7 @@ pub fn pivot(root: &Root, no_pivot: bool, own_mount_ns: bool) -> Result<(), Root
 }
 
 /// Step 7: masked and read-only paths.
-pub fn mask_and_readonly(root: &Root, spec: &Spec) -> Result<(), RootfsError> {
-    let Some(linux) = spec.linux() else {
-        return Ok(());
-    };
+pub fn mask_and_readonly(root: &Root, linux: &Linux) -> Result<(), RootfsError> {
     if let Some(masked) = linux.masked_paths().as_ref().filter(|m| !m.is_empty()) {
         // The container's own /dev/null, opened without following a
         // symlink and checked to be the 1:3 device before any use.
@@ -245,16 +236,8 @@ pub fn mask_and_readonly(root: &Root, spec: &Spec) -> Result<(), RootfsError> {
     Ok(())
 }
 
-/// Whether root.readonly is set.
-pub fn readonly_root(spec: &Spec) -> bool {
-    spec.root()
-        .as_ref()
-        .and_then(|r| r.readonly())
-        .unwrap_or(false)
-}
-
 /// Step 8: root.readonly and rootfsPropagation on the new "/".
-pub fn finish(spec: &Spec, prop: Option<(u64, bool)>) -> Result<(), RootfsError> {
+pub fn finish(readonly_root: bool, prop: Option<(u64, bool)>) -> Result<(), RootfsError> {
     let err = |what: &str, source| RootfsError::Root {
         path: "/".into(),
         what: what.into(),
@@ -263,7 +246,7 @@ pub fn finish(spec: &Spec, prop: Option<(u64, bool)>) -> Result<(), RootfsError>
     let root: OwnedFd = std::fs::File::open("/")
         .map_err(|e| err("opening /", e))?
         .into();
-    if readonly_root(spec) {
+    if readonly_root {
         mount_setattr(root.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0)
             .map_err(|e| err("making root read-only", e))?;
     }

@@ -12,6 +12,7 @@ use super::cgroupfs;
 use super::options::MountOptions;
 use super::resolve::{clean, Root};
 use super::RootfsError;
+use crate::config::MountEntry;
 use crate::sys::mount::{
     fsconfig, fsconfig_flag, fsmount, fsopen, mount_setattr, move_mount, open_tree_path,
     MOUNT_ATTR_RDONLY,
@@ -48,16 +49,15 @@ pub struct BindSource {
 /// it still holds the host's uid 0 (as runc opens them on the host
 /// side); the mounts use these trees. A source that fails here is left to
 /// the mount step, which reports it.
-pub fn open_bind_sources(bundle: &Path, mounts: &[Mount]) -> Vec<Option<BindSource>> {
+pub fn open_bind_sources(bundle: &Path, mounts: &[MountEntry]) -> Vec<Option<BindSource>> {
     mounts
         .iter()
-        .map(|m| {
-            if !is_bind(m) {
+        .map(|e| {
+            if !e.bind {
                 return None;
             }
-            let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[])).ok()?;
-            let source = bind_source(bundle, m);
-            let tree = open_tree_path(&source, opts.recursive_bind).ok()?;
+            let source = bind_source(bundle, &e.mount);
+            let tree = open_tree_path(&source, e.options.recursive_bind).ok()?;
             let st = crate::sys::fs::fstat(tree.as_fd()).ok()?;
             Some(BindSource {
                 tree,
@@ -158,9 +158,9 @@ fn readonly_later(typ: &str, rel: &Path, opts: &MountOptions) -> bool {
 /// later.
 pub fn mount_one(
     ctx: &MountContext<'_>,
-    index: usize,
-    m: &Mount,
+    entry: &MountEntry,
 ) -> Result<Option<ReadonlyLater>, RootfsError> {
+    let (index, m) = (entry.index, &entry.mount);
     let dest = m.destination();
     let err = |what: &str, source: std::io::Error| RootfsError::Mount {
         index,
@@ -168,15 +168,14 @@ pub fn mount_one(
         what: what.to_string(),
         source,
     };
-    let mut opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
-        .map_err(|e| RootfsError::Invalid(format!("mounts[{index}] {}: {e}", dest.display())))?;
+    let mut opts = entry.options.clone();
     let rel = clean(dest);
-    let typ = m.typ().clone().unwrap_or_default();
+    let typ = entry.typ().to_string();
     let ro_later = readonly_later(&typ, &rel, &opts);
     if ro_later {
         opts.set &= !MOUNT_ATTR_RDONLY;
     }
-    let bind = is_bind(m);
+    let bind = entry.bind;
     check_destination(ctx.root, index, dest, &rel, &typ, bind)?;
     if opts.copy_up && (bind || typ != "tmpfs") {
         return Err(RootfsError::Invalid(format!(

@@ -38,32 +38,104 @@ pub struct MountOptions {
 #[error("mount option {0:?} is not supported")]
 pub struct UnsupportedOption(pub String);
 
-fn attr(name: &str) -> Option<(u64, bool)> {
-    // (attribute, set?) — "rw" clears RDONLY, "suid" clears NOSUID, ...
-    Some(match name {
-        "ro" => (MOUNT_ATTR_RDONLY, true),
-        "rw" => (MOUNT_ATTR_RDONLY, false),
-        "nosuid" => (MOUNT_ATTR_NOSUID, true),
-        "suid" => (MOUNT_ATTR_NOSUID, false),
-        "nodev" => (MOUNT_ATTR_NODEV, true),
-        "dev" => (MOUNT_ATTR_NODEV, false),
-        "noexec" => (MOUNT_ATTR_NOEXEC, true),
-        "exec" => (MOUNT_ATTR_NOEXEC, false),
-        "nodiratime" => (MOUNT_ATTR_NODIRATIME, true),
-        "diratime" => (MOUNT_ATTR_NODIRATIME, false),
-        "nosymfollow" => (MOUNT_ATTR_NOSYMFOLLOW, true),
-        "symfollow" => (MOUNT_ATTR_NOSYMFOLLOW, false),
-        _ => return None,
-    })
+/// What a mount option does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A mount attribute set (true) or cleared; an "r" prefix makes it
+    /// recursive ("rro", "rnosuid", ...).
+    Attr(u64, bool),
+    /// An atime mode (0: "atime", the default); an "r" prefix makes it
+    /// recursive too.
+    Atime(u64),
+    Bind {
+        recursive: bool,
+    },
+    Propagation(u64, bool),
+    /// The default already ("defaults", "async", ...).
+    NoOp,
+    /// A filesystem-wide flag, given to fsconfig.
+    SbFlag,
+    CopyUp,
+    Idmap {
+        recursive: bool,
+    },
 }
 
-fn atime(name: &str) -> Option<u64> {
-    match name {
-        "noatime" => Some(MOUNT_ATTR_NOATIME),
-        "relatime" => Some(MOUNT_ATTR_RELATIME),
-        "strictatime" => Some(MOUNT_ATTR_STRICTATIME),
-        _ => None,
+/// Every option remora knows by name, and what it does: the one table
+/// `parse` reads and `features` reports (with the "r" forms of the
+/// attributes, [`known`]). Anything else is filesystem data for fsconfig.
+const TABLE: &[(&str, Kind)] = &[
+    ("ro", Kind::Attr(MOUNT_ATTR_RDONLY, true)),
+    ("rw", Kind::Attr(MOUNT_ATTR_RDONLY, false)),
+    ("nosuid", Kind::Attr(MOUNT_ATTR_NOSUID, true)),
+    ("suid", Kind::Attr(MOUNT_ATTR_NOSUID, false)),
+    ("nodev", Kind::Attr(MOUNT_ATTR_NODEV, true)),
+    ("dev", Kind::Attr(MOUNT_ATTR_NODEV, false)),
+    ("noexec", Kind::Attr(MOUNT_ATTR_NOEXEC, true)),
+    ("exec", Kind::Attr(MOUNT_ATTR_NOEXEC, false)),
+    ("nodiratime", Kind::Attr(MOUNT_ATTR_NODIRATIME, true)),
+    ("diratime", Kind::Attr(MOUNT_ATTR_NODIRATIME, false)),
+    ("nosymfollow", Kind::Attr(MOUNT_ATTR_NOSYMFOLLOW, true)),
+    ("symfollow", Kind::Attr(MOUNT_ATTR_NOSYMFOLLOW, false)),
+    ("noatime", Kind::Atime(MOUNT_ATTR_NOATIME)),
+    ("relatime", Kind::Atime(MOUNT_ATTR_RELATIME)),
+    ("strictatime", Kind::Atime(MOUNT_ATTR_STRICTATIME)),
+    ("atime", Kind::Atime(0)),
+    ("bind", Kind::Bind { recursive: false }),
+    ("rbind", Kind::Bind { recursive: true }),
+    ("private", Kind::Propagation(MS_PRIVATE, false)),
+    ("rprivate", Kind::Propagation(MS_PRIVATE, true)),
+    ("shared", Kind::Propagation(MS_SHARED, false)),
+    ("rshared", Kind::Propagation(MS_SHARED, true)),
+    ("slave", Kind::Propagation(MS_SLAVE, false)),
+    ("rslave", Kind::Propagation(MS_SLAVE, true)),
+    ("unbindable", Kind::Propagation(MS_UNBINDABLE, false)),
+    ("runbindable", Kind::Propagation(MS_UNBINDABLE, true)),
+    ("defaults", Kind::NoOp),
+    ("async", Kind::NoOp),
+    ("loud", Kind::NoOp),
+    ("nomand", Kind::NoOp),
+    ("nolazytime", Kind::NoOp),
+    ("noiversion", Kind::NoOp),
+    // MS_SILENT only quiets the kernel's messages while mounting; the new
+    // mount API has no such key.
+    ("silent", Kind::NoOp),
+    ("sync", Kind::SbFlag),
+    ("dirsync", Kind::SbFlag),
+    ("lazytime", Kind::SbFlag),
+    ("mand", Kind::SbFlag),
+    ("tmpcopyup", Kind::CopyUp),
+    ("idmap", Kind::Idmap { recursive: false }),
+    ("ridmap", Kind::Idmap { recursive: true }),
+];
+
+/// Not in the table: "iversion" (MS_I_VERSION has no generic fsconfig
+/// key; it goes to the filesystem as data, which e.g. tmpfs refuses).
+/// Options refused by name (what they ask is not a container mount's).
+const REFUSED: &[&str] = &["remount"];
+
+fn lookup(name: &str) -> Option<Kind> {
+    TABLE.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+}
+
+/// An "r" form of an attribute or atime option: (base kind, recursive).
+fn recursive(opt: &str) -> Option<Kind> {
+    let base = lookup(opt.strip_prefix('r')?)?;
+    matches!(base, Kind::Attr(..) | Kind::Atime(_)).then_some(base)
+}
+
+/// Every option name `parse` knows (not filesystem data), as `features`
+/// reports them: the table's and the "r" forms of its attributes.
+pub fn known() -> Vec<String> {
+    let mut names: Vec<String> = TABLE.iter().map(|(n, _)| n.to_string()).collect();
+    for (n, k) in TABLE {
+        if matches!(k, Kind::Attr(..) | Kind::Atime(_)) {
+            names.push(format!("r{n}"));
+        }
     }
+    names.sort();
+    names.dedup();
+    names
 }
 
 impl MountOptions {
@@ -71,58 +143,41 @@ impl MountOptions {
         let mut o = MountOptions::default();
         for opt in options {
             let opt = opt.as_ref();
-            let (recursive, base) = match opt.strip_prefix('r') {
-                Some(b) if attr(b).is_some() || atime(b).is_some() || b == "atime" => (true, b),
-                _ => (false, opt),
+            if REFUSED.contains(&opt) {
+                return Err(UnsupportedOption(opt.into()));
+            }
+            let (kind, rec) = match recursive(opt) {
+                Some(k) => (Some(k), true),
+                None => (lookup(opt), false),
             };
-            let (set, clear) = if recursive {
+            let (set, clear) = if rec {
                 (&mut o.rset, &mut o.rclear)
             } else {
                 (&mut o.set, &mut o.clear)
             };
-            if let Some((a, on)) = attr(base) {
-                if on {
+            match kind {
+                Some(Kind::Attr(a, true)) => {
                     *set |= a;
                     *clear &= !a;
-                } else {
+                }
+                Some(Kind::Attr(a, false)) => {
                     *clear |= a;
                     *set &= !a;
                 }
-                continue;
-            }
-            if let Some(a) = atime(base) {
-                *clear |= MOUNT_ATTR__ATIME;
-                *set = (*set & !MOUNT_ATTR__ATIME) | a;
-                continue;
-            }
-            if base == "atime" {
-                *clear |= MOUNT_ATTR__ATIME;
-                *set &= !MOUNT_ATTR__ATIME;
-                continue;
-            }
-            match opt {
-                "bind" => o.bind = true,
-                "rbind" => {
+                Some(Kind::Atime(a)) => {
+                    *clear |= MOUNT_ATTR__ATIME;
+                    *set = (*set & !MOUNT_ATTR__ATIME) | a;
+                }
+                Some(Kind::Bind { recursive }) => {
                     o.bind = true;
-                    o.recursive_bind = true;
+                    o.recursive_bind |= recursive;
                 }
-                "private" => o.propagation = Some((MS_PRIVATE, false)),
-                "rprivate" => o.propagation = Some((MS_PRIVATE, true)),
-                "shared" => o.propagation = Some((MS_SHARED, false)),
-                "rshared" => o.propagation = Some((MS_SHARED, true)),
-                "slave" => o.propagation = Some((MS_SLAVE, false)),
-                "rslave" => o.propagation = Some((MS_SLAVE, true)),
-                "unbindable" => o.propagation = Some((MS_UNBINDABLE, false)),
-                "runbindable" => o.propagation = Some((MS_UNBINDABLE, true)),
-                "defaults" | "async" | "loud" | "nomand" | "nolazytime" | "noiversion" => {}
-                "tmpcopyup" => o.copy_up = true,
-                "sync" | "dirsync" | "lazytime" | "mand" | "silent" | "iversion" => {
-                    o.sb_flags.push(opt.to_string())
-                }
-                "idmap" => o.idmap = Some(false),
-                "ridmap" => o.idmap = Some(true),
-                "remount" => return Err(UnsupportedOption(opt.into())),
-                _ => match opt.split_once('=') {
+                Some(Kind::Propagation(p, r)) => o.propagation = Some((p, r)),
+                Some(Kind::NoOp) => {}
+                Some(Kind::SbFlag) => o.sb_flags.push(opt.to_string()),
+                Some(Kind::CopyUp) => o.copy_up = true,
+                Some(Kind::Idmap { recursive }) => o.idmap = Some(recursive),
+                None => match opt.split_once('=') {
                     Some((k, v)) => o.data.push((k.into(), Some(v.into()))),
                     None => o.data.push((opt.into(), None)),
                 },
@@ -174,6 +229,28 @@ mod tests {
         assert_ne!(o.clear & MOUNT_ATTR_RDONLY, 0);
         assert_eq!(o.set & MOUNT_ATTR__ATIME, MOUNT_ATTR_NOATIME);
         assert!(MountOptions::parse(&["rro"]).unwrap().readonly());
+    }
+
+    #[test]
+    fn every_known_option_is_one_parse_takes_by_name() {
+        let known = known();
+        for must in [
+            "rro",
+            "rnosuid",
+            "rrelatime",
+            "ratime",
+            "rbind",
+            "tmpcopyup",
+            "ridmap",
+        ] {
+            assert!(known.iter().any(|k| k == must), "{must}");
+        }
+        for name in &known {
+            let o = MountOptions::parse(&[name]).unwrap();
+            assert!(o.data.is_empty(), "{name} taken as filesystem data");
+        }
+        assert!(!known.iter().any(|k| REFUSED.contains(&k.as_str())));
+        assert!(!known.contains(&"rremount".to_string()) && !known.contains(&"rbind2".into()));
     }
 
     #[test]

@@ -5,13 +5,7 @@ use serde_json::Value;
 
 use super::Problem;
 
-const CAP_SETS: [&str; 5] = [
-    "bounding",
-    "effective",
-    "inheritable",
-    "permitted",
-    "ambient",
-];
+use crate::runc_compat::CAP_SETS;
 
 fn known_capability(name: &str) -> bool {
     serde_json::from_value::<oci_spec::runtime::Capability>(Value::from(name)).is_ok()

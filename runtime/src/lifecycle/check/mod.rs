@@ -238,11 +238,18 @@ pub fn problems(bundle: &Path, rootless: bool, systemd_cgroup: bool) -> Vec<Prob
     } else {
         rootfs_of(&dir, &spec, &mut out)
     };
-    if let Err(e) = config::validate(&spec) {
-        out.push(Problem::from_error(&e));
+    // Every named check of the config's validation, not only the first
+    // that fails (create stops there), and its warnings.
+    let (failed, warned) = config::checks::report(&spec);
+    for (_, e) in &failed {
+        out.push(Problem::from_error(e));
+    }
+    for (_, text) in warned {
+        let (field, message) = split_field(&text);
+        let hint = hint_for(&field).to_string();
+        out.push(Problem::warning(field, message, hint));
     }
     if let Some(process) = spec.process() {
-        // validate stops at its first error: these go on.
         if let Err(e) = config::check_process_attrs(process) {
             out.push(Problem::from_error(&e));
         }

@@ -1,21 +1,152 @@
-//! Loading and validating a bundle's config.json. Every error names the
-//! config field and the path involved.
+//! config.json, read once (bounded in size), checked (checks.rs: a list
+//! of small named checks) and turned into [`Config`], the typed config
+//! that create, the init, exec and delete use: the process and the linux
+//! section are there for sure, mounts come with their options parsed,
+//! the namespaces as a plan, the seccomp profile compiled. What exec
+//! needs of it is saved in the state directory at create (saved.rs), so
+//! that exec never reads the bundle again. Every error names the config
+//! field and the path involved.
 
+pub mod checks;
+pub mod saved;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{Hooks, Linux, Mount, Process, Spec};
+use remora_namespaces::NamespacePlan;
 
 use crate::error::{Error, Result};
+use crate::rootfs::options::{MountOptions, MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE};
 
-/// A bundle's config, with the absolute bundle and rootfs paths.
-pub struct Bundle {
-    pub dir: PathBuf,
+/// A container's validated config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The bundle directory, absolute.
+    pub bundle: PathBuf,
+    /// root.path, absolute (checked to be a directory, not a symlink).
     pub rootfs: PathBuf,
-    pub spec: Spec,
+    /// root.readonly.
+    pub readonly_root: bool,
+    /// hostname and domainname, when given and not empty.
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub process: Process,
+    /// mounts, in order, with their options parsed.
+    pub mounts: Vec<MountEntry>,
+    /// linux.namespaces: which are new, which joined by path.
+    pub namespaces: NamespacePlan,
+    /// The linux section, for the parts consumed as the spec has them
+    /// (id maps, cgroupsPath and resources by the cgroups crate, devices,
+    /// sysctl, paths, personality, ...).
+    pub linux: Linux,
+    /// linux.rootfsPropagation as (type, recursive).
+    pub propagation: Option<(u64, bool)>,
+    pub hooks: Hooks,
+    pub annotations: HashMap<String, String>,
+    /// linux.seccomp, compiled.
+    pub seccomp: Option<remora_seccomp::Filter>,
+    /// linux.seccomp.listenerPath and listenerMetadata, for a NOTIFY
+    /// profile's listener fd.
+    pub seccomp_listener: Option<SeccompListener>,
 }
 
-/// Reads `<bundle>/config.json`.
-pub fn load(bundle: &Path) -> Result<Bundle> {
+/// Where the seccomp listener fd goes, and the metadata sent with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SeccompListener {
+    pub path: PathBuf,
+    pub metadata: String,
+}
+
+impl SeccompListener {
+    fn of(linux: &Linux) -> Option<SeccompListener> {
+        let s = linux.seccomp().as_ref()?;
+        Some(SeccompListener {
+            path: s.listener_path().clone()?,
+            metadata: s.listener_metadata().clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// One of config.json's mounts, its options sorted (rootfs/options.rs).
+#[derive(Debug, Clone)]
+pub struct MountEntry {
+    /// Its index in config.json's mounts (errors name it).
+    pub index: usize,
+    pub mount: Mount,
+    pub options: MountOptions,
+    /// A bind mount (type "bind", or the bind/rbind option).
+    pub bind: bool,
+}
+
+impl MountEntry {
+    /// Checks mounts[index] and parses its options.
+    pub fn new(index: usize, m: Mount) -> Result<MountEntry> {
+        let options = Self::check(index, &m)?;
+        let bind = crate::rootfs::mounts::is_bind(&m);
+        Ok(MountEntry {
+            index,
+            mount: m,
+            options,
+            bind,
+        })
+    }
+
+    /// What must hold of mounts[index]; its options, parsed.
+    pub fn check(index: usize, m: &Mount) -> Result<MountOptions> {
+        if !m.destination().is_absolute() {
+            return Err(Error::config(format!(
+                "mounts[{index}].destination {:?}: must be an absolute path",
+                m.destination()
+            )));
+        }
+        let bind = crate::rootfs::mounts::is_bind(m);
+        if m.typ().is_none() && !bind {
+            return Err(Error::config(format!(
+                "mounts[{index}] {:?}: type is missing",
+                m.destination()
+            )));
+        }
+        crate::rootfs::mounts::check_id_mappings(index, m).map_err(Error::config)?;
+        MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
+            .map_err(|e| Error::config(format!("mounts[{index}] {:?}: {e}", m.destination())))
+    }
+
+    pub fn destination(&self) -> &Path {
+        self.mount.destination()
+    }
+
+    /// The type ("" for a bind mount that gives none).
+    pub fn typ(&self) -> &str {
+        self.mount.typ().as_deref().unwrap_or_default()
+    }
+}
+
+/// linux.rootfsPropagation as (type, recursive).
+pub fn propagation(linux: &Linux) -> Result<Option<(u64, bool)>> {
+    let Some(p) = linux.rootfs_propagation() else {
+        return Ok(None);
+    };
+    Ok(Some(match p.as_str() {
+        "private" => (MS_PRIVATE, false),
+        "rprivate" => (MS_PRIVATE, true),
+        "shared" => (MS_SHARED, false),
+        "rshared" => (MS_SHARED, true),
+        "slave" => (MS_SLAVE, false),
+        "rslave" => (MS_SLAVE, true),
+        "unbindable" => (MS_UNBINDABLE, false),
+        "runbindable" => (MS_UNBINDABLE, true),
+        other => {
+            return Err(Error::config(format!(
+                "linux.rootfsPropagation {other:?}: unknown propagation type"
+            )))
+        }
+    }))
+}
+
+/// Reads `<bundle>/config.json` (bounded in size), checks it and makes
+/// the container's [`Config`]: the entry point of create and `check`.
+pub fn load(bundle: &Path) -> Result<Config> {
     let dir = std::path::absolute(bundle)
         .map_err(|e| Error::io(format!("bundle {}", bundle.display()), e))?;
     let path = dir.join("config.json");
@@ -27,6 +158,135 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
         ))
     })?;
     let spec = parse(&data, &path)?;
+    let rootfs = rootfs_of(&spec, &dir)?;
+    validate(&spec)?;
+    Config::build(spec, dir, rootfs)
+}
+
+/// Runs every check of checks.rs (and says its warnings).
+pub fn validate(spec: &Spec) -> Result<()> {
+    checks::run(spec)
+}
+
+impl Config {
+    /// The typed config of a checked spec (taken apart, not copied: a
+    /// seccomp profile can be large).
+    pub fn build(mut spec: Spec, bundle: PathBuf, rootfs: PathBuf) -> Result<Config> {
+        let readonly_root = spec
+            .root()
+            .as_ref()
+            .and_then(|r| r.readonly())
+            .unwrap_or(false);
+        let mounts = spec
+            .mounts_mut()
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| MountEntry::new(i, m))
+            .collect::<Result<Vec<_>>>()?;
+        let non_empty = |s: &mut Option<String>| s.take().filter(|s| !s.is_empty());
+        let hostname = non_empty(spec.hostname_mut());
+        let domainname = non_empty(spec.domainname_mut());
+        let annotations = spec.annotations_mut().take().unwrap_or_default();
+        let hooks = spec.hooks_mut().take().unwrap_or_default();
+        let (Some(process), Some(linux)) = (spec.process_mut().take(), spec.linux_mut().take())
+        else {
+            // checks::process_present and linux_present refuse it first.
+            return Err(Error::config("process, linux: missing from config.json"));
+        };
+        let seccomp = compile_seccomp(&linux)?;
+        let seccomp_listener = SeccompListener::of(&linux);
+        let parts = Parts {
+            process,
+            linux,
+            mounts,
+            hooks,
+            annotations,
+            seccomp,
+            seccomp_listener,
+        };
+        Config::of_parts(bundle, rootfs, parts).map(|c| Config {
+            readonly_root,
+            hostname,
+            domainname,
+            ..c
+        })
+    }
+
+    /// A config of its parts (create's, or exec's from the saved one).
+    fn of_parts(bundle: PathBuf, rootfs: PathBuf, p: Parts) -> Result<Config> {
+        let namespaces = NamespacePlan::from_spec(p.linux.namespaces().as_deref().unwrap_or(&[]))?;
+        let propagation = propagation(&p.linux)?;
+        Ok(Config {
+            bundle,
+            rootfs,
+            readonly_root: false,
+            hostname: None,
+            domainname: None,
+            process: p.process,
+            mounts: p.mounts,
+            namespaces,
+            linux: p.linux,
+            propagation,
+            hooks: p.hooks,
+            annotations: p.annotations,
+            seccomp: p.seccomp,
+            seccomp_listener: p.seccomp_listener,
+        })
+    }
+
+    /// The config as a runtime-spec document again, for the code that
+    /// hands parts of it to other tools as the spec has them (CRIU's
+    /// checkpoint and restore); a copy, off the create path.
+    pub fn to_spec(&self) -> Result<Spec> {
+        let root: oci_spec::runtime::Root = serde_json::from_value(serde_json::json!({
+            "path": self.rootfs,
+            "readonly": self.readonly_root,
+        }))
+        .map_err(|e| Error::config(format!("root: {e}")))?;
+        let mut spec: Spec = serde_json::from_value(serde_json::json!({
+            "ociVersion": crate::OCI_VERSION,
+        }))
+        .map_err(|e| Error::config(format!("config: {e}")))?;
+        spec.set_root(Some(root));
+        spec.set_process(Some(self.process.clone()));
+        spec.set_hostname(self.hostname.clone());
+        spec.set_domainname(self.domainname.clone());
+        spec.set_mounts(Some(self.mounts.iter().map(|m| m.mount.clone()).collect()));
+        spec.set_hooks(Some(self.hooks.clone()));
+        spec.set_annotations(Some(self.annotations.clone()));
+        spec.set_linux(Some(self.linux.clone()));
+        Ok(spec)
+    }
+
+    /// Adds a mount (the runtime's own, e.g. the notify socket's).
+    pub fn push_mount(&mut self, m: Mount) -> Result<()> {
+        let entry = MountEntry::new(self.mounts.len(), m)?;
+        self.mounts.push(entry);
+        Ok(())
+    }
+
+    /// Whether any hook of a kind is given.
+    pub fn has_hooks(&self, pick: fn(&Hooks) -> Option<&Vec<oci_spec::runtime::Hook>>) -> bool {
+        pick(&self.hooks).is_some_and(|h| !h.is_empty())
+    }
+}
+
+/// What a [`Config`] is made of besides its paths.
+struct Parts {
+    process: Process,
+    linux: Linux,
+    mounts: Vec<MountEntry>,
+    hooks: Hooks,
+    annotations: HashMap<String, String>,
+    seccomp: Option<remora_seccomp::Filter>,
+    seccomp_listener: Option<SeccompListener>,
+}
+
+/// root.path made absolute (from the bundle), checked to be a directory
+/// and not a symlink.
+fn rootfs_of(spec: &Spec, dir: &Path) -> Result<PathBuf> {
     let root = spec
         .root()
         .as_ref()
@@ -36,26 +296,21 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     } else {
         dir.join(root.path())
     };
-    check_no_symlink(root.path(), &dir, &rootfs)?;
+    check_no_symlink(root.path(), dir, &rootfs)?;
     match std::fs::metadata(&rootfs) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(Error::config(format!(
-                "root.path {:?}: {} is not a directory",
-                root.path(),
-                rootfs.display()
-            )))
-        }
-        Err(e) => {
-            return Err(Error::config(format!(
-                "root.path {:?}: {}: {}",
-                root.path(),
-                rootfs.display(),
-                e
-            )))
-        }
+        Ok(m) if m.is_dir() => Ok(rootfs),
+        Ok(_) => Err(Error::config(format!(
+            "root.path {:?}: {} is not a directory",
+            root.path(),
+            rootfs.display()
+        ))),
+        Err(e) => Err(Error::config(format!(
+            "root.path {:?}: {}: {}",
+            root.path(),
+            rootfs.display(),
+            e
+        ))),
     }
-    Ok(Bundle { dir, rootfs, spec })
 }
 
 /// Parses config.json's bytes (`path` names it in errors). The seccomp
@@ -128,143 +383,6 @@ fn check_no_symlink(given: &Path, bundle: &Path, rootfs: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn has_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
-    spec.linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().as_ref())
-        .is_some_and(|ns| ns.iter().any(|n| n.typ() == t))
-}
-
-fn new_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
-    spec.linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().as_ref())
-        .is_some_and(|ns| ns.iter().any(|n| n.typ() == t && n.path().is_none()))
-}
-
-/// The most supplementary groups a process may have (linux NGROUPS_MAX).
-const NGROUPS_MAX: usize = 65536;
-
-/// Checks what must hold before anything is created.
-pub fn validate(spec: &Spec) -> Result<()> {
-    let process = spec.process().as_ref().ok_or_else(|| {
-        Error::config("process: missing from config.json (required to create a container)")
-    })?;
-    match process.args() {
-        Some(a) if !a.is_empty() && !a[0].is_empty() => {}
-        _ => return Err(Error::config("process.args: must not be empty")),
-    }
-    for entry in process.env().iter().flatten() {
-        crate::process::env::check_entry(entry).map_err(Error::config)?;
-    }
-    if !process.cwd().is_absolute() {
-        return Err(Error::config(format!(
-            "process.cwd {:?}: Cwd must be an absolute path",
-            process.cwd()
-        )));
-    }
-    let gids = process
-        .user()
-        .additional_gids()
-        .as_ref()
-        .map_or(0, |g| g.len());
-    if gids > NGROUPS_MAX {
-        return Err(Error::config(format!(
-            "process.user.additionalGids: {gids} groups, more than the kernel's limit of {NGROUPS_MAX}"
-        )));
-    }
-    let Some(linux) = spec.linux() else {
-        return Err(Error::config("linux: missing from config.json"));
-    };
-    if let Some(ns) = linux.namespaces() {
-        remora_namespaces::NamespacePlan::from_spec(ns)?;
-    }
-    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty())
-        && !has_ns(spec, LinuxNamespaceType::Uts)
-    {
-        return Err(Error::config(
-            "hostname: unable to set hostname without a private UTS namespace",
-        ));
-    }
-    if spec.domainname().as_ref().is_some_and(|h| !h.is_empty())
-        && !has_ns(spec, LinuxNamespaceType::Uts)
-    {
-        return Err(Error::config(
-            "domainname: unable to set domainname without a private UTS namespace",
-        ));
-    }
-    let restricts = linux.masked_paths().as_ref().is_some_and(|m| !m.is_empty())
-        || linux
-            .readonly_paths()
-            .as_ref()
-            .is_some_and(|m| !m.is_empty());
-    if restricts && !has_ns(spec, LinuxNamespaceType::Mount) {
-        // Masks mounted in the caller's mount namespace would be the
-        // host's (runc's check and wording).
-        return Err(Error::config(
-            "linux.maskedPaths, linux.readonlyPaths: unable to restrict sys entries without a private MNT namespace",
-        ));
-    }
-    let userns = new_ns(spec, LinuxNamespaceType::User);
-    let has_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
-        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
-    if userns && !has_maps {
-        return Err(Error::config(
-            "linux.uidMappings: a new user namespace needs uidMappings and gidMappings",
-        ));
-    }
-    if has_maps && !has_ns(spec, LinuxNamespaceType::User) {
-        return Err(Error::config(
-            "linux.uidMappings: mappings given without a user namespace",
-        ));
-    }
-    for key in linux.sysctl().iter().flat_map(|s| s.keys()) {
-        validate_sysctl(spec, key)?;
-    }
-    if let Some(r) = linux.rootfs_propagation() {
-        if !matches!(
-            r.as_str(),
-            "private"
-                | "rprivate"
-                | "shared"
-                | "rshared"
-                | "slave"
-                | "rslave"
-                | "unbindable"
-                | "runbindable"
-        ) {
-            return Err(Error::config(format!(
-                "linux.rootfsPropagation {r:?}: unknown propagation type"
-            )));
-        }
-    }
-    for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        if !m.destination().is_absolute() {
-            return Err(Error::config(format!(
-                "mounts[{i}].destination {:?}: must be an absolute path",
-                m.destination()
-            )));
-        }
-        if m.typ().is_none() && !crate::rootfs::mounts::is_bind(m) {
-            return Err(Error::config(format!(
-                "mounts[{i}] {:?}: type is missing",
-                m.destination()
-            )));
-        }
-        crate::rootfs::mounts::check_id_mappings(i, m).map_err(Error::config)?;
-    }
-    check_sysctl_conflicts(spec)?;
-    check_process_attrs(process)?;
-    check_personality(linux)?;
-    check_memory_policy(linux)?;
-    crate::net_devices::check(linux)?;
-    if let Some(rdt) = linux.intel_rdt() {
-        // The group name is the container ID's; only the form matters here.
-        crate::resctrl::check(rdt, "container", Path::new(crate::resctrl::ROOT))?;
-    }
-    check_lsm(process)
 }
 
 /// One of `allowed` at `pointer` (when present), else an error naming
@@ -396,48 +514,6 @@ pub fn check_process_attrs(process: &oci_spec::runtime::Process) -> Result<()> {
     Ok(())
 }
 
-/// linux.personality: a known domain (else config.json does not parse,
-/// naming the field) and known flags.
-fn check_personality(linux: &oci_spec::runtime::Linux) -> Result<()> {
-    match linux.personality() {
-        Some(p) => crate::process::personality::persona_of(p)
-            .map(drop)
-            .map_err(Error::config),
-        None => Ok(()),
-    }
-}
-
-/// linux.memoryPolicy: mode, flags and nodes that fit together and
-/// nodes this host has.
-fn check_memory_policy(linux: &oci_spec::runtime::Linux) -> Result<()> {
-    match linux.memory_policy() {
-        Some(p) => crate::process::mempolicy::check(p).map_err(Error::config),
-        None => Ok(()),
-    }
-}
-
-/// kernel.hostname or kernel.domainname in linux.sysctl together with the
-/// hostname or domainname field: which one wins would be arbitrary
-/// (runc and crun refuse it).
-fn check_sysctl_conflicts(spec: &Spec) -> Result<()> {
-    let sysctl = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.sysctl().clone())
-        .unwrap_or_default();
-    for (key, field, value) in [
-        ("kernel.hostname", "hostname", spec.hostname()),
-        ("kernel.domainname", "domainname", spec.domainname()),
-    ] {
-        if sysctl.contains_key(key) && value.as_ref().is_some_and(|v| !v.is_empty()) {
-            return Err(Error::config(format!(
-                "linux.sysctl {key:?}: conflicts with the {field} field; set one of them"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// A label or profile the host cannot apply is an error, never silently
 /// dropped (runc's rule): the process would run unconfined.
 pub fn check_lsm(process: &oci_spec::runtime::Process) -> Result<()> {
@@ -463,41 +539,6 @@ pub fn compile_seccomp(linux: &oci_spec::runtime::Linux) -> Result<Option<remora
         .as_ref()
         .map(remora_seccomp::compile)
         .transpose()?)
-}
-
-/// Only namespaced sysctls, and only when the container has the namespace.
-fn validate_sysctl(spec: &Spec, key: &str) -> Result<()> {
-    const IPC: &[&str] = &[
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
-    let ok = if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
-        has_ns(spec, LinuxNamespaceType::Ipc)
-    } else if key.starts_with("net.") {
-        has_ns(spec, LinuxNamespaceType::Network)
-    } else if key == "kernel.hostname" || key == "kernel.domainname" {
-        has_ns(spec, LinuxNamespaceType::Uts)
-    } else if key.starts_with("user.") {
-        // The user namespace's own limits (runc 1.4).
-        has_ns(spec, LinuxNamespaceType::User)
-    } else {
-        return Err(Error::config(format!(
-            "linux.sysctl {key:?}: not allowed: it is not namespaced"
-        )));
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::config(format!(
-            "linux.sysctl {key:?}: requires a separate namespace of its kind"
-        )))
-    }
 }
 
 #[cfg(test)]
@@ -614,18 +655,28 @@ mod tests {
         assert!(check_process_attrs(&p).is_ok());
     }
 
+    /// to_spec gives back what checkpoint and restore read of the spec.
     #[test]
-    fn personality_flags_are_checked() {
-        let linux: oci_spec::runtime::Linux = serde_json::from_value(
-            json!({"personality": {"domain": "LINUX32", "flags": ["BOGUS"]}}),
-        )
-        .unwrap();
-        let e = check_personality(&linux).unwrap_err().to_string();
-        assert!(e.contains("linux.personality.flags[0]"), "{e}");
-        let bad = serde_json::from_value::<oci_spec::runtime::Linux>(
-            json!({"personality": {"domain": "SVR4"}}),
+    fn to_spec_gives_back_the_config() {
+        let mut v = crate::spec::default_spec(false);
+        v["hooks"] = serde_json::json!({"poststop": [{"path": "/bin/true"}]});
+        v["annotations"] = serde_json::json!({"a": "b"});
+        v["linux"]["devices"] =
+            serde_json::json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]);
+        let spec: Spec = serde_json::from_value(v).unwrap();
+        let c = Config::build(spec.clone(), "/b".into(), "/b/rootfs".into()).unwrap();
+        let back = c.to_spec().unwrap();
+        assert_eq!(back.mounts(), spec.mounts());
+        assert_eq!(back.linux(), spec.linux());
+        assert_eq!(back.process(), spec.process());
+        assert_eq!(back.hooks(), spec.hooks());
+        assert_eq!(back.annotations(), spec.annotations());
+        assert_eq!(back.hostname(), spec.hostname());
+        let root = back.root().as_ref().unwrap();
+        assert_eq!(
+            (root.path().to_str(), root.readonly()),
+            (Some("/b/rootfs"), Some(true))
         );
-        assert!(bad.is_err());
     }
 
     /// The fuzzer's seeds (fuzz/seeds/) are real configs: every one parses,
