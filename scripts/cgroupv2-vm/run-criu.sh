@@ -5,15 +5,17 @@
 # netfilter modules for the network lock) copied in from this host, and
 # with CRIU_VM_RUNC=1 runc beside remora. Runs integration-tests/tests/
 # checkpoint.rs inside: every scenario with remora (and with runc, as
-# RUNC_BIN), and prints the pass/fail table. Exits non-zero when anything
-# failed.
+# RUNC_BIN), then podman-criu-guest.sh (podman 4.3 and conmon from this
+# host: `podman container checkpoint` / `restore` with remora, and runc,
+# as the runtime), and prints the pass/fail table. Exits non-zero when
+# anything failed.
 #
 #   sudo scripts/cgroupv2-vm/run-criu.sh          # builds the test first
 #   CRIU_VM_RUNC=1 run-criu.sh                     # runc 1.1.5 too (twice as long)
 #   CRIU_VM_FILTER=counter run-criu.sh             # the tests whose name has it
 . "$(dirname "$0")/lib.sh"
 
-ensure_pkgs qemu-system-x86 busybox-static cpio criu iptables iproute2
+ensure_pkgs qemu-system-x86 busybox-static cpio criu iptables iproute2 podman conmon
 [ -z "${CRIU_VM_RUNC:-}" ] || ensure_pkgs runc
 fetch_kernel
 
@@ -55,6 +57,22 @@ nf="net/unix/unix_diag net/ipv4/inet_diag net/ipv4/tcp_diag net/ipv4/udp_diag ne
 for m in $nf; do
 	cp "$mods/$m.ko" "$stage/modules/"
 done
+# podman 4.3 and conmon from this host for podman-criu-guest.sh (podman
+# container checkpoint / restore with remora, and runc, as the runtime):
+# their configuration, an empty resolv.conf and hosts (no network: the
+# scenario runs with --network none).
+cp /usr/bin/podman "$stage/bin/podman"
+mkdir -p "$stage/usr/bin" "$stage/usr/share" "$stage/var/tmp"
+cp /usr/bin/conmon "$stage/usr/bin/conmon"
+for b in /usr/bin/podman /usr/bin/conmon; do
+	copy_libs "$stage" "$b"
+done
+cp -a /etc/containers "$stage/etc/"
+cp -a /usr/share/containers "$stage/usr/share/"
+: >"$stage/etc/resolv.conf"
+echo "127.0.0.1 localhost" >"$stage/etc/hosts"
+cp scripts/cgroupv2-vm/podman-criu-guest.sh "$stage/tests/podman-criu"
+[ -z "${CRIU_VM_FILTER:-}" ] || echo "export CRIU_VM_FILTER=$CRIU_VM_FILTER" >>"$stage/env"
 if [ -n "${CRIU_VM_RUNC:-}" ] && [ -x /usr/sbin/runc ]; then
 	cp /usr/sbin/runc "$stage/bin/runc"
 	copy_libs "$stage" /usr/sbin/runc

@@ -3,13 +3,14 @@
 # checkpoint.rs on this host (where Debian's CRIU 3.17 fails `criu check`:
 # the error a user gets, a missing criu, bad input; the scenarios say they
 # skip), then every scenario with remora in the qemu VM with Debian's
-# kernel, where CRIU works (scripts/cgroupv2-vm/run-criu.sh; runc 1.1.5
+# kernel, where CRIU works, and podman's container checkpoint / restore
+# with remora as its runtime (scripts/cgroupv2-vm/run-criu.sh; runc 1.1.5
 # beside it with CRIU_VM_RUNC=1, not here: it doubles the VM's time). Needs root. Prints PASS/FAIL per check; exits non-zero on
 # any failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(busybox-static qemu-system-x86 cpio criu iptables iproute2)
+pkgs=(busybox-static qemu-system-x86 cpio criu iptables iproute2 podman conmon)
 if ! dpkg -s "${pkgs[@]}" >/dev/null 2>&1; then
 	apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null 2>&1 ||
 		{ apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&

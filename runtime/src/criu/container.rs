@@ -231,24 +231,15 @@ pub fn dump_mounts(spec: &Spec, pid: i32) -> Vec<ExtMountMap> {
 }
 
 /// Restore: what each external mount's name stands for on this host
-/// (runc's): a bind mount's destination to its source (unless under a
-/// tmpfs of the container: CRIU restores the tmpfs whole), /dev/null to
-/// the host's, each device path to the host's node.
+/// (runc's): every bind mount's destination to its source (one under a
+/// tmpfs of the container too: CRIU restores the tmpfs's files, not the
+/// mounts on it, and finds no mapping otherwise: podman's /dev/shm under
+/// /dev), /dev/null to the host's, each device path to the host's node.
 /// `cgroup2_dir` is the restored container's cgroup on a pure v2 host:
 /// the cgroup mount's name stands for it.
 pub fn restore_mounts(spec: &Spec, bundle: &Path, cgroup2_dir: Option<&Path>) -> Vec<ExtMountMap> {
     let mounts = spec.mounts().as_deref().unwrap_or(&[]);
-    let tmpfs: Vec<&Path> = mounts
-        .iter()
-        .filter(|m| m.typ().as_deref() == Some("tmpfs"))
-        .map(|m| m.destination().as_path())
-        .collect();
     let mut v: Vec<ExtMountMap> = bind_mounts(spec)
-        .filter(|m| {
-            !tmpfs
-                .iter()
-                .any(|t| m.destination() != *t && m.destination().starts_with(t))
-        })
         .map(|m| {
             let src = m.source().clone().unwrap_or_default();
             let src = if src.is_relative() {
@@ -382,12 +373,15 @@ mod tests {
         .unwrap();
         let r = restore_mounts(&spec, Path::new("/b"), None);
         let pairs: Vec<(&str, &str)> = r.iter().map(|e| (&*e.key, &*e.val)).collect();
+        // Under the container's tmpfs too: a mount of its own.
         assert_eq!(
-            pairs[..2],
-            [("/data", "/srv/data"), ("/dev/null", "/dev/null")]
+            pairs[..3],
+            [
+                ("/data", "/srv/data"),
+                ("/run/x", "/b/x"),
+                ("/dev/null", "/dev/null")
+            ]
         );
         assert!(pairs.contains(&("/dev/zero", "/dev/zero")));
-        // Under the container's tmpfs: restored with it.
-        assert!(!pairs.iter().any(|p| p.0 == "/run/x"));
     }
 }
