@@ -22,6 +22,13 @@
 #   RC 1), the summary, and exits with RC.
 #
 # print_summary: the summary lines of every run_tests call so far.
+#
+# need_packages PKG...: apt-get installs those dpkg does not have (an
+#   `apt-get update` first when the install fails: a fresh machine's
+#   lists); prints FAIL and returns non-zero if it cannot.
+#
+# check NAME COMMAND...: runs COMMAND, prints PASS/FAIL NAME; a failure
+#   sets rc=1 (the step's own variable).
 
 ci_summary=()
 
@@ -76,4 +83,16 @@ finish() {
 	scripts/it-leftovers.sh || rc=1
 	print_summary
 	exit "$rc"
+}
+
+need_packages() {
+	dpkg -s "$@" >/dev/null 2>&1 && return 0
+	apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null 2>&1 ||
+		{ apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
+			apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null; } ||
+		{ echo "FAIL: apt-get install $*"; return 1; }
+}
+
+check() {
+	if "${@:2}"; then echo "PASS: $1"; else echo "FAIL: $1"; rc=1; fi
 }

@@ -11,16 +11,9 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(busybox-static qemu-system-x86 cpio criu iptables iproute2 podman conmon)
-if ! dpkg -s "${pkgs[@]}" >/dev/null 2>&1; then
-	apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null 2>&1 ||
-		{ apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
-			apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null; } ||
-		{ echo "FAIL: apt-get install ${pkgs[*]}"; exit 1; }
-fi
+. scripts/ci-lib.sh
+need_packages "${pkgs[@]}" || exit 1
 rc=0
-check() { # check NAME COMMAND...: runs it, prints PASS/FAIL NAME
-	if "${@:2}"; then echo "PASS: $1"; else echo "FAIL: $1"; rc=1; fi
-}
 cargo build -p remora >/dev/null 2>&1 || { echo "FAIL: cargo build -p remora"; exit 1; }
 host_tests() {
 	local out st
