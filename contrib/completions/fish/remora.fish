@@ -121,6 +121,7 @@ complete -c remora -n "__fish_remora_using_subcommand update" -l cpuset-mems -r
 complete -c remora -n "__fish_remora_using_subcommand update" -l memory -d 'Memory limit (bytes, or with a k/m/g suffix)' -r
 complete -c remora -n "__fish_remora_using_subcommand update" -l memory-reservation -r
 complete -c remora -n "__fish_remora_using_subcommand update" -l memory-swap -r
+complete -c remora -n "__fish_remora_using_subcommand update" -l kernel-memory -d 'Kernel memory limit: accepted and ignored with a warning, as runc (Linux no longer enforces it)' -r
 complete -c remora -n "__fish_remora_using_subcommand update" -l pids-limit -r
 complete -c remora -n "__fish_remora_using_subcommand update" -l l3-cache-schema -d 'The string of Intel RDT/CAT L3 cache schema (needs resctrl)' -r
 complete -c remora -n "__fish_remora_using_subcommand update" -l mem-bw-schema -d 'The string of Intel RDT/MBA memory bandwidth schema (needs resctrl)' -r
