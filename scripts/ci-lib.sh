@@ -27,6 +27,9 @@
 #   `apt-get update` first when the install fails: a fresh machine's
 #   lists); prints FAIL and returns non-zero if it cannot.
 #
+# build_remora: `cargo build -p remora` (the binary the tests run);
+#   prints FAIL and the compiler's errors when it fails.
+#
 # check NAME COMMAND...: runs COMMAND, prints PASS/FAIL NAME; a failure
 #   sets rc=1 (the step's own variable).
 
@@ -86,13 +89,26 @@ finish() {
 }
 
 need_packages() {
-	dpkg -s "$@" >/dev/null 2>&1 && return 0
-	apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null 2>&1 ||
+	local p missing=()
+	for p in "$@"; do
+		dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q ' ok installed$' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}" >/dev/null 2>&1 ||
 		{ apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
-			apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null; } ||
-		{ echo "FAIL: apt-get install $*"; return 1; }
+			apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}" >/dev/null; } ||
+		{ echo "FAIL: apt-get install ${missing[*]}"; return 1; }
 }
 
 check() {
 	if "${@:2}"; then echo "PASS: $1"; else echo "FAIL: $1"; rc=1; fi
+}
+
+build_remora() {
+	local out
+	out=$(cargo build -p remora 2>&1) && return 0
+	echo "FAIL: cargo build -p remora"
+	echo "$out" | grep -E -A12 '^error(\[|:)' | head -60
+	return 1
 }

@@ -60,6 +60,7 @@
 
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -167,11 +168,27 @@ pub fn expect(ch: &Channel, want: &Message) -> std::result::Result<(), ProtocolE
     }
 }
 
+/// What the parent keeps from the conversation, whether it ends well or
+/// not: what to kill, and the terminal to relay.
+#[derive(Default)]
+pub struct Kept {
+    /// The process's host PID, once its forker reported it.
+    pub pid: Option<i32>,
+    /// The pty master, when no console socket took it.
+    pub master: Option<OwnedFd>,
+}
+
 /// What the parent does at the init's requests: create and exec each
 /// answer the ones their init sends; the others are unexpected.
 pub trait Requests {
+    /// Where the answers keep the PID and the pty master.
+    fn kept(&mut self) -> &mut Kept;
+    /// --console-socket, where the pty master goes.
+    fn console_socket(&self) -> Option<&Path>;
     /// The init's host PID, as its forker reported it.
-    fn init_pid(&mut self, _pid: i32) {}
+    fn init_pid(&mut self, pid: i32) {
+        self.kept().pid = Some(pid);
+    }
     /// `IdMapRequest`: write the init's uid_map and gid_map.
     fn write_id_maps(&mut self) -> Result<()> {
         Err(unexpected(Message::IdMapRequest))
@@ -181,7 +198,13 @@ pub trait Requests {
         Err(unexpected(Message::CreateRuntimeHooks))
     }
     /// `ConsoleMaster`: the pty master, to the console socket or kept.
-    fn console_master(&mut self, fd: Option<OwnedFd>) -> Result<()>;
+    fn console_master(&mut self, fd: Option<OwnedFd>) -> Result<()> {
+        let master =
+            crate::terminal::relay_master(fd, self.console_socket()).map_err(Error::Init)?;
+        let kept = self.kept();
+        kept.master = master.or(kept.master.take());
+        Ok(())
+    }
     /// `SeccompListener`: to linux.seccomp.listenerPath.
     fn seccomp_listener(&mut self, pid: i32, fd: Option<OwnedFd>) -> Result<()>;
 }
@@ -313,16 +336,19 @@ mod tests {
         );
     }
 
-    struct Log(Vec<String>);
+    struct Log(Vec<String>, Kept);
     impl Requests for Log {
+        fn kept(&mut self) -> &mut Kept {
+            &mut self.1
+        }
+        fn console_socket(&self) -> Option<&Path> {
+            None
+        }
         fn init_pid(&mut self, pid: i32) {
             self.0.push(format!("pid {pid}"));
         }
         fn create_runtime(&mut self, pid: i32) -> Result<()> {
             self.0.push(format!("hooks {pid}"));
-            Ok(())
-        }
-        fn console_master(&mut self, _: Option<OwnedFd>) -> Result<()> {
             Ok(())
         }
         fn seccomp_listener(&mut self, _: i32, _: Option<OwnedFd>) -> Result<()> {
@@ -339,7 +365,7 @@ mod tests {
         init.send(&Message::Ready).unwrap();
         init.send(&Message::InitPid(42)).unwrap();
         let mut watch = InitWatch::new(nix::unistd::getpid().as_raw(), None);
-        let mut log = Log(Vec::new());
+        let mut log = Log(Vec::new(), Kept::default());
         let r = converse(&parent, &mut watch, None, "init", &mut log).unwrap();
         assert_eq!(r.pid, 42);
         assert_eq!(log.0, ["pid 42", "hooks 42"]);
@@ -351,15 +377,13 @@ mod tests {
         let (parent, init) = Channel::pair().unwrap();
         init.send(&Message::IdMapRequest).unwrap();
         let mut watch = InitWatch::new(nix::unistd::getpid().as_raw(), None);
-        let e = converse(&parent, &mut watch, Some(1), "init", &mut Log(Vec::new()))
-            .err()
-            .unwrap();
+        let mut log = Log(Vec::new(), Kept::default());
+        let mut talk = || converse(&parent, &mut watch, Some(1), "init", &mut log);
+        let e = talk().err().unwrap();
         assert!(e.to_string().contains("got IdMapRequest"), "{e}");
         assert!(matches!(init.recv().unwrap(), Some(Message::Error(_))));
         drop(init);
-        let e = converse(&parent, &mut watch, Some(1), "init", &mut Log(Vec::new()))
-            .err()
-            .unwrap();
+        let e = talk().err().unwrap();
         assert_eq!(e.to_string(), "init exited before it was ready");
     }
 }

@@ -87,6 +87,54 @@ stage_guest() {
 	done
 }
 
+# systemd_init STAGE: STAGE/remora/init, the systemd guests' PID 1: it
+# moves the root to a tmpfs (containers need pivot_root, which the
+# initramfs root refuses), then becomes systemd.
+systemd_init() {
+	cat >"$1/remora/init" <<'INIT'
+#!/bin/sh
+mkdir -p /newroot
+mount -t tmpfs -o mode=0755 tmpfs /newroot
+for f in /* /.[!.]*; do
+	[ "$f" = /newroot ] || [ ! -e "$f" ] || cp -a "$f" /newroot/
+done
+exec /usr/sbin/switch_root /newroot /lib/systemd/systemd
+INIT
+	chmod 755 "$1/remora/init"
+}
+
+# boot_systemd STAGE BASE NAME DESCRIPTION AFTER: the systemd guests'
+# test unit (/remora/run-tests.sh on the serial console, after the units
+# AFTER), the initramfs (BASE, the Debian root, with STAGE over it), the
+# boot and its report.
+boot_systemd() {
+	local stage=$1 base=$2 name=$3 initrd=$CACHE/initrd-$3.gz
+	local units=$stage/etc/systemd/system
+	cat >"$units/remora-tests.service" <<UNIT
+[Unit]
+Description=$4
+Requires=dbus.service
+After=$5
+
+[Service]
+Type=oneshot
+ExecStart=/remora/run-tests.sh
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+UNIT
+	ln -s ../remora-tests.service "$units/multi-user.target.wants/remora-tests.service"
+	ln -s /dev/null "$units/serial-getty@ttyS0.service"
+	ln -s /dev/null "$units/getty@tty1.service"
+	{
+		cat "$base"
+		(cd "$stage" && find . | cpio -o -H newc 2>/dev/null | gzip -1)
+	} >"$initrd"
+	boot "$initrd" "$CACHE/console-$name.log" "${CGV2_TIMEOUT:-540}" \
+		"rdinit=/remora/init systemd.unit=multi-user.target systemd.show_status=0"
+	report "$CACHE/console-$name.log.txt"
+}
+
 # pack STAGE INITRD: the initramfs (newc cpio, gzip).
 pack() {
 	(cd "$1" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$2"

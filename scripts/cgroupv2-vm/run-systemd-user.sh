@@ -49,16 +49,7 @@ echo "rmruser:x:$uid:" >>"$stage/etc/group"
 echo "rmruser:*:19000:0:99999:7:::" >>"$stage/etc/shadow"
 chmod 640 "$stage/etc/shadow"
 : >"$stage/var/lib/systemd/linger/rmruser"
-cat >"$stage/remora/init" <<'INIT'
-#!/bin/sh
-mkdir -p /newroot
-mount -t tmpfs -o mode=0755 tmpfs /newroot
-for f in /* /.[!.]*; do
-	[ "$f" = /newroot ] || [ ! -e "$f" ] || cp -a "$f" /newroot/
-done
-exec /usr/sbin/switch_root /newroot /lib/systemd/systemd
-INIT
-chmod 755 "$stage/remora/init"
+systemd_init "$stage"
 cat >"$stage/remora/run-tests.sh" <<GUEST
 #!/bin/sh
 echo "REMORA-VM: kernel \$(uname -r), cgroup root: \$(stat -f -c %T /sys/fs/cgroup)"
@@ -80,28 +71,4 @@ echo "REMORA-VM: DONE"
 systemctl poweroff --force --force
 GUEST
 chmod 755 "$stage/remora/run-tests.sh"
-cat >"$stage/etc/systemd/system/remora-tests.service" <<'UNIT'
-[Unit]
-Description=remora rootless systemd tests
-Requires=dbus.service
-After=dbus.service multi-user.target systemd-logind.service
-
-[Service]
-Type=oneshot
-ExecStart=/remora/run-tests.sh
-StandardOutput=tty
-StandardError=tty
-TTYPath=/dev/ttyS0
-UNIT
-ln -s ../remora-tests.service "$stage/etc/systemd/system/multi-user.target.wants/remora-tests.service"
-ln -s /dev/null "$stage/etc/systemd/system/serial-getty@ttyS0.service"
-ln -s /dev/null "$stage/etc/systemd/system/getty@tty1.service"
-initrd=$CACHE/initrd-systemd-user.gz
-{
-	cat "$base"
-	(cd "$stage" && find . | cpio -o -H newc 2>/dev/null | gzip -1)
-} >"$initrd"
-
-boot "$initrd" "$CACHE/console-systemd-user.log" "${CGV2_TIMEOUT:-540}" \
-	"rdinit=/remora/init systemd.unit=multi-user.target systemd.show_status=0"
-report "$CACHE/console-systemd-user.log.txt"
+boot_systemd "$stage" "$base" systemd-user "remora rootless systemd tests" "dbus.service multi-user.target systemd-logind.service"

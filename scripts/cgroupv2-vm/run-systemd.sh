@@ -47,18 +47,7 @@ for t in $tests; do
 done
 cp "$remora" "$stage/usr/bin/remora"
 echo "export REMORA_BIN=/usr/bin/remora" >"$stage/remora/env"
-# PID 1 first moves the root to a tmpfs (containers need pivot_root, which
-# the initramfs root refuses), then becomes systemd.
-cat >"$stage/remora/init" <<'INIT'
-#!/bin/sh
-mkdir -p /newroot
-mount -t tmpfs -o mode=0755 tmpfs /newroot
-for f in /* /.[!.]*; do
-	[ "$f" = /newroot ] || [ ! -e "$f" ] || cp -a "$f" /newroot/
-done
-exec /usr/sbin/switch_root /newroot /lib/systemd/systemd
-INIT
-chmod 755 "$stage/remora/init"
+systemd_init "$stage"
 cat >"$stage/remora/run-tests.sh" <<'GUEST'
 #!/bin/sh
 echo "REMORA-VM: kernel $(uname -r), cgroup root: $(stat -f -c %T /sys/fs/cgroup)"
@@ -76,28 +65,4 @@ echo "REMORA-VM: DONE"
 systemctl poweroff --force --force
 GUEST
 chmod 755 "$stage/remora/run-tests.sh"
-cat >"$stage/etc/systemd/system/remora-tests.service" <<'UNIT'
-[Unit]
-Description=remora cgroup tests
-Requires=dbus.service
-After=dbus.service multi-user.target
-
-[Service]
-Type=oneshot
-ExecStart=/remora/run-tests.sh
-StandardOutput=tty
-StandardError=tty
-TTYPath=/dev/ttyS0
-UNIT
-ln -s ../remora-tests.service "$stage/etc/systemd/system/multi-user.target.wants/remora-tests.service"
-ln -s /dev/null "$stage/etc/systemd/system/serial-getty@ttyS0.service"
-ln -s /dev/null "$stage/etc/systemd/system/getty@tty1.service"
-initrd=$CACHE/initrd-systemd.gz
-{
-	cat "$base"
-	(cd "$stage" && find . | cpio -o -H newc 2>/dev/null | gzip -1)
-} >"$initrd"
-
-boot "$initrd" "$CACHE/console-systemd.log" "${CGV2_TIMEOUT:-540}" \
-	"rdinit=/remora/init systemd.unit=multi-user.target systemd.show_status=0"
-report "$CACHE/console-systemd.log.txt"
+boot_systemd "$stage" "$base" systemd "remora cgroup tests" "dbus.service multi-user.target"

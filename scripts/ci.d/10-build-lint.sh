@@ -7,15 +7,14 @@ set -u
 cd "$(dirname "$0")/../.."
 # libc6-dev: glibc's static libraries (remora is linked statically)
 pkgs=(busybox-static libc6-dev)
-dpkg -s "${pkgs[@]}" >/dev/null 2>&1 ||
-	apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null || exit 1
+. scripts/ci-lib.sh
+need_packages "${pkgs[@]}" || exit 1
 rc=0
 cargo fmt --all -- --check || { echo "cargo fmt: run cargo fmt --all"; rc=1; }
 cargo clippy --workspace --all-targets -- -D warnings 2>&1 | tail -40
 [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 cargo build --workspace 2>&1 | tail -5
 [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
-. scripts/ci-lib.sh
 run_tests "unit: remora, remora-namespaces" 900 -p remora -p remora-namespaces || rc=1
 # docs/spec-coverage.md against the vendored schema and oci-spec (no root)
 cargo test -p remora-integration-tests --test spec_coverage -- --nocapture 2>&1 |

@@ -5,6 +5,6 @@
 set -u
 cd "$(dirname "$0")/../.."
 # g++: libfuzzer-sys builds libFuzzer (C++).
-dpkg -s g++ >/dev/null 2>&1 ||
-	apt-get -o DPkg::Lock::Timeout=600 install -y -q g++ >/dev/null || exit 1
+. scripts/ci-lib.sh
+need_packages g++ || exit 1
 scripts/fuzz.sh

@@ -11,17 +11,9 @@
 # podman is an engine of 70-engines.sh (podman-rootless.sh).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-need=()
-command -v newuidmap >/dev/null 2>&1 || need+=(uidmap)
-command -v useradd >/dev/null 2>&1 || need+=(passwd)
-command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
-[ -x /usr/sbin/runc ] || need+=(runc)
-if [ ${#need[@]} -gt 0 ]; then
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "${need[@]}" >/dev/null 2>&1 ||
-		{ echo "apt-get install ${need[*]} failed"; exit 1; }
-fi
-cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
 . scripts/ci-lib.sh
+need_packages busybox-static uidmap passwd util-linux runc || exit 1
+build_remora || exit 1
 rc=0
 echo "--- integration-tests/tests/rootless.rs"
 CI_SHOW='^TABLE' run_tests rootless.rs 600 -p remora-integration-tests --test rootless || rc=1

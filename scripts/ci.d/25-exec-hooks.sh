@@ -8,10 +8,9 @@
 set -u
 cd "$(dirname "$0")/../.."
 pkgs=(busybox-static util-linux libc-bin)
-dpkg -s "${pkgs[@]}" >/dev/null 2>&1 ||
-	apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null || exit 1
-cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
 . scripts/ci-lib.sh
+need_packages "${pkgs[@]}" || exit 1
+build_remora || exit 1
 rc=0
 run_it_files exec terminal hooks features || rc=1
 finish $rc

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/../.."
 export DEBIAN_FRONTEND=noninteractive
 dpkg -s golang-github-containers-common >/dev/null 2>&1 ||
 	apt-get -o DPkg::Lock::Timeout=600 install -y -q golang-github-containers-common >/dev/null || exit 1
-cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; exit 1; }
 . scripts/ci-lib.sh
+build_remora || exit 1
 rc=0
 run_tests seccomp.rs 600 -p remora-integration-tests --test seccomp || rc=1
 print_summary

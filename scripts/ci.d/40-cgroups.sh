@@ -10,19 +10,14 @@ set -u
 cd "$(dirname "$0")/../.."
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(busybox-static qemu-system-x86 cpio)
-if ! dpkg -s "${pkgs[@]}" >/dev/null 2>&1; then
-	apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null 2>&1 ||
-		{ apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
-			apt-get -o DPkg::Lock::Timeout=600 install -y -q "${pkgs[@]}" >/dev/null; } ||
-		{ echo "apt-get install ${pkgs[*]} failed"; exit 1; }
-fi
 . scripts/ci-lib.sh
+need_packages "${pkgs[@]}" || exit 1
 rc=0
 echo "--- host: cargo test -p remora-cgroups"
 run_tests "remora-cgroups (host)" 900 -p remora-cgroups -- --test-threads=2 || rc=1
 # The container-level tests need the remora binary (also inside the VMs,
 # whose scripts fail without it).
-cargo build -p remora >/dev/null 2>&1 || { echo "cargo build -p remora failed"; rc=1; }
+build_remora || rc=1
 echo "--- pure cgroup v2 (qemu): scripts/cgroupv2-vm/run.sh"
 scripts/cgroupv2-vm/run.sh || rc=1
 echo "--- pure cgroup v1 (qemu): CGV2_LAYOUT=v1 scripts/cgroupv2-vm/run.sh"

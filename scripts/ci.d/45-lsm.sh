@@ -12,21 +12,14 @@ pkgs=(busybox-static qemu-system-x86 cpio checkpolicy)
 . scripts/ci-lib.sh
 need_packages "${pkgs[@]}" || exit 1
 rc=0
-cargo build -p remora >/dev/null 2>&1 || { echo "FAIL: cargo build -p remora"; exit 1; }
-host_tests() {
-	local out st
-	out=$(timeout 300 cargo test -p remora-integration-tests --test lsm -- --show-output 2>&1)
-	st=$?
-	echo "$out" | grep -E '^(test |test result)|panicked|^error|is (not )?enabled'
-	[ $st -eq 0 ] || echo "$out" | grep -A20 -- '---- ' | head -80
-	return $st
-}
+build_remora || exit 1
 echo "--- this host: integration-tests/tests/lsm.rs"
-check "lsm.rs on this host" host_tests
+CI_SHOW='is (not )?enabled' check "lsm.rs on this host" run_tests lsm.rs 300 -p remora-integration-tests --test lsm
 for lsm in apparmor selinux; do
 	echo "--- qemu VM, Debian's kernel with $lsm: scripts/cgroupv2-vm/run-lsm.sh"
 	check "lsm.rs and features.rs in the $lsm VM" env LSM_VMS=$lsm scripts/cgroupv2-vm/run-lsm.sh
 done
 echo "--- leftovers"
 check "nothing left on this host" scripts/it-leftovers.sh
+print_summary
 exit $rc

@@ -14,19 +14,12 @@ pkgs=(busybox-static qemu-system-x86 cpio criu iptables iproute2 podman conmon)
 . scripts/ci-lib.sh
 need_packages "${pkgs[@]}" || exit 1
 rc=0
-cargo build -p remora >/dev/null 2>&1 || { echo "FAIL: cargo build -p remora"; exit 1; }
-host_tests() {
-	local out st
-	out=$(timeout 300 cargo test -p remora-integration-tests --test checkpoint -- --show-output 2>&1)
-	st=$?
-	echo "$out" | grep -E '^(test |test result)|panicked|^error|^SKIP|^checkpoint on' | sort | uniq -c
-	[ $st -eq 0 ] || echo "$out" | grep -A20 -- '---- ' | head -80
-	return $st
-}
+build_remora || exit 1
 echo "--- this host: integration-tests/tests/checkpoint.rs ($(criu --version | head -1); criu check: $(criu check >/dev/null 2>&1 && echo passes || echo fails))"
-check "checkpoint.rs on this host" host_tests
+CI_SHOW='^checkpoint on' check "checkpoint.rs on this host" run_tests checkpoint.rs 300 -p remora-integration-tests --test checkpoint
 echo "--- qemu VM, Debian's kernel with CRIU: scripts/cgroupv2-vm/run-criu.sh"
 check "checkpoint.rs in the CRIU VM" scripts/cgroupv2-vm/run-criu.sh
 echo "--- leftovers"
 check "nothing left on this host" scripts/it-leftovers.sh
+print_summary
 exit $rc

@@ -10,15 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(podman conmon busybox-static slirp4netns netavark aardvark-dns
 	containernetworking-plugins catatonit iptables uidmap curl containerd
 	docker.io docker-compose umoci skopeo jq python3-venv util-linux)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
-		apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}" >/dev/null ||
-		{ echo "apt-get install ${missing[*]} failed"; exit 1; }
-fi
+. scripts/ci-lib.sh
+need_packages "${pkgs[@]}" || exit 1
 cargo build --release -p remora || exit 1
 runtimes=()
 for r in ${ENGINES_RUNTIMES:-remora /usr/sbin/runc}; do

@@ -18,7 +18,7 @@ use crate::channel::Channel;
 use crate::config::{self, Config as Bundle};
 use crate::error::{Error, IoContext, Result};
 use crate::init::{self, InitArgs, Mode};
-use crate::protocol::{self, Message, ProtocolError, Reported, Requests};
+use crate::protocol::{self, Kept, Message, ProtocolError, Reported, Requests};
 use crate::state::{validate_id, write_pid_file, ContainerDir, State};
 use crate::sys::clone::{clone3, CloneOptions, Forked};
 use crate::sys::process::pidfd_open;
@@ -415,14 +415,13 @@ fn talk_to_init(
         cfg,
         child,
         state_dir: &c.dir_path,
-        init: None,
-        kept_master: None,
+        kept: Kept::default(),
     };
     let mut watch = super::watch::InitWatch::new(child, Some(cfg.cgroup.clone()));
     let known = (!cfg.forked_init()).then_some(child);
     let r = protocol::converse(ch, &mut watch, known, "container init", &mut requests);
-    c.undo.init = requests.init;
-    let kept = requests.kept_master;
+    c.undo.init = requests.kept.pid;
+    let kept = requests.kept.master;
     match r {
         Ok(reported) => Ok((reported, kept)),
         Err(e) => Err(explain_init_death(
@@ -483,14 +482,17 @@ struct CreateRequests<'a> {
     cfg: &'a Config,
     child: i32,
     state_dir: &'a Path,
-    /// The init forked by the child, once it reports.
-    init: Option<i32>,
-    kept_master: Option<OwnedFd>,
+    /// The init forked by the child, once it reports, and the pty master.
+    kept: Kept,
 }
 
 impl Requests for CreateRequests<'_> {
-    fn init_pid(&mut self, pid: i32) {
-        self.init = Some(pid);
+    fn kept(&mut self) -> &mut Kept {
+        &mut self.kept
+    }
+
+    fn console_socket(&self) -> Option<&Path> {
+        self.o.console_socket.as_deref()
     }
 
     fn write_id_maps(&mut self) -> Result<()> {
@@ -516,13 +518,6 @@ impl Requests for CreateRequests<'_> {
         run("prestart", hooks.prestart())
             .and_then(|()| run("createRuntime", hooks.create_runtime()))
             .map_err(Error::Init)
-    }
-
-    fn console_master(&mut self, fd: Option<OwnedFd>) -> Result<()> {
-        let kept = crate::terminal::relay_master(fd, self.o.console_socket.as_deref())
-            .map_err(Error::Init)?;
-        self.kept_master = kept.or(self.kept_master.take());
-        Ok(())
     }
 
     fn seccomp_listener(&mut self, pid: i32, fd: Option<OwnedFd>) -> Result<()> {

@@ -18,7 +18,7 @@ use super::{status_of, Global, Status};
 use crate::channel::Channel;
 use crate::error::{Error, IoContext, Result};
 use crate::init::{self, InitArgs, Mode};
-use crate::protocol::{self, Requests};
+use crate::protocol::{self, Kept, Requests};
 use crate::state::{write_pid_file, ContainerDir};
 use crate::sys::clone::{clone3, CloneOptions, Forked};
 
@@ -342,8 +342,7 @@ fn talk_to_process(
     let mut requests = ExecRequests {
         o,
         t,
-        pid: None,
-        kept_master: None,
+        kept: Kept::default(),
     };
     // With the container's pid namespace to join, the child forks the
     // process into it and reports its PID; without, the child is it.
@@ -352,13 +351,13 @@ fn talk_to_process(
     let r = protocol::converse(ch, watch, known, who, &mut requests).and_then(|reported| {
         trace.phase("init");
         trace.add_detail(reported.phases);
-        let master = requests.kept_master.take();
+        let master = requests.kept.master.take();
         hand_over(ch, o, t, reported.pid, master.as_ref(), watch)?;
         trace.phase("execve");
         Ok((reported.pid, master))
     });
     if r.is_err() {
-        abandon(child, requests.pid);
+        abandon(child, requests.kept.pid);
     }
     r
 }
@@ -401,21 +400,18 @@ fn hand_over(
 struct ExecRequests<'a> {
     o: &'a ExecOptions,
     t: &'a Target,
-    /// The process forked into the pid namespace, once its forker says.
-    pid: Option<i32>,
-    kept_master: Option<OwnedFd>,
+    /// The process forked into the pid namespace, once its forker says,
+    /// and the pty master.
+    kept: Kept,
 }
 
 impl Requests for ExecRequests<'_> {
-    fn init_pid(&mut self, pid: i32) {
-        self.pid = Some(pid);
+    fn kept(&mut self) -> &mut Kept {
+        &mut self.kept
     }
 
-    fn console_master(&mut self, fd: Option<OwnedFd>) -> Result<()> {
-        let kept = crate::terminal::relay_master(fd, self.o.console_socket.as_deref())
-            .map_err(Error::Init)?;
-        self.kept_master = kept.or(self.kept_master.take());
-        Ok(())
+    fn console_socket(&self) -> Option<&Path> {
+        self.o.console_socket.as_deref()
     }
 
     fn seccomp_listener(&mut self, pid: i32, fd: Option<OwnedFd>) -> Result<()> {
