@@ -6,6 +6,9 @@
 # docs/benchmarks.md. About 5 minutes on the 2-core test machine.
 # --baseline BIN adds another remora binary (an earlier commit's build) as
 # remora-base, so that remora/remora-base is what a change costs.
+# --baseline unprotected builds this commit without the runtime binary's
+# protection (REMORA_UNPROTECTED=bench-only, runtime/build.rs) as
+# remora-base: remora/remora-base is then what the protection costs.
 set -eu
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -17,6 +20,21 @@ if ! dpkg -s $pkgs >/dev/null 2>&1; then
 	apt-get install -y -q $pkgs >/dev/null
 fi
 cargo build --release -p remora
+args=()
+while [ $# -gt 0 ]; do
+	if [ "$1" = --baseline ] && [ "${2:-}" = unprotected ]; then
+		REMORA_UNPROTECTED=bench-only CARGO_TARGET_DIR="$repo/target/unprotected" \
+			cargo build --release -p remora
+		base=$(CARGO_TARGET_DIR="$repo/target/unprotected" scripts/remora-bin.sh release)
+		"$base" --version | grep -q '^protection: OFF' || { echo "bench/run.sh: $base is protected" >&2; exit 1; }
+		args+=(--baseline "$base")
+		shift 2
+	else
+		args+=("$1")
+		shift
+	fi
+done
+set -- "${args[@]}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -static -Wall -o "$work/runstat" bench/harness/runstat.c

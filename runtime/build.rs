@@ -4,6 +4,12 @@
 //! (runtime/src/sys/early_entry.rs): the binary's protection re-executes
 //! from there, before libc starts, and then goes on to libc's `_start`.
 //!
+//! REMORA_UNPROTECTED=bench-only in the build's environment (bench/run.sh
+//! --baseline unprotected, nothing else) builds the binary without its
+//! protection: no early entry, and `sys::protected_exe::ensure()` returns
+//! at once (cfg `remora_unprotected`). It exists so that bench/ can measure
+//! what the protection costs; `remora --version` then says so.
+//!
 //! Version facts for `remora --version`: the git commit the binary is
 //! built from (REMORA_COMMIT) and the compiler (REMORA_RUSTC). The commit
 //! comes from `git rev-parse HEAD` in the source tree; outside a git
@@ -40,6 +46,13 @@ fn main() {
     // Without this line cargo would rerun the script on any change in the
     // package (a missing file named below would rerun it on every build).
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo::rustc-check-cfg=cfg(remora_unprotected)");
+    println!("cargo:rerun-if-env-changed=REMORA_UNPROTECTED");
+    if std::env::var("REMORA_UNPROTECTED").as_deref() == Ok("bench-only") {
+        println!("cargo:rustc-cfg=remora_unprotected");
+        version_facts();
+        return;
+    }
     link_settings();
     version_facts();
 }

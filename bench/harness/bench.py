@@ -55,12 +55,21 @@ def machine():
                        "/sys/fs/cgroup/unified"}
 
 
-def versions(repo, remora):
+def versions(repo, remora, baseline=None):
     commit = sh("git", "-C", repo, "rev-parse", "--short", "HEAD")
     dirty = sh("git", "-C", repo, "status", "--porcelain", "--", "runtime", "namespaces", "cgroups", "seccomp")
-    return {
+    out = {
         "remora": f"{first_line(remora, '--version')} (commit {commit}{', runtime tree modified' if dirty else ''}; "
                   "cargo build --release)",
+    }
+    if baseline:
+        v = subprocess.run([baseline, "--version"], capture_output=True, text=True).stdout.splitlines()
+        commit_b = next((l.split(": ", 1)[1][:7] for l in v if l.startswith("commit: ")), "?")
+        off = any(l.startswith("protection: OFF") for l in v)
+        out["remora-base"] = (f"{v[0] if v else baseline} (commit {commit_b}"
+                              + ("; built with REMORA_UNPROTECTED=bench-only: the runtime binary's "
+                                 "protection off, nothing else different" if off else "") + ")")
+    return out | {
         "runc": first_line("/usr/sbin/runc", "--version") + " (Debian)",
         "crun": first_line("/usr/bin/crun", "--version") + " (Debian)",
         "strace": first_line("strace", "-V"),
@@ -108,7 +117,7 @@ def main():
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "duration_s": time.time() - t0,
             "machine": machine(),
-            "versions": versions(a.repo, a.remora),
+            "versions": versions(a.repo, a.remora, a.baseline),
             "sizes": {"remora": lib_sizes(a.remora), "runc": lib_sizes("/usr/sbin/runc"),
                       "crun": lib_sizes("/usr/bin/crun")},
             "debug_trace": views.get("cgroup2", views.get("host", {})).get("debug_trace"),

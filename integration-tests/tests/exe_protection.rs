@@ -29,6 +29,13 @@ impl Attack {
     fn new(name: &str) -> Self {
         let mut env = TestEnv::new(name);
         let copy = env.use_binary_copy();
+        // Never bench/'s build without the protection (runtime/build.rs).
+        let version = std::process::Command::new(&copy)
+            .arg("--version")
+            .output()
+            .unwrap();
+        let version = String::from_utf8_lossy(&version.stdout).into_owned();
+        assert!(!version.contains("protection: OFF"), "{version}");
         let shared = env.base.join("shared");
         fs::create_dir_all(&shared).unwrap();
         Attack { env, copy, shared }

@@ -266,4 +266,7 @@ fn print_version() {
     println!("commit: {}", env!("REMORA_COMMIT"));
     println!("spec: {}", remora::OCI_VERSION);
     println!("rustc: {}", env!("REMORA_RUSTC"));
+    if cfg!(remora_unprotected) {
+        println!("protection: OFF (a REMORA_UNPROTECTED=bench-only build, for bench/ only)");
+    }
 }
