@@ -18,4 +18,6 @@ rc=0
 echo "--- docgen/tests/sync.rs (man pages and completions in sync with the CLI)"
 run_tests "docgen sync.rs" 600 -p remora-docgen --test sync || rc=1
 run_it_files lifecycle sandbox errors security exe_protection process process_fields userns net_devices_rdt_mounts check || rc=1
+echo "--- exe_protection.rs against a build without the protection: the attacks must write"
+check "exe_protection.rs bites" scripts/exe-protection-bites.sh
 finish $rc
