@@ -199,8 +199,7 @@ pub trait Requests {
     }
     /// `ConsoleMaster`: the pty master, to the console socket or kept.
     fn console_master(&mut self, fd: Option<OwnedFd>) -> Result<()> {
-        let master =
-            crate::terminal::relay_master(fd, self.console_socket()).map_err(Error::Init)?;
+        let master = crate::terminal::relay_master(fd, self.console_socket())?;
         let kept = self.kept();
         kept.master = master.or(kept.master.take());
         Ok(())

@@ -515,9 +515,8 @@ impl Requests for CreateRequests<'_> {
         let run = |kind, list: &Option<Vec<oci_spec::runtime::Hook>>| {
             crate::hooks::run_all(kind, list.as_deref().unwrap_or(&[]), &json, dir)
         };
-        run("prestart", hooks.prestart())
-            .and_then(|()| run("createRuntime", hooks.create_runtime()))
-            .map_err(Error::Init)
+        run("prestart", hooks.prestart())?;
+        Ok(run("createRuntime", hooks.create_runtime())?)
     }
 
     fn seccomp_listener(&mut self, pid: i32, fd: Option<OwnedFd>) -> Result<()> {

@@ -24,6 +24,7 @@ use crate::criu::rpc::{req_type, CgroupRoot, CriuFeatures, CriuOpts, CriuReq, In
 use crate::criu::{Criu, Notification};
 use crate::error::{Error, IoContext, Result};
 use crate::state::{validate_id, write_pid_file, ContainerDir, State};
+use crate::terminal::TerminalError;
 
 pub fn restore(g: &Global, a: &RestoreArgs, criu_flag: Option<&str>) -> Result<i32> {
     if crate::rootless::euid_rootless() {
@@ -164,12 +165,16 @@ pub fn restore(g: &Global, a: &RestoreArgs, criu_flag: Option<&str>) -> Result<i
                 "setup-namespaces" => setup_namespaces_hooks(bundle, &a.id, n.pid),
                 "post-restore" => {
                     restored = n.pid;
-                    record_init(dir, state, n.pid).map_err(|e| crate::error::chain(&e))
+                    record_init(dir, state, n.pid)
                 }
                 "orphan-pts-master" => {
-                    let fd = n.fd.ok_or("orphan-pts-master: no pty master received")?;
+                    let fd = n.fd.ok_or(TerminalError::NoMaster {
+                        from: "orphan-pts-master",
+                    })?;
                     match &a.console_socket {
-                        Some(sock) => crate::terminal::send_to_console_socket(sock, fd.as_fd()),
+                        Some(sock) => {
+                            Ok(crate::terminal::send_to_console_socket(sock, fd.as_fd())?)
+                        }
                         None => {
                             master = Some(fd);
                             Ok(())
@@ -277,7 +282,7 @@ fn record_init(dir: &ContainerDir, state: &mut State, pid: i32) -> Result<()> {
 
 /// setup-namespaces: the restored init's namespaces exist; runc runs the
 /// prestart and createRuntime hooks then, with its PID.
-fn setup_namespaces_hooks(bundle: &Bundle, id: &str, pid: i32) -> std::result::Result<(), String> {
+fn setup_namespaces_hooks(bundle: &Bundle, id: &str, pid: i32) -> Result<()> {
     let Some(hooks) = bundle.spec.hooks().as_ref() else {
         return Ok(());
     };
@@ -292,7 +297,12 @@ fn setup_namespaces_hooks(bundle: &Bundle, id: &str, pid: i32) -> std::result::R
     let prestart = hooks.prestart().clone().unwrap_or_default();
     crate::hooks::run_all("prestart", &prestart, &json, &bundle.dir)?;
     let create_runtime = hooks.create_runtime().clone().unwrap_or_default();
-    crate::hooks::run_all("createRuntime", &create_runtime, &json, &bundle.dir)
+    Ok(crate::hooks::run_all(
+        "createRuntime",
+        &create_runtime,
+        &json,
+        &bundle.dir,
+    )?)
 }
 
 /// The cgroup roots CRIU restores under: where swrk itself is

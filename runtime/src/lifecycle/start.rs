@@ -56,7 +56,7 @@ pub fn start_created(dir: &ContainerDir, st: &crate::state::State) -> Result<()>
             // A failing poststart hook is an error (runtime-spec 1.3, as
             // runc): the container is stopped; `delete` removes it.
             super::delete::kill_and_wait(st);
-            return Err(Error::Init(e));
+            return Err(e.into());
         }
     }
     trace.phase("poststart");
