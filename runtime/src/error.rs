@@ -96,6 +96,9 @@ pub enum Error {
     /// The pty master and --console-socket.
     #[error(transparent)]
     Terminal(#[from] crate::terminal::TerminalError),
+    /// The init gone or stuck, seen from outside.
+    #[error(transparent)]
+    InitGone(#[from] crate::lifecycle::init_gone::InitGone),
     /// An error the container init reported over the sync channel (its
     /// whole chain, made text at the process boundary).
     #[error("{0}")]

@@ -118,6 +118,9 @@ pub enum ProtocolError {
     /// The parent's side: the init (or exec'd process) is gone.
     #[error("{0} exited before it was ready")]
     Exited(&'static str),
+    /// A message that carries an fd came without one.
+    #[error("{0}: no fd received")]
+    NoFd(&'static str),
 }
 
 impl Message {

@@ -17,6 +17,7 @@ use std::time::SystemTime;
 use remora_cgroups::Cgroup;
 use remora_namespaces::{NamespaceKind, NamespacePlan};
 
+use super::init_gone::InitGone;
 use super::{proc_stat, state_json, Global};
 use crate::cli_criu::RestoreArgs;
 use crate::criu::container::{self as cc, Dirs};
@@ -271,8 +272,7 @@ fn check_terminal(bundle: &Bundle, a: &RestoreArgs) -> Result<()> {
 /// The restored init in the record: its PID and start time, the
 /// container created now and no longer creating.
 fn record_init(dir: &ContainerDir, state: &mut State, pid: i32) -> Result<()> {
-    let (_, start) =
-        proc_stat(pid).ok_or_else(|| Error::Init(format!("the restored init ({pid}) is gone")))?;
+    let (_, start) = proc_stat(pid).ok_or(InitGone::Restored { pid })?;
     state.pid = pid;
     state.init_start_time = start;
     state.created = crate::timefmt::rfc3339_nano(SystemTime::now());
