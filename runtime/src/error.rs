@@ -63,6 +63,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// As `Io`, for a nix call whose errno is said as nix says it.
+    #[error("{context}")]
+    Errno {
+        context: String,
+        #[source]
+        source: nix::errno::Errno,
+    },
     #[error(transparent)]
     Namespace(#[from] remora_namespaces::JoinError),
     #[error(transparent)]
@@ -79,6 +86,19 @@ pub enum Error {
     /// caller's that delete could not remove.
     #[error("removing the container's mounts from the host's mount namespace: {0}")]
     HostMounts(String),
+    /// A value of config.json or process.json that a process/ helper
+    /// refuses (it names the field).
+    #[error(transparent)]
+    Process(#[from] crate::process::ProcessError),
+    /// A hook run by remora itself failed.
+    #[error(transparent)]
+    Hook(#[from] crate::hooks::HookError),
+    /// The pty master and --console-socket.
+    #[error(transparent)]
+    Terminal(#[from] crate::terminal::TerminalError),
+    /// The init gone or stuck, seen from outside.
+    #[error(transparent)]
+    InitGone(#[from] crate::lifecycle::init_gone::InitGone),
     /// An error the container init reported over the sync channel (its
     /// whole chain, made text at the process boundary).
     #[error("{0}")]
@@ -93,6 +113,12 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+    pub fn errno(context: impl Into<String>, source: nix::errno::Errno) -> Self {
+        Error::Errno {
             context: context.into(),
             source,
         }

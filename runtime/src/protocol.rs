@@ -118,6 +118,9 @@ pub enum ProtocolError {
     /// The parent's side: the init (or exec'd process) is gone.
     #[error("{0} exited before it was ready")]
     Exited(&'static str),
+    /// A message that carries an fd came without one.
+    #[error("{0}: no fd received")]
+    NoFd(&'static str),
 }
 
 impl Message {
@@ -199,8 +202,7 @@ pub trait Requests {
     }
     /// `ConsoleMaster`: the pty master, to the console socket or kept.
     fn console_master(&mut self, fd: Option<OwnedFd>) -> Result<()> {
-        let master =
-            crate::terminal::relay_master(fd, self.console_socket()).map_err(Error::Init)?;
+        let master = crate::terminal::relay_master(fd, self.console_socket())?;
         let kept = self.kept();
         kept.master = master.or(kept.master.take());
         Ok(())

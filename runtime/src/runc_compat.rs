@@ -8,6 +8,7 @@
 
 use serde_json::Value;
 
+use crate::error::{Error, Result};
 use crate::logging;
 
 /// The sets of process.capabilities.
@@ -22,7 +23,7 @@ pub(crate) const CAP_SETS: [&str; 5] = [
 /// Refuses a capability name that is not a Linux capability, in any set
 /// of `process.capabilities` (`what` names the process: "process" for
 /// config.json, "--process FILE" for exec).
-pub fn check_capabilities(process: &Value, what: &str) -> Result<(), String> {
+pub fn check_capabilities(process: &Value, what: &str) -> Result<()> {
     let Some(caps) = process.get("capabilities").and_then(Value::as_object) else {
         return Ok(());
     };
@@ -34,9 +35,9 @@ pub fn check_capabilities(process: &Value, what: &str) -> Result<(), String> {
             .flatten()
         {
             if let Some(n) = name.as_str().filter(|n| !is_known(n)) {
-                return Err(format!(
+                return Err(Error::config(format!(
                     "{what}.capabilities.{set}: unknown capability {n:?}"
-                ));
+                )));
             }
         }
     }
@@ -44,9 +45,9 @@ pub fn check_capabilities(process: &Value, what: &str) -> Result<(), String> {
 }
 
 /// `exec --cap NAME`: refused unless NAME is a Linux capability.
-pub fn check_cap_flags(names: &[String]) -> Result<(), String> {
+pub fn check_cap_flags(names: &[String]) -> Result<()> {
     match names.iter().find(|n| !is_known(n)) {
-        Some(n) => Err(format!("--cap {n:?}: unknown capability")),
+        Some(n) => Err(Error::argument(format!("--cap {n:?}: unknown capability"))),
         None => Ok(()),
     }
 }
@@ -76,7 +77,7 @@ pub fn absolute_mount_destinations(config: &mut Value) {
 
 /// An `exec --process` process.json as runc reads it: no "user" is uid 0,
 /// gid 0; an unknown capability name is refused.
-pub fn exec_process(process: &mut Value, what: &str) -> Result<(), String> {
+pub fn exec_process(process: &mut Value, what: &str) -> Result<()> {
     if process.is_object() && process.get("user").is_none_or(Value::is_null) {
         process["user"] = serde_json::json!({"uid": 0, "gid": 0});
     }
@@ -85,7 +86,7 @@ pub fn exec_process(process: &mut Value, what: &str) -> Result<(), String> {
 
 /// A whole config.json: capability names checked, relative mount
 /// destinations rewritten.
-pub fn config(config: &mut Value) -> Result<(), String> {
+pub fn config(config: &mut Value) -> Result<()> {
     if let Some(p) = config.get("process") {
         check_capabilities(p, "process")?;
     }
@@ -104,13 +105,16 @@ mod tests {
             "bounding": ["CAP_CHOWN"], "ambient": ["CAP_BAR"]}}});
         let e = config(&mut c).unwrap_err();
         assert_eq!(
-            e,
+            e.to_string(),
             "process.capabilities.ambient: unknown capability \"CAP_BAR\""
         );
         assert!(check_cap_flags(&["CAP_CHOWN".into()]).is_ok());
-        assert!(check_cap_flags(&["CAP_FOO".into()])
-            .unwrap_err()
-            .contains("--cap \"CAP_FOO\""));
+        assert_eq!(
+            check_cap_flags(&["CAP_FOO".into()])
+                .unwrap_err()
+                .to_string(),
+            "--cap \"CAP_FOO\": unknown capability"
+        );
     }
 
     #[test]

@@ -188,7 +188,7 @@ fn process_args(spec: &Spec) -> Result<()> {
 
 fn process_env(spec: &Spec) -> Result<()> {
     for entry in process(spec)?.env().iter().flatten() {
-        crate::process::env::check_entry(entry).map_err(Error::config)?;
+        crate::process::env::check_entry(entry)?;
     }
     Ok(())
 }
@@ -375,9 +375,7 @@ fn process_attrs(spec: &Spec) -> Result<()> {
 /// naming the field) and known flags.
 fn personality(spec: &Spec) -> Result<()> {
     match linux(spec)?.personality() {
-        Some(p) => crate::process::personality::persona_of(p)
-            .map(drop)
-            .map_err(Error::config),
+        Some(p) => Ok(crate::process::personality::persona_of(p).map(drop)?),
         None => Ok(()),
     }
 }
@@ -386,7 +384,7 @@ fn personality(spec: &Spec) -> Result<()> {
 /// this host has.
 fn memory_policy(spec: &Spec) -> Result<()> {
     match linux(spec)?.memory_policy() {
-        Some(p) => crate::process::mempolicy::check(p).map_err(Error::config),
+        Some(p) => Ok(crate::process::mempolicy::check(p)?),
         None => Ok(()),
     }
 }

@@ -107,7 +107,7 @@ impl MountEntry {
                 m.destination()
             )));
         }
-        crate::rootfs::mounts::check_id_mappings(index, m).map_err(Error::config)?;
+        crate::rootfs::mounts::check_id_mappings(index, m)?;
         MountOptions::parse(m.options().as_deref().unwrap_or(&[]))
             .map_err(|e| Error::config(format!("mounts[{index}] {:?}: {e}", m.destination())))
     }
@@ -329,7 +329,7 @@ pub fn parse(data: &[u8], path: &Path) -> Result<Spec> {
     if let Some(l) = raw.get("linux") {
         spec_linux_fields(l)?;
     }
-    crate::runc_compat::config(&mut raw).map_err(Error::config)?;
+    crate::runc_compat::config(&mut raw)?;
     serde_json::from_value(raw)
         .map_err(|e| Error::config(format!("{}: invalid config: {e}", path.display())))
 }
@@ -432,7 +432,7 @@ pub fn spec_process_fields(process: &mut serde_json::Value, field: &str) -> Resu
                     a.remove(name);
                 }
                 Some(list) => {
-                    crate::process::affinity::cpus(name, list).map_err(Error::config)?;
+                    crate::process::affinity::cpus(name, list)?;
                 }
                 None => {}
             }
@@ -503,13 +503,13 @@ pub fn spec_scheduler_flags(process: &mut serde_json::Value, field: &str) -> Res
 /// exists (for `create` and for exec's process).
 pub fn check_process_attrs(process: &oci_spec::runtime::Process) -> Result<()> {
     if let Some(s) = process.scheduler() {
-        crate::process::sched::attr_of(s).map_err(Error::config)?;
+        crate::process::sched::attr_of(s)?;
     }
     if let Some(p) = process.io_priority() {
-        crate::process::ioprio::value_of(p).map_err(Error::config)?;
+        crate::process::ioprio::value_of(p)?;
     }
     if let Some(a) = process.exec_cpu_affinity() {
-        crate::process::affinity::check(a).map_err(Error::config)?;
+        crate::process::affinity::check(a)?;
     }
     Ok(())
 }

@@ -55,8 +55,13 @@ pub enum CriuError {
     Exited { status: String, stderr: String },
     #[error("criu sent {} while a {} answer was awaited", req_type::name(*got), req_type::name(*want))]
     Unexpected { got: i32, want: i32 },
-    #[error("criu notification {script}: {msg}")]
-    Notify { script: String, msg: String },
+    /// The caller's handler of a notification failed.
+    #[error("criu notification {script}")]
+    Notify {
+        script: String,
+        #[source]
+        source: Box<crate::error::Error>,
+    },
     /// `criu check` (the CHECK request) fails: CRIU cannot work with this
     /// kernel; `reason` is what its log says.
     #[error("criu check failed: CRIU cannot checkpoint or restore on this host's kernel ({bin}): {reason}")]
@@ -259,7 +264,7 @@ impl Session {
         &mut self,
         req: &CriuReq,
         log: Option<&Path>,
-        on_notify: &mut dyn FnMut(Notification) -> std::result::Result<(), String>,
+        on_notify: &mut dyn FnMut(Notification) -> crate::error::Result<()>,
     ) -> Result<CriuResp> {
         self.send(req)?;
         loop {
@@ -290,8 +295,11 @@ impl Session {
                     notify_success: Some(verdict.is_ok()),
                     ..Default::default()
                 })?;
-                if let Err(msg) = verdict {
-                    return Err(CriuError::Notify { script, msg });
+                if let Err(e) = verdict {
+                    return Err(CriuError::Notify {
+                        script,
+                        source: Box::new(e),
+                    });
                 }
                 continue;
             }

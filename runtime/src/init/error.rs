@@ -33,22 +33,25 @@ pub enum InitError {
         #[source]
         source: nix::errno::Errno,
     },
-    /// A step's own message (the process/ helpers, hooks, terminal: they
-    /// name the field and path themselves).
-    #[error("{0}")]
-    Step(String),
-}
-
-impl From<String> for InitError {
-    fn from(msg: String) -> Self {
-        InitError::Step(msg)
-    }
-}
-
-impl From<&str> for InitError {
-    fn from(msg: &str) -> Self {
-        InitError::Step(msg.into())
-    }
+    /// The process/ helpers (they name the field themselves).
+    #[error(transparent)]
+    Process(#[from] crate::process::ProcessError),
+    /// createContainer and startContainer hooks.
+    #[error(transparent)]
+    Hook(#[from] crate::hooks::HookError),
+    /// process.terminal.
+    #[error(transparent)]
+    Terminal(#[from] crate::terminal::TerminalError),
+    /// process.cwd was entered but is not inside the container.
+    #[error("process.cwd {cwd:?}: current directory {current:?} is outside the container")]
+    CwdOutside {
+        cwd: std::path::PathBuf,
+        current: std::path::PathBuf,
+    },
+    /// An argument or environment entry execve cannot take; `value` is
+    /// its quoted form.
+    #[error("process: NUL byte in {value}")]
+    NulByte { value: String },
 }
 
 /// A step of the init: nothing, or why it failed.

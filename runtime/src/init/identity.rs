@@ -43,9 +43,10 @@ pub fn chdir_cwd(config: &Config, cwd_fd: &OwnedFd, retry: bool) -> Step<bool> {
     }
     match std::env::current_dir() {
         Ok(p) if p.is_absolute() && !p.to_string_lossy().starts_with("(unreachable)") => Ok(true),
-        Ok(p) => Err(InitError::Step(format!(
-            "process.cwd {cwd:?}: current directory {p:?} is outside the container"
-        ))),
+        Ok(p) => Err(InitError::CwdOutside {
+            cwd: cwd.clone(),
+            current: p,
+        }),
         Err(e) => Err(e)
             .ctx(|| format!("process.cwd {cwd:?}: current directory is outside the container")),
     }

@@ -551,7 +551,7 @@ fn set_lsm_exec_labels(config: &Config, proc: &ProcFs) -> Step {
 }
 
 fn find_program(config: &Config) -> Step<PathBuf> {
-    let p = Some(&config.process).ok_or("process: missing")?;
+    let p = &config.process;
     let args = p.args().clone().unwrap_or_default();
     let env = p.env().clone().unwrap_or_default();
     Ok(crate::process::lookup::find_program(&args[0], &env)?)

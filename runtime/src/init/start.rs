@@ -70,10 +70,13 @@ pub fn run_start_container_hooks(a: &InitArgs<'_>) -> Step {
 pub fn exec(config: &Config, program: &Path) -> Step<Infallible> {
     let p = &config.process;
     let cstr = |s: &str| {
-        CString::new(s).map_err(|_| InitError::Step(format!("process: NUL byte in {s:?}")))
+        CString::new(s).map_err(|_| InitError::NulByte {
+            value: format!("{s:?}"),
+        })
     };
-    let path = CString::new(program.as_os_str().as_bytes())
-        .map_err(|_| InitError::Step(format!("process: NUL byte in {program:?}")))?;
+    let path = CString::new(program.as_os_str().as_bytes()).map_err(|_| InitError::NulByte {
+        value: format!("{program:?}"),
+    })?;
     let args: Vec<CString> = p
         .args()
         .iter()

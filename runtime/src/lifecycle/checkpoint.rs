@@ -120,14 +120,11 @@ pub fn checkpoint(g: &Global, a: &CheckpointArgs, criu_flag: Option<&str>) -> Re
 /// runc's handling of dump notifications: the network lock and unlock
 /// concern runc's own network strategies, which an OCI config has none
 /// of; status-ready (lazy pages) writes \0 to --status-fd.
-fn on_notify(
-    n: &Notification,
-    status_fd: &mut Option<std::os::fd::OwnedFd>,
-) -> std::result::Result<(), String> {
+fn on_notify(n: &Notification, status_fd: &mut Option<std::os::fd::OwnedFd>) -> Result<()> {
     if n.script == "status-ready" {
         if let Some(fd) = status_fd.take() {
             nix::unistd::write(&fd, &[0])
-                .map_err(|e| format!("--status-fd {}: {e}", fd.as_raw_fd()))?;
+                .map_err(|e| Error::errno(format!("--status-fd {}", fd.as_raw_fd()), e))?;
         }
     }
     Ok(())

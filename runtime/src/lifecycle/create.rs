@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use remora_cgroups::{Cgroup, Placement};
 use remora_namespaces::{JoinedNamespace, NamespaceKind, NamespacePlan, NetworkAhead};
 
+use super::init_gone::InitGone;
 use super::{proc_stat, state_json, Global};
 use crate::channel::Channel;
 use crate::config::{self, Config as Bundle};
@@ -387,7 +388,7 @@ fn record_child(c: &mut Creating, o: &CreateOptions, cfg: &Config, child: i32) -
     c.state.pid = child;
     c.state.init_start_time = proc_stat(child)
         .map(|(_, t)| t)
-        .ok_or_else(|| Error::Init("container init exited during create".into()))?;
+        .ok_or(InitGone::DuringCreate)?;
     c.dir().save(&c.state)?;
     let b = &cfg.bundle;
     if let Some(h) = b.hooks.poststop().clone() {
@@ -455,8 +456,7 @@ fn take_over_init(
 /// The last record: the init, ready; the container exists. Then the pid
 /// file.
 fn record_created(c: &mut Creating, o: &CreateOptions, pid: i32) -> Result<()> {
-    let (_, start_time) =
-        proc_stat(pid).ok_or_else(|| Error::Init("container init exited during create".into()))?;
+    let (_, start_time) = proc_stat(pid).ok_or(InitGone::DuringCreate)?;
     let s = &mut c.state;
     s.pid = pid;
     s.init_start_time = start_time;
@@ -515,9 +515,8 @@ impl Requests for CreateRequests<'_> {
         let run = |kind, list: &Option<Vec<oci_spec::runtime::Hook>>| {
             crate::hooks::run_all(kind, list.as_deref().unwrap_or(&[]), &json, dir)
         };
-        run("prestart", hooks.prestart())
-            .and_then(|()| run("createRuntime", hooks.create_runtime()))
-            .map_err(Error::Init)
+        run("prestart", hooks.prestart())?;
+        Ok(run("createRuntime", hooks.create_runtime())?)
     }
 
     fn seccomp_listener(&mut self, pid: i32, fd: Option<OwnedFd>) -> Result<()> {
@@ -567,7 +566,7 @@ pub(super) fn send_seccomp_listener(
         .seccomp_listener
         .as_ref()
         .ok_or_else(|| Error::config("linux.seccomp.listenerPath: required for SCMP_ACT_NOTIFY"))?;
-    let fd = fd.ok_or_else(|| Error::Init("seccomp listener: no fd received".into()))?;
+    let fd = fd.ok_or(ProtocolError::NoFd("seccomp listener"))?;
     let state: serde_json::Value = serde_json::from_str(&state_json(
         id,
         status,
@@ -662,7 +661,7 @@ fn explain_init_death(
             "linux.resources.memory.limit: unable to set memory limit to {limit}: the container init was killed by the OOM killer; the limit is below what the init needs"
         )),
         _ => match how {
-            Some(how) => Error::Init(format!("container init {how} before it was ready")),
+            Some(how) => InitGone::BeforeReady { how }.into(),
             None => e,
         },
     }

@@ -95,7 +95,7 @@ fn process_for(o: &ExecOptions, container: &Process) -> Result<Process> {
         v["user"]["additionalGids"] = serde_json::json!(o.additional_gids);
     }
     if !o.caps.is_empty() {
-        crate::runc_compat::check_cap_flags(&o.caps).map_err(Error::argument)?;
+        crate::runc_compat::check_cap_flags(&o.caps)?;
         for set in ["bounding", "effective", "permitted"] {
             let mut list: Vec<String> =
                 serde_json::from_value(v["capabilities"][set].clone()).unwrap_or_default();
@@ -124,8 +124,7 @@ pub fn parse_process(data: &[u8], path: &Path) -> Result<Process> {
         ))
     };
     let mut v: serde_json::Value = serde_json::from_slice(data).map_err(invalid)?;
-    crate::runc_compat::exec_process(&mut v, &format!("--process {}", path.display()))
-        .map_err(Error::config)?;
+    crate::runc_compat::exec_process(&mut v, &format!("--process {}", path.display()))?;
     crate::config::spec_process_fields(&mut v, "process")?;
     let process: Process = serde_json::from_value(v).map_err(invalid)?;
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {

@@ -13,6 +13,7 @@ pub mod create;
 pub mod delete;
 pub mod exec;
 pub(crate) mod host_mounts;
+pub mod init_gone;
 pub mod kill;
 pub mod list;
 pub mod restore;

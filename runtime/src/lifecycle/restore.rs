@@ -17,6 +17,7 @@ use std::time::SystemTime;
 use remora_cgroups::Cgroup;
 use remora_namespaces::{NamespaceKind, NamespacePlan};
 
+use super::init_gone::InitGone;
 use super::{proc_stat, state_json, Global};
 use crate::cli_criu::RestoreArgs;
 use crate::criu::container::{self as cc, Dirs};
@@ -24,6 +25,7 @@ use crate::criu::rpc::{req_type, CgroupRoot, CriuFeatures, CriuOpts, CriuReq, In
 use crate::criu::{Criu, Notification};
 use crate::error::{Error, IoContext, Result};
 use crate::state::{validate_id, write_pid_file, ContainerDir, State};
+use crate::terminal::TerminalError;
 
 pub fn restore(g: &Global, a: &RestoreArgs, criu_flag: Option<&str>) -> Result<i32> {
     if crate::rootless::euid_rootless() {
@@ -164,12 +166,16 @@ pub fn restore(g: &Global, a: &RestoreArgs, criu_flag: Option<&str>) -> Result<i
                 "setup-namespaces" => setup_namespaces_hooks(bundle, &a.id, n.pid),
                 "post-restore" => {
                     restored = n.pid;
-                    record_init(dir, state, n.pid).map_err(|e| crate::error::chain(&e))
+                    record_init(dir, state, n.pid)
                 }
                 "orphan-pts-master" => {
-                    let fd = n.fd.ok_or("orphan-pts-master: no pty master received")?;
+                    let fd = n.fd.ok_or(TerminalError::NoMaster {
+                        from: "orphan-pts-master",
+                    })?;
                     match &a.console_socket {
-                        Some(sock) => crate::terminal::send_to_console_socket(sock, fd.as_fd()),
+                        Some(sock) => {
+                            Ok(crate::terminal::send_to_console_socket(sock, fd.as_fd())?)
+                        }
                         None => {
                             master = Some(fd);
                             Ok(())
@@ -266,8 +272,7 @@ fn check_terminal(bundle: &Bundle, a: &RestoreArgs) -> Result<()> {
 /// The restored init in the record: its PID and start time, the
 /// container created now and no longer creating.
 fn record_init(dir: &ContainerDir, state: &mut State, pid: i32) -> Result<()> {
-    let (_, start) =
-        proc_stat(pid).ok_or_else(|| Error::Init(format!("the restored init ({pid}) is gone")))?;
+    let (_, start) = proc_stat(pid).ok_or(InitGone::Restored { pid })?;
     state.pid = pid;
     state.init_start_time = start;
     state.created = crate::timefmt::rfc3339_nano(SystemTime::now());
@@ -277,7 +282,7 @@ fn record_init(dir: &ContainerDir, state: &mut State, pid: i32) -> Result<()> {
 
 /// setup-namespaces: the restored init's namespaces exist; runc runs the
 /// prestart and createRuntime hooks then, with its PID.
-fn setup_namespaces_hooks(bundle: &Bundle, id: &str, pid: i32) -> std::result::Result<(), String> {
+fn setup_namespaces_hooks(bundle: &Bundle, id: &str, pid: i32) -> Result<()> {
     let Some(hooks) = bundle.spec.hooks().as_ref() else {
         return Ok(());
     };
@@ -292,7 +297,12 @@ fn setup_namespaces_hooks(bundle: &Bundle, id: &str, pid: i32) -> std::result::R
     let prestart = hooks.prestart().clone().unwrap_or_default();
     crate::hooks::run_all("prestart", &prestart, &json, &bundle.dir)?;
     let create_runtime = hooks.create_runtime().clone().unwrap_or_default();
-    crate::hooks::run_all("createRuntime", &create_runtime, &json, &bundle.dir)
+    Ok(crate::hooks::run_all(
+        "createRuntime",
+        &create_runtime,
+        &json,
+        &bundle.dir,
+    )?)
 }
 
 /// The cgroup roots CRIU restores under: where swrk itself is

@@ -6,6 +6,7 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
+use super::init_gone::InitGone;
 use super::{status_of, Global, Status};
 use crate::error::{Error, Result};
 use crate::state::ContainerDir;
@@ -56,7 +57,7 @@ pub fn start_created(dir: &ContainerDir, st: &crate::state::State) -> Result<()>
             // A failing poststart hook is an error (runtime-spec 1.3, as
             // runc): the container is stopped; `delete` removes it.
             super::delete::kill_and_wait(st);
-            return Err(Error::Init(e));
+            return Err(e.into());
         }
     }
     trace.phase("poststart");
@@ -126,9 +127,7 @@ pub fn release_init(dir: &ContainerDir, st: &crate::state::State) -> Result<()> 
             Ok(1) => break,
             Ok(_) | Err(_) => {
                 if died {
-                    return Err(Error::Init(
-                        "container init exited before it was started".into(),
-                    ));
+                    return Err(InitGone::BeforeStart.into());
                 }
                 // Woken with no data yet (the writer has opened but not
                 // written): poll again.

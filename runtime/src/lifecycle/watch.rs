@@ -12,7 +12,8 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::error::{Error, Result};
+use super::init_gone::InitGone;
+use crate::error::Result;
 
 /// How often a waiting parent looks at the init.
 pub const TICK: Duration = Duration::from_secs(1);
@@ -63,22 +64,19 @@ impl InitWatch {
                     self.in_d_since = None;
                     return Ok(());
                 }
-                return Err(Error::Init(format!(
-                    "container's cgroup unexpectedly frozen while waiting for the init (pid {})",
-                    self.pid
-                )));
+                return Err(InitGone::Frozen { pid: self.pid }.into());
             }
         }
         match super::proc_stat(self.pid) {
             Some(('D', _)) => {
                 let since = *self.in_d_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= STUCK_AFTER {
-                    return Err(Error::Init(format!(
-                        "container init (pid {}) stuck in uninterruptible sleep (state D, in {}) for {} s",
-                        self.pid,
-                        wchan(self.pid),
-                        STUCK_AFTER.as_secs()
-                    )));
+                    return Err(InitGone::Stuck {
+                        pid: self.pid,
+                        wchan: wchan(self.pid),
+                        secs: STUCK_AFTER.as_secs(),
+                    }
+                    .into());
                 }
             }
             _ => self.in_d_since = None,

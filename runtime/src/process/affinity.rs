@@ -17,16 +17,18 @@ use oci_spec::runtime::{ExecCPUAffinity, Process};
 
 use crate::sys::sched::{set_affinity, CPU_SETSIZE};
 
-use super::idlist;
+use super::{idlist, ProcessError};
 
 /// The CPUs of a list in execCPUAffinity; the error names the field.
-pub fn cpus(field: &str, list: &str) -> Result<Vec<usize>, String> {
-    idlist::parse(list, CPU_SETSIZE)
-        .map_err(|e| format!("process.execCPUAffinity.{field} {list:?}: {e}"))
+pub fn cpus(field: &str, list: &str) -> Result<Vec<usize>, ProcessError> {
+    idlist::parse(list, CPU_SETSIZE).map_err(|source| ProcessError::List {
+        field: format!("process.execCPUAffinity.{field} {list:?}"),
+        source,
+    })
 }
 
 /// Checks both lists (no root needed).
-pub fn check(a: &ExecCPUAffinity) -> Result<(), String> {
+pub fn check(a: &ExecCPUAffinity) -> Result<(), ProcessError> {
     if let Some(l) = a.initial().as_deref().filter(|l| !l.is_empty()) {
         cpus("initial", l)?;
     }
@@ -50,13 +52,14 @@ fn final_of(p: Option<&Process>) -> Option<&str> {
     field(p, ExecCPUAffinity::cpu_affinity_final)
 }
 
-fn set(name: &str, list: &str) -> Result<(), String> {
+fn set(name: &str, list: &str) -> Result<(), ProcessError> {
     let cpus = cpus(name, list)?;
-    set_affinity(cpus).map_err(|e| format!("process.execCPUAffinity.{name} {list:?}: {e}"))
+    set_affinity(cpus)
+        .map_err(|e| ProcessError::sys(format!("process.execCPUAffinity.{name} {list:?}"), e))
 }
 
 /// exec: `initial`, before the process joins the container's cgroups.
-pub fn apply_initial(p: Option<&Process>) -> Result<(), String> {
+pub fn apply_initial(p: Option<&Process>) -> Result<(), ProcessError> {
     match initial_of(p) {
         Some(l) => set("initial", l),
         None => Ok(()),
@@ -66,16 +69,16 @@ pub fn apply_initial(p: Option<&Process>) -> Result<(), String> {
 /// After the cgroups are joined: every CPU, which the kernel narrows to
 /// the cpuset. Skipped when exec's `initial` is given without `final`: the
 /// spec then leaves the affinity to the kernel.
-pub fn reset_to_cpuset(p: Option<&Process>, exec: bool) -> Result<(), String> {
+pub fn reset_to_cpuset(p: Option<&Process>, exec: bool) -> Result<(), ProcessError> {
     if exec && initial_of(p).is_some() && final_of(p).is_none() {
         return Ok(());
     }
     set_affinity(0..CPU_SETSIZE)
-        .map_err(|e| format!("resetting the CPU affinity to the container's cpuset: {e}"))
+        .map_err(|e| ProcessError::sys("resetting the CPU affinity to the container's cpuset", e))
 }
 
 /// exec: `final`, the affinity the process execs with.
-pub fn apply_final(p: Option<&Process>) -> Result<(), String> {
+pub fn apply_final(p: Option<&Process>) -> Result<(), ProcessError> {
     match final_of(p) {
         Some(l) => set("final", l),
         None => Ok(()),
@@ -98,9 +101,9 @@ mod tests {
         check(p.exec_cpu_affinity().as_ref().unwrap()).unwrap();
         assert_eq!(cpus("final", "0-1,3").unwrap(), vec![0, 1, 3]);
         let e = cpus("initial", "1-0").unwrap_err();
-        assert!(
-            e.starts_with("process.execCPUAffinity.initial \"1-0\""),
-            "{e}"
+        assert_eq!(
+            crate::error::chain(&e),
+            "process.execCPUAffinity.initial \"1-0\": \"1-0\": the range is reversed"
         );
     }
 

@@ -8,6 +8,8 @@ use std::str::FromStr;
 use caps::{CapSet, Capability, CapsHashSet};
 use oci_spec::runtime::LinuxCapabilities;
 
+use super::ProcessError;
+
 /// OCI capability names to the caps crate's type.
 fn convert(set: &Option<oci_spec::runtime::Capabilities>) -> CapsHashSet {
     set.iter()
@@ -22,19 +24,20 @@ fn known() -> HashSet<Capability> {
 }
 
 /// Drops from the bounding set every capability not listed in it.
-pub fn drop_bounding(c: &LinuxCapabilities) -> Result<(), String> {
+pub fn drop_bounding(c: &LinuxCapabilities) -> Result<(), ProcessError> {
     let keep = convert(c.bounding());
     for cap in known() {
         if !keep.contains(&cap) {
-            caps::drop(None, CapSet::Bounding, cap)
-                .map_err(|e| format!("process.capabilities.bounding: dropping {cap}: {e}"))?;
+            caps::drop(None, CapSet::Bounding, cap).map_err(|e| {
+                ProcessError::sys(format!("process.capabilities.bounding: dropping {cap}"), e)
+            })?;
         }
     }
     Ok(())
 }
 
 /// Sets permitted, inheritable, effective and ambient exactly as given.
-pub fn set_sets(c: &LinuxCapabilities) -> Result<(), String> {
+pub fn set_sets(c: &LinuxCapabilities) -> Result<(), ProcessError> {
     let known = known();
     let get = |s: &Option<oci_spec::runtime::Capabilities>| -> CapsHashSet {
         convert(s)
@@ -47,8 +50,11 @@ pub fn set_sets(c: &LinuxCapabilities) -> Result<(), String> {
     let effective = mask(get(c.effective()));
     let inheritable = mask(get(c.inheritable()));
     crate::sys::process::capset(effective, permitted, inheritable).map_err(|e| {
-        format!(
-            "process.capabilities: setting effective {effective:#x}, permitted {permitted:#x}, inheritable {inheritable:#x}: {e}"
+        ProcessError::sys(
+            format!(
+                "process.capabilities: setting effective {effective:#x}, permitted {permitted:#x}, inheritable {inheritable:#x}"
+            ),
+            e,
         )
     })?;
     let ambient = get(c.ambient());

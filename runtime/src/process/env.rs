@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use super::ProcessError;
+
 /// process.env with HOME filled in for `uid`, reading `passwd` (the
 /// container's /etc/passwd, read from inside the container).
 pub fn with_home(env: &[String], uid: u32, passwd: &Path) -> Vec<String> {
@@ -28,13 +30,16 @@ fn home_of(passwd: &str, uid: u32) -> Option<String> {
 }
 
 /// A process.env entry must be NAME=VALUE (runc refuses one without "=").
-pub fn check_entry(entry: &str) -> Result<(), String> {
+pub fn check_entry(entry: &str) -> Result<(), ProcessError> {
     if entry.contains('=') {
         Ok(())
     } else {
-        Err(format!(
-            "process.env {:?}: invalid environment variable: missing '='",
-            entry.chars().take(64).collect::<String>()
+        Err(ProcessError::invalid(
+            format!(
+                "process.env {:?}",
+                entry.chars().take(64).collect::<String>()
+            ),
+            "invalid environment variable: missing '='",
         ))
     }
 }
@@ -66,6 +71,9 @@ mod tests {
     #[test]
     fn entries_need_an_equals_sign() {
         assert!(check_entry("A=").is_ok());
-        assert!(check_entry("A").unwrap_err().contains("missing '='"));
+        assert_eq!(
+            check_entry("A").unwrap_err().to_string(),
+            "process.env \"A\": invalid environment variable: missing '='"
+        );
     }
 }

@@ -5,6 +5,8 @@ use nix::fcntl::AtFlags;
 use nix::unistd::AccessFlags;
 use std::path::{Path, PathBuf};
 
+use super::ProcessError;
+
 fn executable(p: &Path) -> Result<(), std::io::Error> {
     let meta = std::fs::metadata(p)?;
     if meta.is_dir() {
@@ -16,17 +18,20 @@ fn executable(p: &Path) -> Result<(), std::io::Error> {
 
 /// Resolves args[0] against PATH from the process env (as runc: the
 /// container's own PATH only).
-pub fn find_program(arg0: &str, env: &[String]) -> Result<PathBuf, String> {
+pub fn find_program(arg0: &str, env: &[String]) -> Result<PathBuf, ProcessError> {
+    let field = || format!("process.args[0] {arg0:?}");
     if arg0.contains('/') {
         return match executable(Path::new(arg0)) {
             Ok(()) => Ok(PathBuf::from(arg0)),
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Err(format!(
-                "process.args[0] {arg0:?}: exec: no such file or directory in the container's rootfs"
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Err(ProcessError::invalid(
+                field(),
+                "exec: no such file or directory in the container's rootfs",
             )),
-            Err(e) if e.raw_os_error() == Some(libc::EACCES) => Err(format!(
-                "process.args[0] {arg0:?}: exec: permission denied (not executable)"
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => Err(ProcessError::invalid(
+                field(),
+                "exec: permission denied (not executable)",
             )),
-            Err(e) => Err(format!("process.args[0] {arg0:?}: exec: {e}")),
+            Err(e) => Err(ProcessError::sys(format!("{}: exec", field()), e)),
         };
     }
     // No PATH in process.env: a bare name is not found (as runc; no
@@ -45,10 +50,11 @@ pub fn find_program(arg0: &str, env: &[String]) -> Result<PathBuf, String> {
         }
     }
     if denied {
-        Err(format!("process.args[0] {arg0:?}: exec: permission denied"))
+        Err(ProcessError::invalid(field(), "exec: permission denied"))
     } else {
-        Err(format!(
-            "process.args[0] {arg0:?}: exec: executable file not found in $PATH"
+        Err(ProcessError::invalid(
+            field(),
+            "exec: executable file not found in $PATH",
         ))
     }
 }
@@ -63,13 +69,18 @@ mod tests {
             find_program("sh", &["PATH=/nonexistent:/bin".into()]).unwrap(),
             PathBuf::from("/bin/sh")
         );
-        let e = find_program("no-such-prog", &[]).unwrap_err();
-        assert!(e.contains("executable file not found in $PATH"), "{e}");
-        let e = find_program("/bin/nope", &[]).unwrap_err();
+        let e = find_program("no-such-prog", &[]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "process.args[0] \"no-such-prog\": exec: executable file not found in $PATH"
+        );
+        let e = find_program("/bin/nope", &[]).unwrap_err().to_string();
         assert!(e.contains("no such file or directory"), "{e}");
         let f = std::env::temp_dir().join(format!("remora-noexec-{}", std::process::id()));
         std::fs::write(&f, "not a program").unwrap();
-        let e = find_program(f.to_str().unwrap(), &[]).unwrap_err();
+        let e = find_program(f.to_str().unwrap(), &[])
+            .unwrap_err()
+            .to_string();
         std::fs::remove_file(&f).unwrap();
         assert!(e.contains("permission denied"), "{e}");
     }

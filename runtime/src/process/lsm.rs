@@ -19,6 +19,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use oci_spec::runtime::Process;
 
 use super::procfs::ProcFs;
+use super::ProcessError;
 
 const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
 
@@ -62,58 +63,54 @@ fn apparmor_exec_value(profile: &str) -> String {
 
 /// Sets the exec labels the process asks for; the next execve applies
 /// them. Nothing is written when none is asked for.
-pub fn set_exec_labels(proc: &ProcFs, process: &Process) -> Result<(), String> {
+pub fn set_exec_labels(proc: &ProcFs, process: &Process) -> Result<(), ProcessError> {
     let (apparmor, selinux) = requested(process);
     if let Some(profile) = apparmor {
         write_apparmor(proc, profile)
-            .map_err(|e| format!("process.apparmorProfile {profile:?}: {e}"))?;
+            .map_err(|e| ProcessError::sys(format!("process.apparmorProfile {profile:?}"), e))?;
     }
     if let Some(label) = selinux {
         write_attr(proc, "thread-self/attr/exec", label)
-            .map_err(|e| format!("process.selinuxLabel {label:?}: {e}"))?;
+            .map_err(|e| ProcessError::sys(format!("process.selinuxLabel {label:?}"), e))?;
     }
     Ok(())
 }
 
 /// SELinux: the label of the keys this thread creates from now on (the
 /// container's session keyring), as runc. Nothing without a label.
-pub fn set_key_label(proc: &ProcFs, process: &Process) -> Result<(), String> {
+pub fn set_key_label(proc: &ProcFs, process: &Process) -> Result<(), ProcessError> {
     match requested(process).1 {
         Some(label) => write_attr(proc, "thread-self/attr/keycreate", label)
-            .map_err(|e| format!("process.selinuxLabel {label:?}: {e}")),
+            .map_err(|e| ProcessError::sys(format!("process.selinuxLabel {label:?}"), e)),
         None => Ok(()),
     }
 }
 
-fn write_apparmor(proc: &ProcFs, profile: &str) -> Result<(), String> {
+fn write_apparmor(proc: &ProcFs, profile: &str) -> Result<(), AttrError> {
     let value = apparmor_exec_value(profile);
     match write_attr(proc, "thread-self/attr/apparmor/exec", &value) {
         Err(AttrError::Open(_, e)) if e.kind() == std::io::ErrorKind::NotFound => {
-            write_attr(proc, "thread-self/attr/exec", &value).map_err(|e| e.to_string())
+            write_attr(proc, "thread-self/attr/exec", &value)
         }
-        r => r.map_err(|e| match e {
-            // The kernel's answer to an unknown profile.
-            AttrError::Write(p, e) if e.kind() == std::io::ErrorKind::NotFound => {
-                format!("writing /proc/{p}: no such profile is loaded ({e})")
-            }
-            e => e.to_string(),
-        }),
+        // The kernel's answer to an unknown profile.
+        Err(AttrError::Write(p, e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(AttrError::NoProfile(p, e))
+        }
+        r => r,
     }
 }
 
-#[derive(Debug)]
-enum AttrError {
-    Open(&'static str, std::io::Error),
-    Write(&'static str, std::io::Error),
-}
-
-impl std::fmt::Display for AttrError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AttrError::Open(p, e) => write!(f, "opening /proc/{p}: {e}"),
-            AttrError::Write(p, e) => write!(f, "writing /proc/{p}: {e}"),
-        }
-    }
+/// A write of an LSM attribute in the private procfs that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AttrError {
+    #[error("opening /proc/{0}")]
+    Open(&'static str, #[source] std::io::Error),
+    #[error("writing /proc/{0}")]
+    Write(&'static str, #[source] std::io::Error),
+    /// AppArmor's ENOENT for a profile it does not have: the kernel's
+    /// error is said in parentheses, in this text (a leaf, no source).
+    #[error("writing /proc/{0}: no such profile is loaded ({1})")]
+    NoProfile(&'static str, std::io::Error),
 }
 
 /// One write of the whole value (the LSMs take an attribute in one go).
@@ -167,6 +164,29 @@ pub fn mount_label(linux: &oci_spec::runtime::Linux) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attribute_errors_say_the_cause_once() {
+        let enoent = || std::io::Error::from_raw_os_error(libc::ENOENT);
+        let e = ProcessError::sys(
+            "process.apparmorProfile \"x\"",
+            AttrError::NoProfile("thread-self/attr/apparmor/exec", enoent()),
+        );
+        assert_eq!(
+            crate::error::chain(&e),
+            "process.apparmorProfile \"x\": writing /proc/thread-self/attr/apparmor/exec: \
+             no such profile is loaded (No such file or directory (os error 2))"
+        );
+        let e = ProcessError::sys(
+            "process.selinuxLabel \"l\"",
+            AttrError::Open("thread-self/attr/exec", enoent()),
+        );
+        assert_eq!(
+            crate::error::chain(&e),
+            "process.selinuxLabel \"l\": opening /proc/thread-self/attr/exec: \
+             No such file or directory (os error 2)"
+        );
+    }
 
     #[test]
     fn apparmor_profile_changes_at_exec() {

@@ -9,7 +9,7 @@
 
 use oci_spec::runtime::{LinuxMemoryPolicy, MemoryPolicyFlagType, MemoryPolicyModeType};
 
-use super::idlist;
+use super::{idlist, ProcessError};
 
 /// The modes and flags by their spec names (config.json is checked
 /// against them; `features` reports them).
@@ -62,7 +62,10 @@ fn flag_bit(f: MemoryPolicyFlagType) -> i32 {
 
 /// The call a memoryPolicy asks for. `host_nodes` are the host's nodes
 /// (None: not checked, for unit tests of the shape alone).
-pub fn policy_of(p: &LinuxMemoryPolicy, host_nodes: Option<&[usize]>) -> Result<Policy, String> {
+pub fn policy_of(
+    p: &LinuxMemoryPolicy,
+    host_nodes: Option<&[usize]>,
+) -> Result<Policy, ProcessError> {
     let mode = p.mode();
     let flags = p.flags().clone().unwrap_or_default();
     let list = p
@@ -71,31 +74,42 @@ pub fn policy_of(p: &LinuxMemoryPolicy, host_nodes: Option<&[usize]>) -> Result<
         .map(str::trim)
         .filter(|n| !n.is_empty());
     let nodes = match list {
-        Some(l) => idlist::parse(l, MAX_NODES)
-            .map_err(|e| format!("linux.memoryPolicy.nodes {l:?}: {e}"))?,
+        Some(l) => idlist::parse(l, MAX_NODES).map_err(|source| ProcessError::List {
+            field: format!("linux.memoryPolicy.nodes {l:?}"),
+            source,
+        })?,
         None => Vec::new(),
     };
     match mode {
         MemoryPolicyModeType::MpolDefault | MemoryPolicyModeType::MpolLocal => {
             if !nodes.is_empty() {
-                return Err(format!("linux.memoryPolicy.nodes: {mode} takes no nodes"));
+                return Err(ProcessError::invalid(
+                    "linux.memoryPolicy.nodes",
+                    format!("{mode} takes no nodes"),
+                ));
             }
             if !flags.is_empty() {
-                return Err(format!("linux.memoryPolicy.flags: {mode} takes no flags"));
+                return Err(ProcessError::invalid(
+                    "linux.memoryPolicy.flags",
+                    format!("{mode} takes no flags"),
+                ));
             }
         }
         MemoryPolicyModeType::MpolPreferred => {}
         _ if nodes.is_empty() => {
-            return Err(format!("linux.memoryPolicy.nodes: {mode} needs nodes"));
+            return Err(ProcessError::invalid(
+                "linux.memoryPolicy.nodes",
+                format!("{mode} needs nodes"),
+            ));
         }
         _ => {}
     }
     let relative = flags.contains(&MemoryPolicyFlagType::MpolFRelativeNodes);
     if relative && flags.contains(&MemoryPolicyFlagType::MpolFStaticNodes) {
-        return Err(
-            "linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other"
-                .into(),
-        );
+        return Err(ProcessError::invalid(
+            "linux.memoryPolicy.flags",
+            "MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other",
+        ));
     }
     if let (Some(host), false) = (host_nodes, relative) {
         let missing: Vec<String> = nodes
@@ -104,14 +118,16 @@ pub fn policy_of(p: &LinuxMemoryPolicy, host_nodes: Option<&[usize]>) -> Result<
             .map(|n| n.to_string())
             .collect();
         if !missing.is_empty() {
-            return Err(format!(
-                "linux.memoryPolicy.nodes {:?}: node {} not on this host (its nodes: {})",
-                list.unwrap_or_default(),
-                missing.join(", "),
-                host.iter()
-                    .map(|n| n.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
+            return Err(ProcessError::invalid(
+                format!("linux.memoryPolicy.nodes {:?}", list.unwrap_or_default()),
+                format!(
+                    "node {} not on this host (its nodes: {})",
+                    missing.join(", "),
+                    host.iter()
+                        .map(|n| n.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
             ));
         }
     }
@@ -141,21 +157,22 @@ pub fn supported() -> bool {
 }
 
 /// The checks that need no root; the host's nodes are read.
-pub fn check(p: &LinuxMemoryPolicy) -> Result<(), String> {
+pub fn check(p: &LinuxMemoryPolicy) -> Result<(), ProcessError> {
     if !supported() {
-        return Err(
-            "linux.memoryPolicy: the kernel has no NUMA support (CONFIG_NUMA): no memory policy can be set"
-                .into(),
-        );
+        return Err(ProcessError::invalid(
+            "linux.memoryPolicy",
+            "the kernel has no NUMA support (CONFIG_NUMA): no memory policy can be set",
+        ));
     }
     policy_of(p, host_nodes().as_deref()).map(drop)
 }
 
 /// Sets the calling process's memory policy.
-pub fn apply(p: &LinuxMemoryPolicy) -> Result<(), String> {
+pub fn apply(p: &LinuxMemoryPolicy) -> Result<(), ProcessError> {
     let pol = policy_of(p, host_nodes().as_deref())?;
-    crate::sys::numa::set_mempolicy(pol.mode, &pol.nodes)
-        .map_err(|e| format!("linux.memoryPolicy {}: set_mempolicy: {e}", p.mode()))
+    crate::sys::numa::set_mempolicy(pol.mode, &pol.nodes).map_err(|e| {
+        ProcessError::sys(format!("linux.memoryPolicy {}: set_mempolicy", p.mode()), e)
+    })
 }
 
 #[cfg(test)]
@@ -206,7 +223,7 @@ mod tests {
                 "exclude each other",
             ),
         ] {
-            let e = policy_of(&pol(json), None).unwrap_err();
+            let e = crate::error::chain(&policy_of(&pol(json), None).unwrap_err());
             assert!(e.contains(want), "{json}: {e}");
         }
         assert!(serde_json::from_str::<LinuxMemoryPolicy>(r#"{"mode":"MPOL_X"}"#).is_err());
@@ -215,8 +232,11 @@ mod tests {
     #[test]
     fn a_node_the_host_lacks_is_named() {
         let p = pol(r#"{"mode":"MPOL_BIND","nodes":"0-1,3"}"#);
-        let e = policy_of(&p, Some(&[0])).unwrap_err();
-        assert!(e.contains("node 1, 3 not on this host"), "{e}");
+        let e = policy_of(&p, Some(&[0])).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "linux.memoryPolicy.nodes \"0-1,3\": node 1, 3 not on this host (its nodes: 0)"
+        );
         let rel = pol(r#"{"mode":"MPOL_BIND","nodes":"1","flags":["MPOL_F_RELATIVE_NODES"]}"#);
         assert!(policy_of(&rel, Some(&[0])).is_ok());
     }

@@ -5,6 +5,7 @@
 pub mod affinity;
 pub mod capabilities;
 pub mod env;
+pub mod error;
 pub mod idlist;
 pub mod ioprio;
 pub mod lookup;
@@ -14,3 +15,5 @@ pub mod personality;
 pub mod procfs;
 pub mod rlimits;
 pub mod sched;
+
+pub use error::{ProcessError, SysError};

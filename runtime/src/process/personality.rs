@@ -7,6 +7,8 @@ use oci_spec::runtime::{LinuxPersonality, LinuxPersonalityDomain};
 
 use crate::sys::process::set_personality;
 
+use super::ProcessError;
+
 /// The domains by their spec names.
 pub const DOMAIN_NAMES: &[&str] = &["LINUX", "LINUX32"];
 
@@ -28,16 +30,19 @@ const FLAGS: &[(&str, libc::c_ulong)] = &[
 /// The persona personality(2) takes: domain | flags. Unknown flags are
 /// an error naming them (unknown domains do not parse: the error from
 /// config.json names linux.personality.domain).
-pub fn persona_of(p: &LinuxPersonality) -> Result<libc::c_ulong, String> {
+pub fn persona_of(p: &LinuxPersonality) -> Result<libc::c_ulong, ProcessError> {
     let mut persona: libc::c_ulong = match p.domain() {
         LinuxPersonalityDomain::PerLinux => 0x0000,
         LinuxPersonalityDomain::PerLinux32 => 0x0008,
     };
     for (i, name) in p.flags().iter().flatten().enumerate() {
         let Some((_, bit)) = FLAGS.iter().find(|(n, _)| n == name) else {
-            return Err(format!(
-                "linux.personality.flags[{i}] {name:?}: unknown personality flag (known: {})",
-                FLAGS.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
+            return Err(ProcessError::invalid(
+                format!("linux.personality.flags[{i}] {name:?}"),
+                format!(
+                    "unknown personality flag (known: {})",
+                    FLAGS.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
+                ),
             ));
         };
         persona |= bit;
@@ -46,12 +51,15 @@ pub fn persona_of(p: &LinuxPersonality) -> Result<libc::c_ulong, String> {
 }
 
 /// Sets the calling process's personality.
-pub fn apply(p: &LinuxPersonality) -> Result<(), String> {
+pub fn apply(p: &LinuxPersonality) -> Result<(), ProcessError> {
     let persona = persona_of(p)?;
     set_personality(persona).map(drop).map_err(|e| {
-        format!(
-            "linux.personality {}: personality({persona:#x}): {e}",
-            p.domain()
+        ProcessError::sys(
+            format!(
+                "linux.personality {}: personality({persona:#x})",
+                p.domain()
+            ),
+            e,
         )
     })
 }
@@ -77,8 +85,11 @@ mod tests {
     #[test]
     fn unknown_flags_and_domains_are_refused() {
         let p = pers(r#"{"domain":"LINUX","flags":["NO_SUCH"]}"#).unwrap();
-        let e = persona_of(&p).unwrap_err();
-        assert!(e.contains("linux.personality.flags[0] \"NO_SUCH\""), "{e}");
+        let e = persona_of(&p).unwrap_err().to_string();
+        assert!(
+            e.starts_with("linux.personality.flags[0] \"NO_SUCH\": unknown personality flag"),
+            "{e}"
+        );
         assert!(pers(r#"{"domain":"SVR4"}"#).is_err());
     }
 }

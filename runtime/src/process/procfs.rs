@@ -13,6 +13,8 @@ use std::path::Path;
 use crate::sys::fs::{fs_magic, openat, openat2, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV};
 use crate::sys::mount::open_tree_path;
 
+use super::ProcessError;
+
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
 pub struct ProcFs {
@@ -22,7 +24,7 @@ pub struct ProcFs {
 impl ProcFs {
     /// Clones the host's /proc (call inside the new mount namespace,
     /// before the rootfs is set up).
-    pub fn open() -> Result<Self, String> {
+    pub fn open() -> Result<Self, ProcessError> {
         let root = match open_tree_path("/proc", false) {
             Ok(r) => r,
             // Cloning needs CAP_SYS_ADMIN over the mount namespace: a
@@ -32,14 +34,14 @@ impl ProcFs {
                 .read(true)
                 .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
                 .open("/proc")
-                .map_err(|e| format!("opening /proc: {e}"))?
+                .map_err(|e| ProcessError::sys("opening /proc", e))?
                 .into(),
-            Err(e) => return Err(format!("cloning /proc: {e}")),
+            Err(e) => return Err(ProcessError::sys("cloning /proc", e)),
         };
         match fs_magic(root.as_fd()) {
             Ok(PROC_SUPER_MAGIC) => Ok(Self { root }),
-            Ok(m) => Err(format!("/proc is not procfs (magic {m:#x})")),
-            Err(e) => Err(format!("/proc: {e}")),
+            Ok(m) => Err(ProcessError::NotProcfs(m)),
+            Err(e) => Err(ProcessError::sys("/proc", e)),
         }
     }
 
@@ -74,10 +76,10 @@ impl ProcFs {
         Ok(File::from(openat(self.root.as_fd(), Path::new(&p), flags)?))
     }
 
-    pub fn sysctl(&self, key: &str, value: &str) -> Result<(), String> {
+    pub fn sysctl(&self, key: &str, value: &str) -> Result<(), ProcessError> {
         let rel = Path::new("sys").join(key.replace('.', "/"));
         self.write(rel, value)
-            .map_err(|e| format!("linux.sysctl {key:?}: {e}"))
+            .map_err(|e| ProcessError::sys(format!("linux.sysctl {key:?}"), e))
     }
 }
 

@@ -3,6 +3,8 @@
 use nix::sys::resource::{setrlimit, Resource};
 use oci_spec::runtime::{PosixRlimit, PosixRlimitType};
 
+use super::ProcessError;
+
 fn resource(t: PosixRlimitType) -> Resource {
     use PosixRlimitType::*;
     match t {
@@ -25,15 +27,17 @@ fn resource(t: PosixRlimitType) -> Resource {
     }
 }
 
-pub fn apply(rlimits: &[PosixRlimit]) -> Result<(), String> {
+pub fn apply(rlimits: &[PosixRlimit]) -> Result<(), ProcessError> {
     for r in rlimits {
         setrlimit(resource(r.typ()), r.soft(), r.hard()).map_err(|e| {
-            format!(
-                "process.rlimits {:?} (soft {}, hard {}): {}",
-                r.typ(),
-                r.soft(),
-                r.hard(),
-                std::io::Error::from(e)
+            ProcessError::sys(
+                format!(
+                    "process.rlimits {:?} (soft {}, hard {})",
+                    r.typ(),
+                    r.soft(),
+                    r.hard()
+                ),
+                std::io::Error::from(e),
             )
         })?;
     }

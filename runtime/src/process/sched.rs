@@ -5,6 +5,8 @@ use oci_spec::runtime::{LinuxSchedulerFlag, LinuxSchedulerPolicy, Scheduler};
 
 use crate::sys::sched::{sched_setattr, SchedAttr};
 
+use super::{ProcessError, SysError};
+
 /// The policies by their spec names (SCHED_ISO parses, and is refused).
 pub const POLICY_NAMES: &[&str] = &[
     "SCHED_OTHER",
@@ -18,7 +20,7 @@ pub const POLICY_NAMES: &[&str] = &[
 
 /// The kernel's number of a policy; SCHED_ISO is in the spec but not in
 /// Linux.
-fn policy_number(p: LinuxSchedulerPolicy) -> Result<u32, String> {
+fn policy_number(p: LinuxSchedulerPolicy) -> Result<u32, ProcessError> {
     Ok(match p {
         LinuxSchedulerPolicy::SchedOther => 0,
         LinuxSchedulerPolicy::SchedFifo => 1,
@@ -27,9 +29,10 @@ fn policy_number(p: LinuxSchedulerPolicy) -> Result<u32, String> {
         LinuxSchedulerPolicy::SchedIdle => 5,
         LinuxSchedulerPolicy::SchedDeadline => 6,
         LinuxSchedulerPolicy::SchedIso => {
-            return Err(
-                "process.scheduler.policy \"SCHED_ISO\": not supported by the Linux kernel".into(),
-            )
+            return Err(ProcessError::invalid(
+                "process.scheduler.policy \"SCHED_ISO\"",
+                "not supported by the Linux kernel",
+            ))
         }
     })
 }
@@ -51,13 +54,14 @@ fn flag_bit(f: LinuxSchedulerFlag) -> u64 {
 /// SCHED_RR and none for the others; runtime, deadline and period only for
 /// SCHED_DEADLINE, with runtime <= deadline <= period (period 0: the
 /// deadline).
-pub fn attr_of(s: &Scheduler) -> Result<SchedAttr, String> {
+pub fn attr_of(s: &Scheduler) -> Result<SchedAttr, ProcessError> {
     let policy = *s.policy();
     let number = policy_number(policy)?;
     let nice = s.nice().unwrap_or(0);
     if !(-20..=19).contains(&nice) {
-        return Err(format!(
-            "process.scheduler.nice {nice}: must be between -20 and 19"
+        return Err(ProcessError::invalid(
+            format!("process.scheduler.nice {nice}"),
+            "must be between -20 and 19",
         ));
     }
     let priority = s.priority().unwrap_or(0);
@@ -66,13 +70,15 @@ pub fn attr_of(s: &Scheduler) -> Result<SchedAttr, String> {
         LinuxSchedulerPolicy::SchedFifo | LinuxSchedulerPolicy::SchedRr
     );
     if realtime && !(1..=99).contains(&priority) {
-        return Err(format!(
-            "process.scheduler.priority {priority}: {policy} needs a priority between 1 and 99"
+        return Err(ProcessError::invalid(
+            format!("process.scheduler.priority {priority}"),
+            format!("{policy} needs a priority between 1 and 99"),
         ));
     }
     if !realtime && priority != 0 {
-        return Err(format!(
-            "process.scheduler.priority {priority}: only SCHED_FIFO and SCHED_RR take a priority"
+        return Err(ProcessError::invalid(
+            format!("process.scheduler.priority {priority}"),
+            "only SCHED_FIFO and SCHED_RR take a priority",
         ));
     }
     let (runtime, deadline, period) = (
@@ -82,18 +88,23 @@ pub fn attr_of(s: &Scheduler) -> Result<SchedAttr, String> {
     );
     if policy == LinuxSchedulerPolicy::SchedDeadline {
         if runtime == 0 || deadline == 0 {
-            return Err(
-                "process.scheduler: SCHED_DEADLINE needs runtime and deadline (nanoseconds)".into(),
-            );
+            return Err(ProcessError::invalid(
+                "process.scheduler",
+                "SCHED_DEADLINE needs runtime and deadline (nanoseconds)",
+            ));
         }
         if runtime > deadline || (period != 0 && deadline > period) {
-            return Err(format!(
-                "process.scheduler: SCHED_DEADLINE needs runtime <= deadline <= period (runtime {runtime}, deadline {deadline}, period {period})"
+            return Err(ProcessError::invalid(
+                "process.scheduler",
+                format!(
+                    "SCHED_DEADLINE needs runtime <= deadline <= period (runtime {runtime}, deadline {deadline}, period {period})"
+                ),
             ));
         }
     } else if runtime != 0 || deadline != 0 || period != 0 {
-        return Err(format!(
-            "process.scheduler: runtime, deadline and period apply to SCHED_DEADLINE only, not {policy}"
+        return Err(ProcessError::invalid(
+            "process.scheduler",
+            format!("runtime, deadline and period apply to SCHED_DEADLINE only, not {policy}"),
         ));
     }
     let flags = s
@@ -119,19 +130,24 @@ pub fn attr_of(s: &Scheduler) -> Result<SchedAttr, String> {
 }
 
 /// Sets the calling process's scheduler.
-pub fn apply(s: &Scheduler) -> Result<(), String> {
+pub fn apply(s: &Scheduler) -> Result<(), ProcessError> {
     let attr = attr_of(s)?;
-    sched_setattr(&attr)
-        .map_err(|e| {
-            let hint = match (*s.policy(), e.raw_os_error()) {
-                (
-                    LinuxSchedulerPolicy::SchedFifo | LinuxSchedulerPolicy::SchedRr,
-                    Some(libc::EPERM),
-                ) => " (in a cpu cgroup, a real-time policy needs real-time time: linux.resources.cpu.realtimeRuntime)",
-                _ => "",
-            };
-            format!("process.scheduler {}: sched_setattr: {e}{hint}", s.policy())
-        })
+    sched_setattr(&attr).map_err(|e| {
+        let what = format!("process.scheduler {}: sched_setattr", s.policy());
+        match (*s.policy(), e.raw_os_error()) {
+            (
+                LinuxSchedulerPolicy::SchedFifo | LinuxSchedulerPolicy::SchedRr,
+                Some(libc::EPERM),
+            ) => ProcessError::sys(
+                what,
+                SysError::Hinted {
+                    error: e,
+                    hint: " (in a cpu cgroup, a real-time policy needs real-time time: linux.resources.cpu.realtimeRuntime)",
+                },
+            ),
+            _ => ProcessError::sys(what, e),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -155,13 +171,19 @@ mod tests {
         let a = attr_of(&sched(r#"{"policy":"SCHED_RR","priority":10}"#)).unwrap();
         assert_eq!((a.policy, a.priority), (2, 10));
         let e = attr_of(&sched(r#"{"policy":"SCHED_OTHER","priority":3}"#)).unwrap_err();
-        assert!(e.contains("process.scheduler.priority"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "process.scheduler.priority 3: only SCHED_FIFO and SCHED_RR take a priority"
+        );
     }
 
     #[test]
     fn nice_out_of_range() {
         let e = attr_of(&sched(r#"{"policy":"SCHED_OTHER","nice":20}"#)).unwrap_err();
-        assert!(e.contains("process.scheduler.nice 20"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "process.scheduler.nice 20: must be between -20 and 19"
+        );
     }
 
     #[test]
@@ -178,13 +200,17 @@ mod tests {
         let stray = r#"{"policy":"SCHED_BATCH","runtime":1000}"#;
         assert!(attr_of(&sched(stray))
             .unwrap_err()
+            .to_string()
             .contains("SCHED_DEADLINE only"));
     }
 
     #[test]
     fn iso_is_refused_and_flags_are_or_ed() {
         let e = attr_of(&sched(r#"{"policy":"SCHED_ISO"}"#)).unwrap_err();
-        assert!(e.contains("SCHED_ISO"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "process.scheduler.policy \"SCHED_ISO\": not supported by the Linux kernel"
+        );
         let mut s = sched(r#"{"policy":"SCHED_OTHER"}"#);
         s.set_flags(Some(vec![
             LinuxSchedulerFlag::SchedResetOnFork,

@@ -119,7 +119,7 @@ pub fn is_bind(m: &Mount) -> bool {
 /// be dropped, and the files seen with the caller's ids. Refused, naming
 /// the mount and the field. (idmap itself is refused by
 /// [`MountOptions::parse`] until idmapped mounts are implemented.)
-pub fn check_id_mappings(index: usize, m: &Mount) -> Result<(), String> {
+pub fn check_id_mappings(index: usize, m: &Mount) -> crate::error::Result<()> {
     let idmap = m
         .options()
         .iter()
@@ -130,10 +130,10 @@ pub fn check_id_mappings(index: usize, m: &Mount) -> Result<(), String> {
         ("gidMappings", m.gid_mappings().is_some()),
     ] {
         if given && !idmap {
-            return Err(format!(
+            return Err(crate::error::Error::config(format!(
                 "mounts[{index}] {:?}: {field} given without the \"idmap\" or \"ridmap\" option",
                 m.destination()
-            ));
+            )));
         }
     }
     Ok(())
