@@ -37,6 +37,14 @@ def _traced(pid):
     return False
 
 
+def _children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
 def count_create(sp, rt, bundle, cid, out):
     """Counts one create; starts and deletes the container afterwards. The
     create command is our child, stopped before its execve, so we know when
@@ -51,7 +59,12 @@ def count_create(sp, rt, bundle, cid, out):
         time.sleep(0.0005)
     os.kill(create, signal.SIGCONT)
     outcome = sp.wait(create)
-    os.kill(strace, signal.SIGINT)  # detach from the waiting init, print the summary
+    # strace detaches from the waiting init and prints the summary on
+    # SIGINT: sent to strace itself (`strace` is the runstat wrapper's
+    # PID), which also works where SIGINT is ignored in the wrapper (a
+    # background job of a script inherits that).
+    for pid in _children(strace) or [strace]:
+        os.kill(pid, signal.SIGINT)
     sp.wait(strace)
     try:
         with open(pidfile) as f:
