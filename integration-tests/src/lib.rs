@@ -165,6 +165,20 @@ impl TestEnv {
         fs::create_dir_all(&dir).unwrap();
         let copy = dir.join("remora");
         fs::copy(remora_bin(), &copy).expect("copying the remora binary");
+        // A child another test thread forked while the copy was being
+        // written holds it open for writing until that child execs: until
+        // then executing the copy fails with ETXTBSY. Wait that out once.
+        for _ in 0..200 {
+            match Command::new(&copy).arg("--version").output() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                r => {
+                    r.expect("running the copy of the remora binary");
+                    break;
+                }
+            }
+        }
         self.bin = copy.clone();
         copy
     }

@@ -31,8 +31,10 @@ impl Attack {
         let copy = env.use_binary_copy();
         // Never bench/'s build without the protection (runtime/build.rs),
         // unless scripts/exe-protection-bites.sh shows that these tests
-        // fail with it.
-        let version = std::process::Command::new(&copy)
+        // fail with it. Asked of the original: the fresh copy may still be
+        // open for writing in a child another test thread is forking
+        // (ETXTBSY).
+        let version = std::process::Command::new(remora_bin())
             .arg("--version")
             .output()
             .unwrap();
