@@ -448,6 +448,16 @@ fn remora_and_libseccomp_agree_on_every_input() {
         std::env::temp_dir().join(format!("remora-seccomp-diff-{}", std::process::id()))
     });
     std::fs::create_dir_all(&dir).unwrap();
+    // Removed however the test ends (a failed assertion too), unless kept.
+    struct Scratch(Option<PathBuf>);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            if let Some(d) = &self.0 {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        }
+    }
+    let _scratch = Scratch(keep.is_none().then(|| dir.clone()));
     let corpus = corpus();
     for (name, p) in &corpus {
         std::fs::write(
@@ -541,9 +551,6 @@ fn remora_and_libseccomp_agree_on_every_input() {
             mine.len(),
             theirs.len()
         );
-    }
-    if keep.is_none() {
-        std::fs::remove_dir_all(&dir).unwrap();
     }
     println!(
         "{} profiles ({refused} refused by both, {no_reference} that libseccomp cannot generate), {total_inputs} inputs, {disagreements} disagreements; \
