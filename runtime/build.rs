@@ -50,10 +50,9 @@ fn main() {
     println!("cargo:rerun-if-env-changed=REMORA_UNPROTECTED");
     if std::env::var("REMORA_UNPROTECTED").as_deref() == Ok("bench-only") {
         println!("cargo:rustc-cfg=remora_unprotected");
-        version_facts();
-        return;
+    } else {
+        link_settings();
     }
-    link_settings();
     version_facts();
 }
 
